@@ -1,5 +1,13 @@
-//! MoySklad LoyaltyAPI ↔ BonusPlus bridge.
+//! MoySklad LoyaltyAPI ↔ BonusPlus bridge: a MoySklad marketplace app that answers the cash desk's
+//! loyalty calls by talking to BonusPlus.
 pub mod bonusplus;
+pub mod config;
+pub mod crypto;
+pub mod descriptor;
 pub mod domain;
+pub mod http;
 pub mod loyalty;
 pub mod moysklad;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

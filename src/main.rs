@@ -1,1 +1,92 @@
-fn main() {}
+//! `bonusbridge` — the service binary. `serve` (the default) runs the HTTP server; `migrate`
+//! applies database migrations and exits.
+
+use clap::{Parser, Subcommand};
+
+use bonusbridge::config::Settings;
+use bonusbridge::startup::{open_store, shutdown_signal, Application};
+
+#[derive(Parser)]
+#[command(version, about = "MoySklad LoyaltyAPI ↔ BonusPlus bridge")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTP (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load and validate the configuration, then exit.
+    CheckConfig,
+    /// Print descriptor.xml for this deployment (public base URL from the configuration).
+    Descriptor,
+    /// Ask the running server on this host whether it is ready (for container health checks).
+    Health,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command.unwrap_or(Command::Serve)).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            // One line an operator can act on; the process exits non-zero.
+            eprintln!("bonusbridge: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    let settings = Settings::load().map_err(|e| e.to_string())?;
+    bonusbridge::telemetry::init(settings.server.log_format, &settings.server.log_filter);
+    match command {
+        Command::CheckConfig => Ok(()),
+        Command::Descriptor => {
+            use std::io::Write;
+            let xml = bonusbridge::descriptor::render(&settings.public_base());
+            std::io::stdout()
+                .write_all(xml.as_bytes())
+                .map_err(|e| e.to_string())
+        }
+        Command::Health => check_health(&settings).await,
+        Command::Migrate => {
+            let store = open_store(&settings).await.map_err(|e| e.to_string())?;
+            store.close().await;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            let app = Application::build(settings)
+                .await
+                .map_err(|e| e.to_string())?;
+            let token = app.shutdown_token();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!("shutdown requested");
+                token.cancel();
+            });
+            app.run().await.map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// GET /health/ready on the local listener; the exit status tells the container runtime.
+async fn check_health(settings: &Settings) -> Result<(), String> {
+    let port = settings.server.listen.port();
+    let url = format!("http://127.0.0.1:{port}/health/ready");
+    let response = reqwest::Client::new()
+        .get(&url)
+        .timeout(std::time::Duration::from_secs(2))
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("{url}: {}", response.status()))
+    }
+}

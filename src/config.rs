@@ -1,0 +1,285 @@
+//! Configuration: `config/default.toml`, overlaid by the file named in `BONUSBRIDGE_CONFIG`, overlaid by
+//! `BONUSBRIDGE__SECTION__KEY` environment variables. Loading either yields a fully validated
+//! [`Settings`] or one [`ConfigError`] whose message names the offending setting.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+/// Environment variable naming an extra configuration file.
+pub const CONFIG_FILE_VAR: &str = "BONUSBRIDGE_CONFIG";
+/// Prefix of the environment variables that override settings.
+pub const ENV_PREFIX: &str = "BONUSBRIDGE";
+
+/// The development secrets shipped in `config/default.toml`; refused in production.
+const DEV_SECRET_KEY: &str = "development-secret-key-change-me-0123456789";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: setting `{setting}` {problem}")]
+    Invalid {
+        setting: &'static str,
+        problem: String,
+    },
+}
+
+fn invalid(setting: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting,
+        problem: problem.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub environment: Environment,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub moysklad: MoySkladSettings,
+    pub bonusplus: BonusPlusSettings,
+    pub security: SecuritySettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    pub public_base_url: Url,
+    pub body_limit_bytes: usize,
+    pub request_timeout_ms: u64,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub connect_timeout_ms: u64,
+}
+
+impl DatabaseSettings {
+    pub fn url_is_sqlite(&self) -> bool {
+        self.url.expose_secret().starts_with("sqlite:")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoySkladSettings {
+    pub app_id: String,
+    pub app_uid: String,
+    pub secret_key: SecretString,
+    pub vendor_api_url: Url,
+    pub json_api_url: Url,
+    pub web_origin: Url,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BonusPlusSettings {
+    pub base_url: Url,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    pub active_key: String,
+    pub keys: BTreeMap<String, SecretString>,
+}
+
+impl Settings {
+    /// Loads `config/default.toml` (relative to the working directory, or the crate root when run
+    /// through cargo), the optional `BONUSBRIDGE_CONFIG` file and the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let extra_file = std::env::var(CONFIG_FILE_VAR).ok();
+        Self::load_from(default_config_path().as_path(), extra_file.as_deref(), true)
+    }
+
+    /// Loads from explicit sources; `use_env` switches the environment overlay (tests turn it off).
+    pub fn load_from(
+        default_file: &Path,
+        extra_file: Option<&str>,
+        use_env: bool,
+    ) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder().add_source(config::File::from(default_file));
+        if let Some(extra) = extra_file {
+            builder = builder.add_source(config::File::with_name(extra).required(true));
+        }
+        if use_env {
+            builder = builder.add_source(
+                config::Environment::with_prefix(ENV_PREFIX)
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            );
+        }
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what serde cannot: relations between settings and values that parse but are unusable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_http_url("server.public_base_url", &self.server.public_base_url)?;
+        check_http_url("moysklad.vendor_api_url", &self.moysklad.vendor_api_url)?;
+        check_http_url("moysklad.json_api_url", &self.moysklad.json_api_url)?;
+        check_http_url("bonusplus.base_url", &self.bonusplus.base_url)?;
+        let db = self.database.url.expose_secret();
+        if !(db.starts_with("postgres://")
+            || db.starts_with("postgresql://")
+            || db.starts_with("sqlite:"))
+        {
+            return Err(invalid(
+                "database.url",
+                "must start with postgres://, postgresql:// or sqlite:",
+            ));
+        }
+        if uuid::Uuid::parse_str(&self.moysklad.app_id).is_err() {
+            return Err(invalid("moysklad.app_id", "must be a UUID"));
+        }
+        if self.moysklad.app_uid.trim().is_empty() {
+            return Err(invalid("moysklad.app_uid", "must not be empty"));
+        }
+        if self.moysklad.secret_key.expose_secret().len() < 16 {
+            return Err(invalid(
+                "moysklad.secret_key",
+                "must be at least 16 characters",
+            ));
+        }
+        for (setting, value) in [
+            ("server.request_timeout_ms", self.server.request_timeout_ms),
+            (
+                "database.connect_timeout_ms",
+                self.database.connect_timeout_ms,
+            ),
+            ("moysklad.timeout_ms", self.moysklad.timeout_ms),
+            ("bonusplus.timeout_ms", self.bonusplus.timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid {
+                    setting,
+                    problem: "must be greater than 0".into(),
+                });
+            }
+        }
+        if self.server.body_limit_bytes < 1024 {
+            return Err(invalid("server.body_limit_bytes", "must be at least 1024"));
+        }
+        self.encryption_keys()?;
+        if self.environment == Environment::Production {
+            self.refuse_development_secrets()?;
+        }
+        Ok(())
+    }
+
+    fn refuse_development_secrets(&self) -> Result<(), ConfigError> {
+        if self.moysklad.secret_key.expose_secret() == DEV_SECRET_KEY {
+            return Err(invalid(
+                "moysklad.secret_key",
+                "is the development value; set the app's secretKey",
+            ));
+        }
+        if self.security.keys.contains_key("dev") {
+            return Err(invalid(
+                "security.keys",
+                "contains the development key `dev`; configure a production key",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The decoded 32-byte encryption keys by name, and the active key's name.
+    pub fn encryption_keys(&self) -> Result<(String, BTreeMap<String, [u8; 32]>), ConfigError> {
+        let mut keys = BTreeMap::new();
+        for (name, encoded) in &self.security.keys {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(encoded.expose_secret().trim())
+                .map_err(|_| invalid("security.keys", format!("key `{name}` is not base64")))?;
+            let key: [u8; 32] = bytes.try_into().map_err(|_| {
+                invalid(
+                    "security.keys",
+                    format!("key `{name}` must decode to exactly 32 bytes"),
+                )
+            })?;
+            if name.is_empty()
+                || name.len() > 32
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(invalid(
+                    "security.keys",
+                    format!("key name `{name}` must be 1–32 letters, digits, '-' or '_'"),
+                ));
+            }
+            keys.insert(name.clone(), key);
+        }
+        if !keys.contains_key(&self.security.active_key) {
+            return Err(invalid(
+                "security.active_key",
+                format!(
+                    "names no key in security.keys (`{}`)",
+                    self.security.active_key
+                ),
+            ));
+        }
+        Ok((self.security.active_key.clone(), keys))
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.server.request_timeout_ms)
+    }
+
+    /// `public_base_url` without a trailing slash, for building absolute URLs.
+    pub fn public_base(&self) -> String {
+        self.server
+            .public_base_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+fn check_http_url(setting: &'static str, url: &Url) -> Result<(), ConfigError> {
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Ok(()),
+        _ => Err(invalid(setting, "must be an http(s) URL with a host")),
+    }
+}
+
+/// `config/default.toml` in the working directory, else next to the crate's manifest (so that
+/// `cargo run` and `cargo test` find it from anywhere in the repository).
+pub fn default_config_path() -> std::path::PathBuf {
+    let local = Path::new("config/default.toml");
+    if local.exists() {
+        return local.to_path_buf();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml")
+}

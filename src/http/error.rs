@@ -1,0 +1,165 @@
+//! HTTP errors in MoySklad's LoyaltyAPI error format:
+//! `{"errors": [{"error": <title for the cashier>, "parameter": <field>, "code": <n>, "error_message": <text>}]}`.
+//! Every refusal of the service goes through [`ApiError`], so no endpoint answers a bare 500 or a
+//! stack trace.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+/// Stable error codes (documented in the README).
+pub mod codes {
+    /// A required parameter is missing or malformed.
+    pub const INVALID_INPUT: u32 = 999;
+    /// Customer registration must be confirmed with a code (MoySklad's reserved code).
+    pub const REGISTRATION_NEEDS_CODE: u32 = 28001;
+    pub const UNAUTHORIZED: u32 = 1001;
+    pub const ACCOUNT_INACTIVE: u32 = 1002;
+    pub const NOT_FOUND: u32 = 1004;
+    pub const RATE_LIMITED: u32 = 1029;
+    pub const CUSTOMER_NOT_FOUND: u32 = 2001;
+    pub const NOT_ENOUGH_BONUSES: u32 = 2002;
+    pub const BONUSPLUS_REFUSED: u32 = 2003;
+    pub const BONUSPLUS_UNAVAILABLE: u32 = 2004;
+    pub const BONUSPLUS_KEY_REJECTED: u32 = 2005;
+    pub const GIFT_CARDS_UNSUPPORTED: u32 = 2006;
+    pub const SALE_NOT_FOUND: u32 = 2007;
+    pub const INTERNAL: u32 = 5000;
+    pub const TIMEOUT: u32 = 5004;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: u32,
+    /// Short Russian title shown to the cashier.
+    pub title: String,
+    pub message: String,
+    pub parameter: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub errors: Vec<ErrorItem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorItem {
+    pub error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    pub code: u32,
+    pub error_message: String,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: u32,
+        title: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            status,
+            code,
+            title: title.into(),
+            message: message.into(),
+            parameter: None,
+        }
+    }
+
+    pub fn with_parameter(mut self, parameter: impl Into<String>) -> Self {
+        self.parameter = Some(parameter.into());
+        self
+    }
+
+    /// Input the service cannot accept (400), naming the field.
+    pub fn invalid(parameter: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            codes::INVALID_INPUT,
+            "Некорректный запрос",
+            message,
+        )
+        .with_parameter(parameter)
+    }
+
+    pub fn not_found_path() -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            codes::NOT_FOUND,
+            "Не найдено",
+            "No such endpoint",
+        )
+    }
+
+    pub fn method_not_allowed() -> Self {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            codes::NOT_FOUND,
+            "Метод не поддерживается",
+            "This endpoint does not accept that method",
+        )
+    }
+
+    /// Something broke on our side; the detail goes to the log, not to the client.
+    pub fn internal() -> Self {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::INTERNAL,
+            "Внутренняя ошибка сервиса лояльности, повторите",
+            "Internal error; it has been logged",
+        )
+    }
+
+    pub fn timeout() -> Self {
+        ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            codes::TIMEOUT,
+            "Сервис лояльности не ответил вовремя, повторите",
+            "The request took too long",
+        )
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            errors: vec![ErrorItem {
+                error: self.title.clone(),
+                parameter: self.parameter.clone(),
+                code: self.code,
+                error_message: self.message.clone(),
+            }],
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::warn!(status = self.status.as_u16(), code = self.code, message = %self.message, "request failed");
+        }
+        (self.status, Json(self.body())).into_response()
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        tracing::error!(%error, "storage error");
+        ApiError::internal()
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -1,0 +1,131 @@
+//! Builds the whole application from [`Settings`]. `main` and the tests use the same
+//! [`Application`], so tests exercise the real server (bound to port 0).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Settings;
+use crate::crypto::Cipher;
+use crate::store::{Store, StoreError};
+
+/// Everything a handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub cipher: Cipher,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Connects to the database named in the settings and applies pending migrations.
+pub async fn open_store(settings: &Settings) -> Result<Store, StoreError> {
+    let store = Store::connect(
+        &settings.database.url,
+        settings.database.max_connections,
+        Duration::from_millis(settings.database.connect_timeout_ms),
+    )
+    .await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// A bound, ready-to-serve application.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    /// Opens storage (migrating it) and binds the listener; serving starts with [`Application::run`].
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        let (active, keys) = settings.encryption_keys()?;
+        let store = open_store(&settings).await?;
+        let addr = settings.server.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Listen { addr, source })?;
+        let state = AppState {
+            settings: Arc::new(settings),
+            store,
+            cipher: Cipher::new(active, &keys),
+        };
+        Ok(Application {
+            listener,
+            state,
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| self.state.settings.server.listen)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Cancelling this token stops the server gracefully (in-flight requests finish).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled, then lets in-flight requests finish.
+    pub async fn run(self) -> Result<(), StartupError> {
+        let app = crate::http::router(self.state.clone());
+        let shutdown = self.shutdown.clone();
+        tracing::info!(addr = %self.local_addr(), backend = ?self.state.store.backend(), "serving");
+        let result = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .map_err(StartupError::Serve);
+        self.state.store.close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,84 @@
+//! Customer identity: BonusPlus knows a customer by phone, MoySklad by counterparty id, and the
+//! LoyaltyAPI answers our GUID. The GUID is derived from (account, phone) so it is the same every
+//! time, on every instance, even before the row exists; the row adds the MoySklad link.
+
+use super::{now_ms, with_pool, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CustomerLink {
+    pub account_id: String,
+    pub phone: String,
+    pub customer_guid: String,
+    pub ms_counterparty_id: Option<String>,
+    pub card_number: Option<String>,
+}
+
+const CUSTOMER_COLUMNS: &str = "account_id, phone, customer_guid, ms_counterparty_id, card_number";
+
+impl Store {
+    /// Creates or updates the link; a known MoySklad id or card is never erased by a call that
+    /// does not bring one.
+    pub async fn link_customer(&self, link: &CustomerLink) -> Result<CustomerLink, StoreError> {
+        let now = now_ms();
+        let sql = format!(
+            "INSERT INTO customers (account_id, phone, customer_guid, ms_counterparty_id, card_number, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6)
+             ON CONFLICT (account_id, phone) DO UPDATE SET
+               ms_counterparty_id = COALESCE(excluded.ms_counterparty_id, customers.ms_counterparty_id),
+               card_number = COALESCE(excluded.card_number, customers.card_number),
+               updated_at = excluded.updated_at
+             RETURNING {CUSTOMER_COLUMNS}"
+        );
+        let row = with_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(&link.account_id)
+                .bind(&link.phone)
+                .bind(&link.customer_guid)
+                .bind(&link.ms_counterparty_id)
+                .bind(&link.card_number)
+                .bind(now)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(row)
+    }
+
+    /// Finds a customer of `account_id` by our GUID or by MoySklad's counterparty id.
+    pub async fn customer_by_id(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<Option<CustomerLink>, StoreError> {
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers
+             WHERE account_id = $1 AND (customer_guid = $2 OR ms_counterparty_id = $2)
+             ORDER BY updated_at DESC LIMIT 1"
+        );
+        let row = with_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(account_id)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row)
+    }
+
+    pub async fn customer_by_phone(
+        &self,
+        account_id: &str,
+        phone: &str,
+    ) -> Result<Option<CustomerLink>, StoreError> {
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account_id = $1 AND phone = $2"
+        );
+        let row = with_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(account_id)
+                .bind(phone)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row)
+    }
+}

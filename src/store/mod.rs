@@ -1,0 +1,221 @@
+//! Storage: one [`Store`] over PostgreSQL (production, several instances) or SQLite (embedded
+//! default, one instance), chosen by the database URL.
+//!
+//! Both backends run the same SQL text (`$n` placeholders, `ON CONFLICT`, `RETURNING`, epoch-millisecond
+//! `BIGINT` times, decimals as text); only the few statements whose concurrency semantics differ
+//! (claiming jobs) have a variant per backend. The [`with_pool!`] macro expands one body for each
+//! backend's pool type, so a query is written once and type-checked against both drivers.
+
+mod accounts;
+mod customers;
+mod jobs;
+mod operations;
+mod reserves;
+mod sync;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::ConnectOptions;
+
+pub use accounts::{Account, AccountStatus, ActivationRecord, LoyaltySettings, UiSession};
+pub use customers::CustomerLink;
+pub use jobs::{Job, JobState, NewJob};
+pub use operations::{NewOperation, Operation, OperationKind, OperationState};
+pub use reserves::{Reserve, ReserveState};
+pub use sync::SyncRun;
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database unreachable: {0}")]
+    Unreachable(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Debug, Clone)]
+enum DbPool {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// The application's storage. Cheap to clone (pools are reference counted).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: DbPool,
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of whichever backend is in use.
+macro_rules! with_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::store::DbPool::Postgres($pool) => $body,
+            $crate::store::DbPool::Sqlite($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// Current time in epoch milliseconds, the unit of every stored time.
+pub fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// Connects to the database named by `url` (postgres://… or sqlite:…), creating an SQLite file
+    /// (and its folder) when missing.
+    pub async fn connect(
+        url: &SecretString,
+        max_connections: u32,
+        connect_timeout: Duration,
+    ) -> Result<Store, StoreError> {
+        let url = url.expose_secret();
+        let pool = if url.starts_with("sqlite:") {
+            DbPool::Sqlite(connect_sqlite(url, max_connections, connect_timeout).await?)
+        } else {
+            DbPool::Postgres(connect_postgres(url, max_connections, connect_timeout).await?)
+        };
+        Ok(Store { pool })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            DbPool::Postgres(_) => Backend::Postgres,
+            DbPool::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Applies the backend's pending migrations. Safe to run from several instances at once
+    /// (sqlx takes an advisory lock on PostgreSQL).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            DbPool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            DbPool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// A cheap round trip, for readiness.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        with_pool!(self, |pool| pool.close().await)
+    }
+
+    /// Deletes expired short-lived rows (JWT ids, sessions, old call log). Called by a periodic job.
+    pub async fn prune(&self, now: i64, keep_calls_ms: i64) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        with_pool!(self, |pool| {
+            removed += sqlx::query("DELETE FROM seen_jwt_ids WHERE expires_at < $1")
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            removed += sqlx::query("DELETE FROM ui_sessions WHERE expires_at < $1")
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            removed += sqlx::query("DELETE FROM api_calls WHERE at < $1")
+                .bind(now - keep_calls_ms)
+                .execute(pool)
+                .await?
+                .rows_affected();
+        });
+        Ok(removed)
+    }
+
+    /// Records a Vendor API JWT id; `false` if it was seen before (a replay). Shared by every
+    /// instance through the database, and durable across restarts.
+    pub async fn remember_jwt_id(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError> {
+        let inserted = with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO seen_jwt_ids (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+            )
+            .bind(jti)
+            .bind(expires_at)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(inserted == 1)
+    }
+}
+
+async fn connect_postgres(
+    url: &str,
+    max_connections: u32,
+    connect_timeout: Duration,
+) -> Result<PgPool, StoreError> {
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Unreachable(format!("invalid PostgreSQL URL: {e}")))?
+        .log_statements(tracing::log::LevelFilter::Debug)
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+    let target = format!("{}:{}", options.get_host(), options.get_port());
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(connect_timeout)
+        .connect_with(options)
+        .await
+        .map_err(|e| StoreError::Unreachable(format!("{target}: {}", describe_connect_error(&e))))
+}
+
+async fn connect_sqlite(
+    url: &str,
+    max_connections: u32,
+    connect_timeout: Duration,
+) -> Result<SqlitePool, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Unreachable(format!("invalid SQLite URL: {e}")))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .log_statements(tracing::log::LevelFilter::Debug);
+    if let Some(folder) = options.get_filename().parent() {
+        if !folder.as_os_str().is_empty() {
+            std::fs::create_dir_all(folder).map_err(|e| {
+                StoreError::Unreachable(format!("cannot create {}: {e}", folder.display()))
+            })?;
+        }
+    }
+    SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(connect_timeout)
+        .connect_with(options)
+        .await
+        .map_err(|e| StoreError::Unreachable(format!("{url}: {}", describe_connect_error(&e))))
+}
+
+/// One line a person can act on, without the password that may be inside the URL.
+fn describe_connect_error(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Io(io) => format!("connection failed ({io})"),
+        sqlx::Error::PoolTimedOut => "no connection within the connect timeout".to_owned(),
+        other => other.to_string(),
+    }
+}

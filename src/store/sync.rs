@@ -1,0 +1,125 @@
+//! Product-sync runs and what each product looked like when it was last sent to BonusPlus.
+
+use super::{now_ms, with_pool, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SyncRun {
+    pub id: String,
+    pub account_id: String,
+    pub state: String,
+    pub full_import: bool,
+    pub total: i64,
+    pub processed: i64,
+    pub sent: i64,
+    pub errors: i64,
+    pub cursor: Option<String>,
+    pub last_error: Option<String>,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+const RUN_COLUMNS: &str = "id, account_id, state, full_import, total, processed, sent, errors, cursor, last_error, started_at, finished_at";
+
+impl Store {
+    pub async fn start_sync_run(
+        &self,
+        id: &str,
+        account_id: &str,
+        full_import: bool,
+    ) -> Result<SyncRun, StoreError> {
+        let sql = format!(
+            "INSERT INTO sync_runs (id, account_id, state, full_import, started_at) VALUES ($1, $2, 'running', $3, $4)
+             RETURNING {RUN_COLUMNS}"
+        );
+        let run = with_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(id)
+                .bind(account_id)
+                .bind(full_import)
+                .bind(now_ms())
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(run)
+    }
+
+    /// Saves progress (and where to resume) of a running sync.
+    pub async fn update_sync_run(&self, run: &SyncRun) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE sync_runs SET state = $3, total = $4, processed = $5, sent = $6, errors = $7, cursor = $8,
+                        last_error = $9, finished_at = $10
+                 WHERE id = $1 AND account_id = $2",
+            )
+            .bind(&run.id)
+            .bind(&run.account_id)
+            .bind(&run.state)
+            .bind(run.total)
+            .bind(run.processed)
+            .bind(run.sent)
+            .bind(run.errors)
+            .bind(&run.cursor)
+            .bind(&run.last_error)
+            .bind(run.finished_at)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn latest_sync_run(&self, account_id: &str) -> Result<Option<SyncRun>, StoreError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM sync_runs WHERE account_id = $1 ORDER BY started_at DESC, id DESC LIMIT 1"
+        );
+        let run = with_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(account_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(run)
+    }
+
+    /// The fingerprint a product had when it was last imported into `store`.
+    pub async fn synced_fingerprint(
+        &self,
+        account_id: &str,
+        store: &str,
+        product_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT fingerprint FROM synced_products WHERE account_id = $1 AND store = $2 AND product_id = $3",
+            )
+            .bind(account_id)
+            .bind(store)
+            .bind(product_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.map(|(fingerprint,)| fingerprint))
+    }
+
+    pub async fn save_synced_fingerprint(
+        &self,
+        account_id: &str,
+        store: &str,
+        product_id: &str,
+        fingerprint: &str,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO synced_products (account_id, store, product_id, fingerprint, synced_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (account_id, store, product_id) DO UPDATE SET fingerprint = excluded.fingerprint, synced_at = excluded.synced_at",
+            )
+            .bind(account_id)
+            .bind(store)
+            .bind(product_id)
+            .bind(fingerprint)
+            .bind(now_ms())
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+}

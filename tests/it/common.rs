@@ -1,0 +1,166 @@
+//! Test support: fresh databases on both backends, and the real application on port 0.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use bonusbridge::config::Settings;
+use bonusbridge::startup::{AppState, Application};
+use bonusbridge::store::Store;
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+/// The PostgreSQL server the tests create their databases on. Override with
+/// `TEST_POSTGRES_URL`; the database named in it is only used to create fresh ones.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// Whether PostgreSQL tests must run: on CI (`CI` set) or when `REQUIRE_POSTGRES` is set, an
+/// unreachable server fails the test instead of skipping it.
+fn postgres_required() -> bool {
+    std::env::var_os("CI").is_some() || std::env::var_os("REQUIRE_POSTGRES").is_some()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database of its own for one test; the SQLite file lives in a temporary folder kept alive here.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// A fresh, empty database on `backend`, or `None` when PostgreSQL is absent on a developer
+    /// machine (the test is then skipped with a note).
+    pub async fn new(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                Some(TestDb {
+                    url,
+                    _dir: Some(dir),
+                })
+            }
+            Backend::Postgres => fresh_postgres_database().await,
+        }
+    }
+
+    pub async fn store(&self) -> Store {
+        let store = Store::connect(
+            &SecretString::from(self.url.clone()),
+            10,
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .expect("connect test database");
+        store.migrate().await.expect("migrate test database");
+        store
+    }
+}
+
+async fn fresh_postgres_database() -> Option<TestDb> {
+    use sqlx::Connection;
+    let admin = postgres_admin_url();
+    let mut conn = match sqlx::PgConnection::connect(&admin).await {
+        Ok(conn) => conn,
+        Err(error) if !postgres_required() => {
+            eprintln!("skipping PostgreSQL test: {admin} unreachable ({error}); set REQUIRE_POSTGRES=1 to fail instead");
+            return None;
+        }
+        Err(error) => panic!("PostgreSQL is required (CI) but {admin} is unreachable: {error}"),
+    };
+    let name = format!("bb_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let base = admin
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .unwrap_or(&admin);
+    Some(TestDb {
+        url: format!("{base}/{name}"),
+        _dir: None,
+    })
+}
+
+/// Settings from `config/default.toml` (no environment), pointed at `db_url`, listening on port 0.
+pub fn test_settings(db_url: &str) -> Settings {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+    let mut settings = Settings::load_from(&path, None, false).expect("default settings load");
+    settings.database.url = SecretString::from(db_url.to_owned());
+    settings.server.listen = "127.0.0.1:0".parse().expect("addr");
+    settings
+}
+
+/// The real application, serving on a free port until dropped.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    shutdown: CancellationToken,
+    pub _db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn(db: TestDb, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = test_settings(&db.url);
+        adjust(&mut settings);
+        let app = Application::build(settings)
+            .await
+            .expect("application builds");
+        let addr = app.local_addr();
+        let state = app.state().clone();
+        let shutdown = app.shutdown_token();
+        tokio::spawn(app.run());
+        TestApp {
+            addr,
+            state,
+            http: reqwest::Client::new(),
+            shutdown,
+            _db: db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Generates one `#[tokio::test]` per backend for each listed `async fn(TestDb)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = $crate::common::TestDb::new($crate::common::Backend::Sqlite).await.expect("sqlite");
+                    super::$name(db).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = $crate::common::TestDb::new($crate::common::Backend::Postgres).await {
+                        super::$name(db).await;
+                    }
+                }
+            )+
+        }
+    };
+}

@@ -1,0 +1,7 @@
+//! Integration tests: one binary (faster to build and link) with a module per area.
+
+mod cli;
+mod common;
+mod config;
+mod http_basics;
+mod store_conformance;

@@ -1,0 +1,553 @@
+//! One conformance suite for the store, run against SQLite and PostgreSQL alike.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use bonusbridge::store::{
+    AccountStatus, ActivationRecord, CustomerLink, LoyaltySettings, NewJob, NewOperation,
+    OperationKind, OperationState, Reserve, ReserveState, Store,
+};
+
+use crate::common::TestDb;
+
+crate::on_both_backends!(
+    migrations_are_idempotent,
+    activation_is_idempotent_and_keeps_token,
+    resume_of_configured_account_is_activated,
+    uninstall_destroys_secrets,
+    api_tokens_rotate,
+    customers_link_without_losing_ids,
+    operation_recorded_once_under_concurrency,
+    jobs_claimed_once_by_concurrent_workers,
+    expired_lease_makes_job_claimable_again,
+    failed_jobs_retry_and_park,
+    jwt_ids_are_single_use,
+    reserves_move_through_states,
+    accounts_are_isolated,
+    sync_runs_and_fingerprints,
+);
+
+fn activation(account: &str, token: Option<&[u8]>) -> ActivationRecord {
+    ActivationRecord {
+        account_id: account.to_owned(),
+        app_id: "app-1".to_owned(),
+        account_name: format!("name of {account}"),
+        subscription: Some(r#"{"tariffId":"t"}"#.to_owned()),
+        access_token_enc: token.map(<[u8]>::to_vec),
+    }
+}
+
+fn settings(account: &str, key: Option<&[u8]>) -> LoyaltySettings {
+    LoyaltySettings {
+        account_id: account.to_owned(),
+        bonusplus_key_enc: key.map(<[u8]>::to_vec),
+        default_store: "Магазин 1".to_owned(),
+        store_map: "{}".to_owned(),
+        external_search: true,
+        spend_requires_code: false,
+        register_requires_code: false,
+        reserve_ttl_secs: 600,
+        updated_at: 1,
+        updated_by: "admin".to_owned(),
+    }
+}
+
+async fn migrations_are_idempotent(db: TestDb) {
+    let store = db.store().await;
+    store
+        .migrate()
+        .await
+        .expect("second migration run is a no-op");
+    store.ping().await.expect("ping");
+}
+
+async fn activation_is_idempotent_and_keeps_token(db: TestDb) {
+    let store = db.store().await;
+    let first = store
+        .activate_account(&activation("acc", Some(b"tok1")))
+        .await
+        .unwrap();
+    assert_eq!(first.status, AccountStatus::SettingsRequired);
+    let again = store
+        .activate_account(&activation("acc", Some(b"tok1")))
+        .await
+        .unwrap();
+    assert_eq!(again.account_id, first.account_id);
+    assert_eq!(again.created_at, first.created_at);
+    // TariffChanged brings no token: the stored one stays.
+    let tariff = store
+        .activate_account(&activation("acc", None))
+        .await
+        .unwrap();
+    assert_eq!(tariff.access_token_enc.as_deref(), Some(&b"tok1"[..]));
+    assert_eq!(
+        store
+            .account("acc")
+            .await
+            .unwrap()
+            .unwrap()
+            .access_token_enc
+            .as_deref(),
+        Some(&b"tok1"[..])
+    );
+    assert!(store.account("other").await.unwrap().is_none());
+}
+
+async fn resume_of_configured_account_is_activated(db: TestDb) {
+    let store = db.store().await;
+    store
+        .activate_account(&activation("acc", Some(b"t")))
+        .await
+        .unwrap();
+    store
+        .save_settings(&settings("acc", Some(b"key")))
+        .await
+        .unwrap();
+    assert!(store
+        .set_account_status("acc", AccountStatus::Activated)
+        .await
+        .unwrap());
+    assert!(store
+        .set_account_status("acc", AccountStatus::Suspended)
+        .await
+        .unwrap());
+    let resumed = store
+        .activate_account(&activation("acc", Some(b"t2")))
+        .await
+        .unwrap();
+    assert_eq!(resumed.status, AccountStatus::Activated);
+    assert_eq!(resumed.access_token_enc.as_deref(), Some(&b"t2"[..]));
+    // Saving settings again without a key keeps the stored key.
+    store.save_settings(&settings("acc", None)).await.unwrap();
+    assert_eq!(
+        store
+            .settings("acc")
+            .await
+            .unwrap()
+            .unwrap()
+            .bonusplus_key_enc
+            .as_deref(),
+        Some(&b"key"[..])
+    );
+}
+
+async fn uninstall_destroys_secrets(db: TestDb) {
+    let store = db.store().await;
+    store
+        .activate_account(&activation("acc", Some(b"t")))
+        .await
+        .unwrap();
+    store
+        .save_settings(&settings("acc", Some(b"key")))
+        .await
+        .unwrap();
+    store.replace_api_token("acc", "hash-1").await.unwrap();
+    assert!(store.uninstall_account("acc").await.unwrap());
+    assert!(
+        !store.uninstall_account("acc").await.unwrap(),
+        "second uninstall changes nothing"
+    );
+    let account = store.account("acc").await.unwrap().unwrap();
+    assert_eq!(account.status, AccountStatus::Uninstalled);
+    assert!(account.access_token_enc.is_none());
+    assert!(store
+        .settings("acc")
+        .await
+        .unwrap()
+        .unwrap()
+        .bonusplus_key_enc
+        .is_none());
+    assert!(store
+        .account_by_token_hash("hash-1")
+        .await
+        .unwrap()
+        .is_none());
+    // Reinstalling starts over: settings required again.
+    let reinstalled = store
+        .activate_account(&activation("acc", Some(b"t3")))
+        .await
+        .unwrap();
+    assert_eq!(reinstalled.status, AccountStatus::SettingsRequired);
+}
+
+async fn api_tokens_rotate(db: TestDb) {
+    let store = db.store().await;
+    store
+        .activate_account(&activation("acc", None))
+        .await
+        .unwrap();
+    store.replace_api_token("acc", "old").await.unwrap();
+    assert_eq!(
+        store.account_by_token_hash("old").await.unwrap().as_deref(),
+        Some("acc")
+    );
+    store.replace_api_token("acc", "new").await.unwrap();
+    assert!(store.account_by_token_hash("old").await.unwrap().is_none());
+    assert_eq!(
+        store.account_by_token_hash("new").await.unwrap().as_deref(),
+        Some("acc")
+    );
+    assert!(store.account_by_token_hash("").await.unwrap().is_none());
+}
+
+async fn customers_link_without_losing_ids(db: TestDb) {
+    let store = db.store().await;
+    store
+        .activate_account(&activation("acc", None))
+        .await
+        .unwrap();
+    let link = CustomerLink {
+        account_id: "acc".into(),
+        phone: "79011231122".into(),
+        customer_guid: "g-1".into(),
+        ms_counterparty_id: Some("ms-1".into()),
+        card_number: None,
+    };
+    store.link_customer(&link).await.unwrap();
+    let relinked = store
+        .link_customer(&CustomerLink {
+            ms_counterparty_id: None,
+            card_number: Some("card".into()),
+            ..link.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(relinked.ms_counterparty_id.as_deref(), Some("ms-1"));
+    assert_eq!(relinked.card_number.as_deref(), Some("card"));
+    assert_eq!(
+        store
+            .customer_by_id("acc", "g-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .phone,
+        "79011231122"
+    );
+    assert_eq!(
+        store
+            .customer_by_id("acc", "ms-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .customer_guid,
+        "g-1"
+    );
+    assert!(store
+        .customer_by_phone("acc", "79011231122")
+        .await
+        .unwrap()
+        .is_some());
+}
+
+async fn operation_recorded_once_under_concurrency(db: TestDb) {
+    let store = db.store().await;
+    store
+        .activate_account(&activation("acc", None))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .record_operation(&NewOperation {
+                    id: format!("op-{i}"),
+                    account_id: "acc".into(),
+                    kind: OperationKind::Sale,
+                    idempotency_key: "sale-42".into(),
+                    ms_id: Some("ms-sale".into()),
+                    sale_id: None,
+                    phone: Some("79011231122".into()),
+                    state: OperationState::Pending,
+                    payload: "{}".into(),
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    let mut created = 0;
+    let mut ids = HashSet::new();
+    for task in tasks {
+        let (op, was_created) = task.await.unwrap();
+        created += usize::from(was_created);
+        ids.insert(op.id);
+    }
+    assert_eq!(created, 1, "exactly one call records the sale");
+    assert_eq!(ids.len(), 1, "every caller sees the same operation");
+    let id = ids.into_iter().next().unwrap();
+    store
+        .finish_operation(&id, OperationState::Delivered, Some("{\"ok\":1}"), None)
+        .await
+        .unwrap();
+    let op = store
+        .sale_by_ms_id("acc", "ms-sale")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(op.state, OperationState::Delivered);
+    assert_eq!(op.attempts, 1);
+    assert_eq!(store.operation_counts(Some("acc")).await.unwrap(), (0, 0));
+}
+
+async fn jobs_claimed_once_by_concurrent_workers(db: TestDb) {
+    let store = db.store().await;
+    const JOBS: usize = 200;
+    for i in 0..JOBS {
+        store
+            .enqueue_job(&job(&format!("{i}"), None))
+            .await
+            .unwrap()
+            .expect("new job");
+    }
+    let claimed = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let store = store.clone();
+        let claimed = claimed.clone();
+        workers.push(tokio::spawn(async move {
+            let worker = format!("worker-{w}");
+            loop {
+                let jobs = store.claim_jobs(&worker, 7, 60_000).await.unwrap();
+                if jobs.is_empty() {
+                    break;
+                }
+                for job in jobs {
+                    assert!(store.complete_job(job.id, &worker).await.unwrap());
+                    claimed.lock().unwrap().push(job.id);
+                }
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let claimed = claimed.lock().unwrap().clone();
+    let unique: HashSet<_> = claimed.iter().collect();
+    assert_eq!(claimed.len(), JOBS, "every job processed");
+    assert_eq!(unique.len(), JOBS, "no job processed twice");
+    let backlog = store.job_backlog(None).await.unwrap();
+    assert_eq!((backlog.ready, backlog.running, backlog.failed), (0, 0, 0));
+}
+
+fn job(payload: &str, dedupe: Option<&str>) -> NewJob {
+    NewJob {
+        account_id: Some("acc".into()),
+        kind: "test".into(),
+        payload: payload.into(),
+        dedupe_key: dedupe.map(str::to_owned),
+        max_attempts: 3,
+        run_at: 0,
+    }
+}
+
+async fn expired_lease_makes_job_claimable_again(db: TestDb) {
+    let store = db.store().await;
+    assert!(store
+        .enqueue_job(&job("x", Some("only-once")))
+        .await
+        .unwrap()
+        .is_some());
+    assert!(
+        store
+            .enqueue_job(&job("x", Some("only-once")))
+            .await
+            .unwrap()
+            .is_none(),
+        "dedupe key"
+    );
+    // A worker claims with a lease that has already run out, then "dies".
+    let first = store.claim_jobs("dead-worker", 10, -1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let second = store.claim_jobs("live-worker", 10, 60_000).await.unwrap();
+    assert_eq!(second.len(), 1, "the abandoned job is claimable again");
+    assert_eq!(second[0].attempts, 2);
+    assert!(
+        !store
+            .complete_job(first[0].id, "dead-worker")
+            .await
+            .unwrap(),
+        "the dead worker lost it"
+    );
+    assert!(store
+        .extend_lease(second[0].id, "live-worker", 60_000)
+        .await
+        .unwrap());
+    assert!(store
+        .complete_job(second[0].id, "live-worker")
+        .await
+        .unwrap());
+    assert!(store
+        .claim_jobs("any", 10, 60_000)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn failed_jobs_retry_and_park(db: TestDb) {
+    let store = db.store().await;
+    store.enqueue_job(&job("x", None)).await.unwrap();
+    let claimed = store.claim_jobs("w", 1, 60_000).await.unwrap();
+    let far_future = bonusbridge::store::now_ms() + 3_600_000;
+    assert!(store
+        .fail_job(claimed[0].id, "w", "timeout", Some(far_future))
+        .await
+        .unwrap());
+    assert!(
+        store.claim_jobs("w", 1, 60_000).await.unwrap().is_empty(),
+        "not due yet"
+    );
+    let backlog = store.job_backlog(Some("acc")).await.unwrap();
+    assert_eq!(backlog.ready, 1);
+    assert!(backlog.oldest_age_ms.is_some());
+    // Park it as failed, then an operator retries it.
+    store.retry_failed_jobs(None).await.unwrap();
+    let mut claimed = store.claim_jobs("w", 1, 60_000).await.unwrap();
+    assert!(
+        claimed.is_empty(),
+        "a ready job is not touched by retry_failed_jobs"
+    );
+    store.enqueue_job(&job("y", None)).await.unwrap();
+    claimed = store.claim_jobs("w", 1, 60_000).await.unwrap();
+    assert!(store
+        .fail_job(claimed[0].id, "w", "permanent", None)
+        .await
+        .unwrap());
+    assert_eq!(store.job_backlog(None).await.unwrap().failed, 1);
+    assert_eq!(store.retry_failed_jobs(Some("test")).await.unwrap(), 1);
+    assert_eq!(store.claim_jobs("w", 5, 60_000).await.unwrap().len(), 1);
+}
+
+async fn jwt_ids_are_single_use(db: TestDb) {
+    let store = db.store().await;
+    assert!(store.remember_jwt_id("jti-1", 10).await.unwrap());
+    assert!(!store.remember_jwt_id("jti-1", 10).await.unwrap());
+    assert!(store.remember_jwt_id("jti-2", 10).await.unwrap());
+    store.prune(1_000, 0).await.unwrap();
+    assert!(
+        store.remember_jwt_id("jti-1", 10_000).await.unwrap(),
+        "pruned after expiry"
+    );
+}
+
+async fn reserves_move_through_states(db: TestDb) {
+    let store = db.store().await;
+    store
+        .activate_account(&activation("acc", None))
+        .await
+        .unwrap();
+    let reserve = Reserve {
+        id: "r-1".into(),
+        account_id: "acc".into(),
+        phone: "79011231122".into(),
+        retail_store_id: "pos-1".into(),
+        amount: "12.50".into(),
+        state: ReserveState::Intended,
+        expires_at: 100,
+    };
+    store.insert_reserve(&reserve).await.unwrap();
+    assert_eq!(
+        store
+            .open_reserves("acc", "79011231122", "pos-1")
+            .await
+            .unwrap(),
+        vec![reserve.clone()]
+    );
+    assert!(store
+        .transition_reserve("acc", "r-1", ReserveState::Intended, ReserveState::Active)
+        .await
+        .unwrap());
+    assert!(!store
+        .transition_reserve("acc", "r-1", ReserveState::Intended, ReserveState::Active)
+        .await
+        .unwrap());
+    assert_eq!(store.outstanding_reserves().await.unwrap(), 1);
+    assert_eq!(store.expired_reserves(50, 10).await.unwrap().len(), 0);
+    assert_eq!(
+        store.expired_reserves(100, 10).await.unwrap()[0].amount,
+        "12.50"
+    );
+    assert!(store
+        .transition_reserve("acc", "r-1", ReserveState::Active, ReserveState::Released)
+        .await
+        .unwrap());
+    assert_eq!(store.outstanding_reserves().await.unwrap(), 0);
+}
+
+async fn accounts_are_isolated(db: TestDb) {
+    let store: Store = db.store().await;
+    store
+        .activate_account(&activation("a", None))
+        .await
+        .unwrap();
+    store
+        .activate_account(&activation("b", None))
+        .await
+        .unwrap();
+    let (op, _) = store
+        .record_operation(&NewOperation {
+            id: "op-b".into(),
+            account_id: "b".into(),
+            kind: OperationKind::Sale,
+            idempotency_key: "k".into(),
+            ms_id: Some("sale-b".into()),
+            sale_id: None,
+            phone: None,
+            state: OperationState::Pending,
+            payload: "{}".into(),
+        })
+        .await
+        .unwrap();
+    assert!(store.operation("a", &op.id).await.unwrap().is_none());
+    assert!(store.sale_by_ms_id("a", "sale-b").await.unwrap().is_none());
+    assert!(store.operation("b", &op.id).await.unwrap().is_some());
+    store
+        .link_customer(&CustomerLink {
+            account_id: "b".into(),
+            phone: "79011231122".into(),
+            customer_guid: "guid-b".into(),
+            ms_counterparty_id: None,
+            card_number: None,
+        })
+        .await
+        .unwrap();
+    assert!(store.customer_by_id("a", "guid-b").await.unwrap().is_none());
+    assert!(!store
+        .transition_reserve("a", "r", ReserveState::Intended, ReserveState::Active)
+        .await
+        .unwrap());
+}
+
+async fn sync_runs_and_fingerprints(db: TestDb) {
+    let store = db.store().await;
+    store
+        .activate_account(&activation("acc", None))
+        .await
+        .unwrap();
+    let mut run = store.start_sync_run("run-1", "acc", true).await.unwrap();
+    run.total = 2500;
+    run.processed = 1000;
+    run.cursor = Some("1000".into());
+    store.update_sync_run(&run).await.unwrap();
+    assert_eq!(store.latest_sync_run("acc").await.unwrap().unwrap(), run);
+    assert!(store
+        .synced_fingerprint("acc", "s", "p")
+        .await
+        .unwrap()
+        .is_none());
+    store
+        .save_synced_fingerprint("acc", "s", "p", "f1")
+        .await
+        .unwrap();
+    store
+        .save_synced_fingerprint("acc", "s", "p", "f2")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .synced_fingerprint("acc", "s", "p")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("f2")
+    );
+}
