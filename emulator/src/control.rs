@@ -33,6 +33,7 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/tenants/{key}/customers", post(add_customer))
         .route("/tenants/{key}/customers/{phone}", get(customer))
         .route("/tenants/{key}/customers/{phone}/code", get(code))
+        .route("/tenants/{key}/customers/{phone}/balance", put(set_balance))
         .route("/tenants/{key}/promotions", post(add_promotion))
         .route("/tenants/{key}/sales", get(sales))
         .route("/latency", put(set_latency))
@@ -107,6 +108,27 @@ async fn customer(
         .flatten()
         .map(Json)
         .ok_or_else(ApiError::not_found)
+}
+
+#[derive(Deserialize)]
+struct Balance {
+    #[serde(deserialize_with = "numbers::decimal")]
+    balance: Decimal,
+}
+
+async fn set_balance(
+    State(shared): Control,
+    Path((key, phone)): Path<(String, String)>,
+    WireJson(new): WireJson<Balance>,
+) -> Result<StatusCode, ApiError> {
+    let known = shared
+        .update_tenant(&key, |t| t.set_balance(&phone, new.balance))
+        .unwrap_or(false);
+    if known {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found())
+    }
 }
 
 #[derive(Serialize)]

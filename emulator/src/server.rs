@@ -169,6 +169,13 @@ impl EmulatorHandle {
         self.shared.with_tenant(key, |t| t.seed_customer(customer));
     }
 
+    /// Sets an existing customer's balance; `false` if the customer does not exist.
+    pub fn set_balance(&self, key: &str, phone: &str, balance: Decimal) -> bool {
+        self.shared
+            .update_tenant(key, |t| t.set_balance(phone, balance))
+            .unwrap_or(false)
+    }
+
     pub fn customer(&self, key: &str, phone: &str) -> Option<CustomerSnapshot> {
         self.shared
             .read_tenant(key, |t| t.customer_snapshot(phone))

@@ -112,6 +112,15 @@ impl Shared {
         self.tenant(key).map(|tenant| read(&tenant.lock()))
     }
 
+    /// Changes a registered tenant's data; `None` for an unknown key.
+    pub fn update_tenant<R>(
+        &self,
+        key: &str,
+        change: impl FnOnce(&mut TenantData) -> R,
+    ) -> Option<R> {
+        self.tenant(key).map(|tenant| change(&mut tenant.lock()))
+    }
+
     pub fn set_key_rejected(&self, key: &str, rejected: bool) {
         if let Some(tenant) = self.tenant(key) {
             tenant.set_rejected(rejected);

@@ -232,6 +232,14 @@ impl TenantData {
         );
     }
 
+    /// Sets a customer's balance (reserves untouched); `false` if there is no such customer.
+    pub fn set_balance(&mut self, phone: &str, balance: Decimal) -> bool {
+        self.customers
+            .get_mut(phone)
+            .map(|c| c.balance = balance)
+            .is_some()
+    }
+
     pub fn customer_snapshot(&self, phone: &str) -> Option<CustomerSnapshot> {
         self.customers.get(phone).map(Customer::snapshot)
     }
