@@ -36,6 +36,9 @@ pub struct RecordedRequest {
     pub body: serde_json::Value,
 }
 
+/// Only the newest requests are kept, so a long-running demo cannot grow without bound.
+const MAX_RECORDED_REQUESTS: usize = 100_000;
+
 #[derive(Debug)]
 pub struct Shared {
     tenants: RwLock<HashMap<String, Arc<Tenant>>>,
@@ -44,7 +47,7 @@ pub struct Shared {
     pending_failures: AtomicUsize,
     failures: Mutex<VecDeque<FailureMode>>,
     recording: AtomicBool,
-    requests: Mutex<Vec<RecordedRequest>>,
+    requests: Mutex<VecDeque<RecordedRequest>>,
     code_hasher: RandomState,
     codes_generated: AtomicU64,
 }
@@ -57,7 +60,7 @@ impl Default for Shared {
             pending_failures: AtomicUsize::new(0),
             failures: Mutex::new(VecDeque::new()),
             recording: AtomicBool::new(true),
-            requests: Mutex::new(Vec::new()),
+            requests: Mutex::new(VecDeque::new()),
             code_hasher: RandomState::new(),
             codes_generated: AtomicU64::new(0),
         }
@@ -173,11 +176,15 @@ impl Shared {
     }
 
     pub fn record(&self, request: RecordedRequest) {
-        lock(&self.requests).push(request);
+        let mut requests = lock(&self.requests);
+        if requests.len() >= MAX_RECORDED_REQUESTS {
+            requests.pop_front();
+        }
+        requests.push_back(request);
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.requests).clone()
+        lock(&self.requests).iter().cloned().collect()
     }
 
     pub fn clear_requests(&self) {

@@ -4,6 +4,7 @@ mod control_http;
 mod customers;
 mod faults;
 mod helpers;
+mod load;
 mod products;
 mod retail;
 mod scenario;
