@@ -1,0 +1,223 @@
+//! Calc, sale and return rules and their errors.
+
+use bonusplus_emulator::TenantRules;
+use reqwest::{Method, StatusCode};
+use rust_decimal_macros::dec;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn unknown_store_and_customer_answer_412() {
+    let ctx = Ctx::with_customer(dec!(100)).await;
+    let mut body = order("0", None, &[("a", "p", "100", "0")]);
+    body["store"] = json!("Склад 9");
+    let answer = ctx.call(Method::PUT, "retail/calc", Some(body)).await;
+    assert_error(&answer, StatusCode::PRECONDITION_FAILED, "STORE_NOT_FOUND");
+
+    let mut body = order("0", None, &[("a", "p", "100", "0")]);
+    body["phone"] = json!("79000000000");
+    let answer = ctx.call(Method::PUT, "retail/calc", Some(body)).await;
+    assert_error(
+        &answer,
+        StatusCode::PRECONDITION_FAILED,
+        "CUSTOMER_NOT_FOUND",
+    );
+
+    ctx.emu.add_store(KEY, "Склад 9");
+    let mut body = order("0", None, &[("a", "p", "100", "0")]);
+    body["store"] = json!("Склад 9");
+    assert_eq!(
+        ctx.call(Method::PUT, "retail/calc", Some(body)).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn debit_over_the_maximum_is_refused() {
+    let ctx = Ctx::with_customer(dec!(20)).await;
+    // 30 % of 100 = 30, but only 20 available
+    let (status, calc) = ctx
+        .call(
+            Method::PUT,
+            "retail/calc",
+            Some(order("0", None, &[("a", "p", "100", "0")])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(dec_of(&calc["maxDebitBonuses"]), dec!(20));
+    let answer = ctx
+        .call(
+            Method::PUT,
+            "retail/calc",
+            Some(order("20.01", None, &[("a", "p", "100", "0")])),
+        )
+        .await;
+    assert_error(
+        &answer,
+        StatusCode::PRECONDITION_FAILED,
+        "NOT_ENOUGH_BONUSES",
+    );
+    let answer = ctx
+        .call(
+            Method::POST,
+            "retail",
+            Some(order("20.01", Some("s1"), &[("a", "p", "100", "0")])),
+        )
+        .await;
+    assert_error(
+        &answer,
+        StatusCode::PRECONDITION_FAILED,
+        "NOT_ENOUGH_BONUSES",
+    );
+    assert_eq!(ctx.balance(), dec!(20));
+    assert!(ctx.emu.sales(KEY).is_empty());
+}
+
+#[tokio::test]
+async fn rules_shape_the_calculation() {
+    let rules = TenantRules {
+        earn_percent: dec!(10),
+        max_debit_percent: dec!(50),
+        multiplicity: dec!(10),
+        ..TenantRules::default()
+    };
+    let ctx = Ctx::with_rules(rules).await;
+    ctx.emu.add_customer(KEY, PHONE, dec!(1000));
+    // 50 % of (99.99 − 0.99) = 49.50 → floored to a multiple of 10
+    let (status, calc) = ctx
+        .call(
+            Method::PUT,
+            "retail/calc",
+            Some(order("40", None, &[("a", "p", "99.99", "0.99")])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{calc}");
+    assert_eq!(dec_of(&calc["maxDebitBonuses"]), dec!(40));
+    assert_eq!(dec_of(&calc["multiplicityDebitBonus"]), dec!(10));
+    let line = &calc["discount"][0];
+    assert_eq!(dec_of(&line["db"]), dec!(40));
+    assert_eq!(dec_of(&line["cb"]), dec!(5.90)); // (99 − 40) × 10 %
+    assert_eq!(dec_of(&line["cbp"]), dec!(10));
+    assert_eq!(dec_of(&line["dp"]), dec!(0.99)); // 0.99 / 99.99 → 0.99 %
+    assert_eq!(dec_of(&line["dbp"]), dec!(40.40)); // 40 / 99
+}
+
+#[tokio::test]
+async fn debit_is_spread_kopeck_exact() {
+    let ctx = Ctx::with_customer(dec!(1000)).await;
+    let lines = [
+        ("a", "p", "33.33", "0"),
+        ("b", "p", "33.33", "0"),
+        ("c", "p", "33.34", "0"),
+    ];
+    let (status, calc) = ctx
+        .call(
+            Method::PUT,
+            "retail/calc",
+            Some(order("10.01", None, &lines)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{calc}");
+    let debits: Vec<_> = (0..3).map(|i| dec_of(&calc["discount"][i]["db"])).collect();
+    assert_eq!(
+        debits.iter().copied().sum::<rust_decimal::Decimal>(),
+        dec!(10.01)
+    );
+    assert_eq!(debits, vec![dec!(3.34), dec!(3.33), dec!(3.34)]);
+}
+
+#[tokio::test]
+async fn duplicate_external_id_changes_nothing() {
+    let ctx = Ctx::with_customer(dec!(100)).await;
+    let first = order("10", Some("sale-1"), &[("a", "p", "100", "0")]);
+    assert_eq!(
+        ctx.call(Method::POST, "retail", Some(first)).await.0,
+        StatusCode::OK
+    );
+    let balance = ctx.balance();
+    assert_eq!(balance, dec!(94.50)); // 100 − 10 + (100 − 10) × 5 %
+
+    let again = order("10", Some("sale-1"), &[("b", "p", "100", "0")]);
+    let answer = ctx.call(Method::POST, "retail", Some(again)).await;
+    assert_error(
+        &answer,
+        StatusCode::PRECONDITION_FAILED,
+        "RETAIL_ALREADY_EXIST",
+    );
+    assert_eq!(ctx.balance(), balance);
+    assert_eq!(ctx.emu.sales(KEY).len(), 1);
+}
+
+#[tokio::test]
+async fn a_sold_ext_cannot_be_sold_again() {
+    let ctx = Ctx::with_customer(dec!(0)).await;
+    let first = order("0", Some("sale-1"), &[("a", "p", "100", "0")]);
+    assert_eq!(
+        ctx.call(Method::POST, "retail", Some(first)).await.0,
+        StatusCode::OK
+    );
+    let second = order("0", Some("sale-2"), &[("a", "p", "100", "0")]);
+    let answer = ctx.call(Method::POST, "retail", Some(second)).await;
+    assert_error(&answer, StatusCode::PRECONDITION_FAILED, "VALIDATION_ERROR");
+    assert_eq!(ctx.balance(), dec!(5));
+}
+
+#[tokio::test]
+async fn sale_needs_an_external_id() {
+    let ctx = Ctx::with_customer(dec!(0)).await;
+    let answer = ctx
+        .call(
+            Method::POST,
+            "retail",
+            Some(order("0", None, &[("a", "p", "100", "0")])),
+        )
+        .await;
+    assert_error(&answer, StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
+    assert!(answer.1["msg"].as_str().unwrap().contains("externalId"));
+}
+
+#[tokio::test]
+async fn returns_are_checked() {
+    let ctx = Ctx::with_customer(dec!(0)).await;
+    let unknown = ctx
+        .call(
+            Method::PUT,
+            "retail/back",
+            Some(json!({"ext": "nope", "sum": 1})),
+        )
+        .await;
+    assert_error(
+        &unknown,
+        StatusCode::PRECONDITION_FAILED,
+        "RETAIL_ITEM_NOT_FOUND",
+    );
+
+    let sale = order("0", Some("s"), &[("a", "p", "100", "0")]);
+    assert_eq!(
+        ctx.call(Method::POST, "retail", Some(sale)).await.0,
+        StatusCode::OK
+    );
+    let too_big = ctx
+        .call(
+            Method::PUT,
+            "retail/back",
+            Some(json!({"ext": "a", "sum": 100.01})),
+        )
+        .await;
+    assert_error(
+        &too_big,
+        StatusCode::PRECONDITION_FAILED,
+        "RETURN_SUM_TOO_BIG",
+    );
+    for bad in [
+        json!({"ext": "a"}),
+        json!({"ext": "a", "sum": 0}),
+        json!({"ext": "a", "sum": -1}),
+        json!({"sum": 1}),
+    ] {
+        let answer = ctx.call(Method::PUT, "retail/back", Some(bad)).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
+    }
+    assert_eq!(ctx.balance(), dec!(5));
+}
