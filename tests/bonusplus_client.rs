@@ -174,13 +174,21 @@ async fn get_customer_by_phone() {
 #[tokio::test]
 async fn find_customer_by_card() {
     let (server, client) = start().await;
-    expect("GET", "/customer", Some("discountCardNumber=2000001"), Sent::Nothing)
-        .respond_with(ok_json(CUSTOMER))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect(
+        "GET",
+        "/customer",
+        Some("discountCardNumber=2000001"),
+        Sent::Nothing,
+    )
+    .respond_with(ok_json(CUSTOMER))
+    .expect(1)
+    .mount(&server)
+    .await;
 
-    let customer = client.find_customer_by_card(&key(), " 2000001 ").await.unwrap();
+    let customer = client
+        .find_customer_by_card(&key(), " 2000001 ")
+        .await
+        .unwrap();
 
     assert_eq!(customer.phone, PHONE);
 }
@@ -188,7 +196,10 @@ async fn find_customer_by_card() {
 #[tokio::test]
 async fn blank_card_is_not_sent() {
     let (server, client) = start().await;
-    let err = client.find_customer_by_card(&key(), "  ").await.unwrap_err();
+    let err = client
+        .find_customer_by_card(&key(), "  ")
+        .await
+        .unwrap_err();
     assert_eq!(err, BonusPlusError::NotFound);
     assert!(server.received_requests().await.unwrap().is_empty());
 }
@@ -215,7 +226,10 @@ async fn create_customer() {
         .mount(&server)
         .await;
 
-    let customer = client.create_customer(&key(), &new_customer()).await.unwrap();
+    let customer = client
+        .create_customer(&key(), &new_customer())
+        .await
+        .unwrap();
 
     assert_eq!(customer.phone, PHONE);
 }
@@ -229,7 +243,10 @@ async fn update_customer() {
         .mount(&server)
         .await;
 
-    let customer = client.update_customer(&key(), &new_customer()).await.unwrap();
+    let customer = client
+        .update_customer(&key(), &new_customer())
+        .await
+        .unwrap();
 
     assert_eq!(customer.available_bonuses, Some(dec!(12345678.91)));
 }
@@ -249,11 +266,16 @@ async fn send_code() {
 #[tokio::test]
 async fn check_code_accepts_a_valid_code() {
     let (server, client) = start().await;
-    expect("PUT", "/customer/79011231122/checkCode/4321", None, Sent::Empty)
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect(
+        "PUT",
+        "/customer/79011231122/checkCode/4321",
+        None,
+        Sent::Empty,
+    )
+    .respond_with(ResponseTemplate::new(204))
+    .expect(1)
+    .mount(&server)
+    .await;
 
     assert!(client.check_code(&key(), &phone(), " 4321 ").await.unwrap());
 }
@@ -261,14 +283,19 @@ async fn check_code_accepts_a_valid_code() {
 #[tokio::test]
 async fn check_code_rejects_an_invalid_code() {
     let (server, client) = start().await;
-    expect("PUT", "/customer/79011231122/checkCode/0000", None, Sent::Empty)
-        .respond_with(error_answer(
-            412,
-            r#"{"code":"INVALID_CODE","msg":"Неверный код"}"#,
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect(
+        "PUT",
+        "/customer/79011231122/checkCode/0000",
+        None,
+        Sent::Empty,
+    )
+    .respond_with(error_answer(
+        412,
+        r#"{"code":"INVALID_CODE","msg":"Неверный код"}"#,
+    ))
+    .expect(1)
+    .mount(&server)
+    .await;
 
     assert!(!client.check_code(&key(), &phone(), "0000").await.unwrap());
 }
@@ -299,8 +326,14 @@ async fn reserve_and_release() {
     .await;
 
     let key = key();
-    client.reserve(&key, &phone(), "order-1", dec!(12.00)).await.unwrap();
-    client.reserve(&key, &phone(), "order-1", dec!(-12.00)).await.unwrap();
+    client
+        .reserve(&key, &phone(), "order-1", dec!(12.00))
+        .await
+        .unwrap();
+    client
+        .reserve(&key, &phone(), "order-1", dec!(-12.00))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -442,7 +475,10 @@ async fn check_key_reports_a_rejected_key() {
     let (server, client) = start().await;
     Mock::given(method("GET"))
         .and(path("/customer/stat"))
-        .respond_with(error_answer(401, r#"{"code":"UNAUTHORIZED","msg":"Bad key"}"#))
+        .respond_with(error_answer(
+            401,
+            r#"{"code":"UNAUTHORIZED","msg":"Bad key"}"#,
+        ))
         .expect(1)
         .mount(&server)
         .await;
@@ -457,11 +493,16 @@ async fn check_key_reports_a_rejected_key() {
 async fn base_url_with_a_path_prefix_is_kept() {
     let server = MockServer::start().await;
     let client = BonusPlusClient::new(&format!("{}/api", server.uri()), TIMEOUT).unwrap();
-    expect("GET", "/api/customer", Some("phone=79011231122"), Sent::Nothing)
-        .respond_with(ok_json(CUSTOMER))
-        .expect(1)
-        .mount(&server)
-        .await;
+    expect(
+        "GET",
+        "/api/customer",
+        Some("phone=79011231122"),
+        Sent::Nothing,
+    )
+    .respond_with(ok_json(CUSTOMER))
+    .expect(1)
+    .mount(&server)
+    .await;
 
     client.get_customer(&key(), &phone()).await.unwrap();
 }
@@ -511,7 +552,11 @@ async fn bad_request_is_a_refusal() {
 
 #[tokio::test]
 async fn numeric_error_code_is_decoded() {
-    let err = calc_error(error_answer(412, r#"{"code": 1052, "msg": "Магазин не найден"}"#)).await;
+    let err = calc_error(error_answer(
+        412,
+        r#"{"code": 1052, "msg": "Магазин не найден"}"#,
+    ))
+    .await;
     assert_eq!(
         err,
         BonusPlusError::Refused {
@@ -566,7 +611,10 @@ async fn existing_customer_is_already_exists() {
         .mount(&server)
         .await;
 
-    let err = client.create_customer(&key(), &new_customer()).await.unwrap_err();
+    let err = client
+        .create_customer(&key(), &new_customer())
+        .await
+        .unwrap_err();
 
     assert_eq!(err, BonusPlusError::AlreadyExists);
 }
@@ -645,7 +693,10 @@ async fn malformed_json_is_unexpected() {
         "",
     ] {
         let err = err_of(body).await;
-        assert!(matches!(err, BonusPlusError::Unexpected { .. }), "{body}: {err:?}");
+        assert!(
+            matches!(err, BonusPlusError::Unexpected { .. }),
+            "{body}: {err:?}"
+        );
         assert!(!err.is_retryable());
     }
 }
@@ -701,7 +752,10 @@ async fn refused_read_is_not_retried() {
     let (server, client) = start().await;
     Mock::given(method("GET"))
         .and(path("/customer"))
-        .respond_with(error_answer(412, r#"{"code":"CUSTOMER_NOT_FOUND","msg":"-"}"#))
+        .respond_with(error_answer(
+            412,
+            r#"{"code":"CUSTOMER_NOT_FOUND","msg":"-"}"#,
+        ))
         .mount(&server)
         .await;
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use bytes::Bytes;
-use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
@@ -163,7 +163,12 @@ impl Call {
         }
     }
 
-    fn json(endpoint: &'static str, method: Method, url: Url, body: &impl Serialize) -> Result<Self> {
+    fn json(
+        endpoint: &'static str,
+        method: Method,
+        url: Url,
+        body: &impl Serialize,
+    ) -> Result<Self> {
         let bytes = serde_json::to_vec(body).map_err(|err| BonusPlusError::Unexpected {
             reason: format!("{endpoint}: cannot encode the request: {err}"),
         })?;
@@ -207,8 +212,14 @@ impl BonusPlusClient {
         if card.is_empty() {
             return Err(BonusPlusError::NotFound);
         }
-        let url = with_query(&self.inner.urls.customer, unconfirmed::CARD_LOOKUP_PARAM, card);
-        let body = self.send_read(key, Call::get("GET customer by card", url)).await?;
+        let url = with_query(
+            &self.inner.urls.customer,
+            unconfirmed::CARD_LOOKUP_PARAM,
+            card,
+        );
+        let body = self
+            .send_read(key, Call::get("GET customer by card", url))
+            .await?;
         decode("GET customer by card", &body)
     }
 
@@ -251,13 +262,24 @@ impl BonusPlusClient {
     }
 
     /// Reserves `amount` bonuses for order `order_id`; a negative amount releases.
-    pub async fn reserve(&self, key: &ApiKey, phone: &Phone, order_id: &str, amount: Decimal) -> Result<()> {
+    pub async fn reserve(
+        &self,
+        key: &ApiKey,
+        phone: &Phone,
+        order_id: &str,
+        amount: Decimal,
+    ) -> Result<()> {
         let url = self.customer_url(phone, &["balance", "reserve"])?;
         let request = ReserveRequest {
             id: order_id.to_owned(),
             amount,
         };
-        let call = Call::json("PATCH customer/balance/reserve", Method::PATCH, url, &request)?;
+        let call = Call::json(
+            "PATCH customer/balance/reserve",
+            Method::PATCH,
+            url,
+            &request,
+        )?;
         self.send(key, call).await.map(drop)
     }
 
@@ -297,7 +319,9 @@ impl BonusPlusClient {
     /// The account's customer statistics.
     pub async fn customer_stat(&self, key: &ApiKey) -> Result<CustomerStat> {
         let url = self.inner.urls.customer_stat.clone();
-        let body = self.send_read(key, Call::get("GET customer/stat", url)).await?;
+        let body = self
+            .send_read(key, Call::get("GET customer/stat", url))
+            .await?;
         decode("GET customer/stat", &body)
     }
 
@@ -368,8 +392,14 @@ impl BonusPlusClient {
             .header(AUTHORIZATION, key.header.clone());
         request = match call.body {
             Body::None => request,
-            Body::Empty => request.header(CONTENT_TYPE, json_content_type()).body(Bytes::new()),
-            Body::Json(bytes) => request.header(CONTENT_TYPE, json_content_type()).body(bytes),
+            // hyper omits the length of an empty body unless told; BonusPlus wants it.
+            Body::Empty => request
+                .header(CONTENT_TYPE, json_content_type())
+                .header(CONTENT_LENGTH, HeaderValue::from_static("0"))
+                .body(Bytes::new()),
+            Body::Json(bytes) => request
+                .header(CONTENT_TYPE, json_content_type())
+                .body(bytes),
         };
         let response = request.send().await.map_err(transport_error)?;
         let status = response.status();
@@ -511,7 +541,11 @@ fn describe_status(status: StatusCode, error: &ErrorBody) -> String {
 fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let reason = format!("{endpoint}: malformed answer at `{}`: {}", err.path(), err.inner());
+        let reason = format!(
+            "{endpoint}: malformed answer at `{}`: {}",
+            err.path(),
+            err.inner()
+        );
         BonusPlusError::Unexpected {
             reason: reason.chars().take(MAX_REASON_CHARS).collect(),
         }
@@ -543,9 +577,13 @@ mod tests {
 
     #[test]
     fn base_url_gets_a_trailing_slash() {
-        let client = BonusPlusClient::new("http://127.0.0.1:1/api", Duration::from_secs(1)).unwrap();
+        let client =
+            BonusPlusClient::new("http://127.0.0.1:1/api", Duration::from_secs(1)).unwrap();
         assert_eq!(client.inner.base.as_str(), "http://127.0.0.1:1/api/");
-        assert_eq!(client.inner.urls.retail_calc.as_str(), "http://127.0.0.1:1/api/retail/calc");
+        assert_eq!(
+            client.inner.urls.retail_calc.as_str(),
+            "http://127.0.0.1:1/api/retail/calc"
+        );
         assert!(BonusPlusClient::new("ftp://x/", Duration::from_secs(1)).is_err());
         assert!(BonusPlusClient::new("not a url", Duration::from_secs(1)).is_err());
     }
@@ -554,7 +592,9 @@ mod tests {
     fn path_segments_are_percent_encoded() {
         let client = BonusPlusClient::new("http://127.0.0.1:1/", Duration::from_secs(1)).unwrap();
         let phone = Phone::parse("9011231122").unwrap();
-        let url = client.customer_url(&phone, &["checkCode", "12/3 4"]).unwrap();
+        let url = client
+            .customer_url(&phone, &["checkCode", "12/3 4"])
+            .unwrap();
         assert_eq!(url.path(), "/customer/79011231122/checkCode/12%2F3%204");
     }
 
@@ -572,8 +612,14 @@ mod tests {
                 message: "Недостаточно бонусов".into(),
             }
         );
-        assert_eq!(error_from_answer(StatusCode::FORBIDDEN, b""), BonusPlusError::Unauthorized);
-        assert_eq!(error_from_answer(StatusCode::NOT_FOUND, b""), BonusPlusError::NotFound);
+        assert_eq!(
+            error_from_answer(StatusCode::FORBIDDEN, b""),
+            BonusPlusError::Unauthorized
+        );
+        assert_eq!(
+            error_from_answer(StatusCode::NOT_FOUND, b""),
+            BonusPlusError::NotFound
+        );
         assert!(error_from_answer(StatusCode::TOO_MANY_REQUESTS, b"").is_retryable());
         assert!(matches!(
             error_from_answer(StatusCode::PERMANENT_REDIRECT, b""),

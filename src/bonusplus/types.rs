@@ -38,7 +38,11 @@ pub struct Person {
     pub sex: Option<Sex>,
     #[serde(default)]
     pub email: Option<String>,
-    #[serde(rename = "birthDay", default, deserialize_with = "birth_day::deserialize")]
+    #[serde(
+        rename = "birthDay",
+        default,
+        deserialize_with = "birth_day::deserialize"
+    )]
     pub birth_day: Option<Date>,
 }
 
@@ -301,7 +305,9 @@ mod birth_day {
     }
 
     /// An unreadable date reads as `None`: a birthday is never worth failing a lookup for.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Date>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Date>, D::Error> {
         let text = Option::<String>::deserialize(deserializer)?;
         Ok(text.and_then(|text| parse(&text)))
     }
@@ -418,7 +424,10 @@ mod tests {
         assert_eq!(result.max_debit_bonuses, dec!(60.5));
         assert_eq!(result.multiplicity_debit_bonus, None);
         let line = &result.discount[0];
-        assert_eq!((line.cb, line.db, line.total_off()), (dec!(7.00), dec!(0), dec!(10.10)));
+        assert_eq!(
+            (line.cb, line.db, line.total_off()),
+            (dec!(7.00), dec!(0), dec!(10.10))
+        );
         assert_eq!(result.all_messages(), vec!["top", "line"]);
     }
 
@@ -428,7 +437,10 @@ mod tests {
             ext: "l1".into(),
             sum: dec!(0.1) + dec!(0.2),
         };
-        assert_eq!(serde_json::to_string(&line).unwrap(), r#"{"ext":"l1","sum":0.3}"#);
+        assert_eq!(
+            serde_json::to_string(&line).unwrap(),
+            r#"{"ext":"l1","sum":0.3}"#
+        );
         let item = CalcItem {
             ext: "l1".into(),
             product: "p".into(),

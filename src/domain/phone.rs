@@ -219,7 +219,10 @@ mod tests {
             Err(PhoneError::InvalidCharacter)
         );
         assert_eq!(Phone::parse("phone"), Err(PhoneError::InvalidCharacter));
-        assert_eq!(Phone::parse("7901+1231122"), Err(PhoneError::InvalidCharacter));
+        assert_eq!(
+            Phone::parse("7901+1231122"),
+            Err(PhoneError::InvalidCharacter)
+        );
     }
 
     #[test]
@@ -238,16 +241,30 @@ mod tests {
 
     #[test]
     fn rejects_too_many_digits() {
-        for input in ["+7 901 123 11 223", "790112311223", "1234567890123456", "+1234567890123456"] {
+        for input in [
+            "+7 901 123 11 223",
+            "790112311223",
+            "1234567890123456",
+            "+1234567890123456",
+        ] {
             assert_eq!(Phone::parse(input), Err(PhoneError::WrongLength), "{input}");
         }
     }
 
     #[test]
     fn rejects_numbers_without_a_valid_country_code() {
-        assert_eq!(Phone::parse("+0 901 123 11 22"), Err(PhoneError::InvalidCountryCode));
-        assert_eq!(Phone::parse("09011231122"), Err(PhoneError::InvalidCountryCode));
-        assert_eq!(Phone::parse("+8 901 123 11 22"), Err(PhoneError::InvalidCountryCode));
+        assert_eq!(
+            Phone::parse("+0 901 123 11 22"),
+            Err(PhoneError::InvalidCountryCode)
+        );
+        assert_eq!(
+            Phone::parse("09011231122"),
+            Err(PhoneError::InvalidCountryCode)
+        );
+        assert_eq!(
+            Phone::parse("+8 901 123 11 22"),
+            Err(PhoneError::InvalidCountryCode)
+        );
     }
 
     #[test]
@@ -276,7 +293,14 @@ mod tests {
         for search in ["+7 (901) 123-11-22", "89011231122", "901 123 11 22"] {
             assert!(Phone::looks_like_phone(search), "{search}");
         }
-        for search in ["Иванов", "2000001", "", "901-12", "89011231122a", "+7 901 Петров"] {
+        for search in [
+            "Иванов",
+            "2000001",
+            "",
+            "901-12",
+            "89011231122a",
+            "+7 901 Петров",
+        ] {
             assert!(!Phone::looks_like_phone(search), "{search}");
         }
     }
@@ -298,6 +322,15 @@ mod tests {
         ]
     }
 
+    fn assert_idempotent(input: &str) -> Result<(), TestCaseError> {
+        if let Ok(phone) = Phone::parse(input) {
+            prop_assert_eq!(Phone::parse(phone.as_str()), Ok(phone.clone()));
+            let displayed = phone.to_string();
+            prop_assert_eq!(Phone::parse(&displayed), Ok(phone));
+        }
+        Ok(())
+    }
+
     proptest! {
         #[test]
         fn every_format_of_a_national_number_gives_one_canonical_value(n in "[0-9]{10}") {
@@ -309,10 +342,13 @@ mod tests {
 
         #[test]
         fn parsing_is_idempotent(input in r"\+?[0-9 ().\-]{0,20}") {
-            if let Ok(phone) = Phone::parse(&input) {
-                prop_assert_eq!(Phone::parse(phone.as_str()), Ok(phone.clone()));
-                prop_assert_eq!(Phone::parse(&phone.to_string()), Ok(phone));
-            }
+            assert_idempotent(&input)?;
+        }
+
+        /// Mostly accepted inputs, so that idempotence is checked on many valid numbers.
+        #[test]
+        fn parsing_digit_strings_is_idempotent(input in r"\+?[0-9]{10,15}") {
+            assert_idempotent(&input)?;
         }
 
         #[test]
