@@ -1,1 +1,14 @@
+//! Typed client of the BonusPlus loyalty API. The wire contract is `docs/bonusplus-wire.md`;
+//! the points of it BonusPlus has not confirmed live in [`unconfirmed`].
+mod client;
+mod error;
+mod types;
+pub mod unconfirmed;
 
+pub use client::{ApiKey, BonusPlusClient};
+pub use error::{BonusPlusError, Result};
+pub use types::{
+    CalcItem, CalcRequest, CalcResult, Customer, CustomerStat, CustomerUpdate, ItemDiscount,
+    NewCustomer, Person, ProductImport, ProductTiny, ReserveRequest, ReturnLine, SaleRequest,
+    SaleResult, Sex,
+};

@@ -1,0 +1,631 @@
+//! The HTTP side: one shared connection pool, one way of sending a request and of reading
+//! BonusPlus's answer into a typed result or a [`BonusPlusError`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use bytes::Bytes;
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
+use rust_decimal::Decimal;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tracing::Instrument as _;
+use url::Url;
+
+use super::error::{codes, BonusPlusError, ErrorBody, Result};
+use super::types::{
+    CalcRequest, CalcResult, Customer, CustomerStat, NewCustomer, ProductImport, ReserveRequest,
+    ReturnLine, SaleRequest, SaleResult,
+};
+use super::unconfirmed;
+use crate::domain::phone::Phone;
+
+/// Connecting should never take long; a slow connect means BonusPlus is in trouble.
+const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause before the single automatic retry of an idempotent read.
+const READ_RETRY_DELAY: Duration = Duration::from_millis(200);
+/// Idle keep-alive connections are dropped after this, before a server would drop them.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+const USER_AGENT: &str = concat!("bonusbridge/", env!("CARGO_PKG_VERSION"));
+/// BonusPlus's `msg` on an error can be long; a reason in a log or an error stays short.
+const MAX_REASON_CHARS: usize = 300;
+
+/// A shop's BonusPlus API key, with its `Authorization` header value computed once.
+#[derive(Clone)]
+pub struct ApiKey {
+    secret: SecretString,
+    header: HeaderValue,
+}
+
+impl ApiKey {
+    /// Wraps the key the shop owner copied from BonusPlus (surrounding blanks are dropped).
+    /// An empty key is refused as [`BonusPlusError::Unauthorized`].
+    pub fn new(key: SecretString) -> Result<Self> {
+        let trimmed = key.expose_secret().trim();
+        if trimmed.is_empty() {
+            return Err(BonusPlusError::Unauthorized);
+        }
+        let encoded = BASE64.encode(trimmed.as_bytes());
+        let mut header = HeaderValue::from_str(&format!("ApiKey {encoded}"))
+            .map_err(|_| BonusPlusError::Unauthorized)?;
+        header.set_sensitive(true);
+        Ok(ApiKey {
+            secret: SecretString::from(trimmed),
+            header,
+        })
+    }
+
+    /// The key itself, e.g. to store it encrypted.
+    pub fn secret(&self) -> &SecretString {
+        &self.secret
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
+
+/// Client of the BonusPlus API. Cheap to clone: clones share one connection pool.
+#[derive(Clone)]
+pub struct BonusPlusClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    timeout: Duration,
+    urls: FixedUrls,
+}
+
+/// URLs of the endpoints whose path does not depend on the request, joined once.
+struct FixedUrls {
+    customer: Url,
+    key_check: Url,
+    customer_stat: Url,
+    retail_calc: Url,
+    retail: Url,
+    retail_back: Url,
+    product_import: Url,
+}
+
+impl FixedUrls {
+    fn join(base: &Url) -> Result<Self> {
+        let join = |path: &str| {
+            base.join(path).map_err(|err| BonusPlusError::Unexpected {
+                reason: format!("cannot build the URL of {path}: {err}"),
+            })
+        };
+        Ok(FixedUrls {
+            customer: join("customer")?,
+            key_check: join(unconfirmed::KEY_CHECK_PATH)?,
+            customer_stat: join("customer/stat")?,
+            retail_calc: join("retail/calc")?,
+            retail: join("retail")?,
+            retail_back: join("retail/back")?,
+            product_import: join("product/import")?,
+        })
+    }
+}
+
+impl fmt::Debug for BonusPlusClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BonusPlusClient")
+            .field("base_url", &self.inner.base.as_str())
+            .field("timeout", &self.inner.timeout)
+            .finish()
+    }
+}
+
+/// How a request carries (or not) a JSON body.
+#[derive(Clone)]
+enum Body {
+    /// GET: no body, no `Content-Type`.
+    None,
+    /// A PUT that sends nothing, with `Content-Length: 0` (BonusPlus wants the header).
+    Empty,
+    Json(Bytes),
+}
+
+/// One request to BonusPlus. `endpoint` names it in traces instead of the URL, which may
+/// contain a customer's phone.
+#[derive(Clone)]
+struct Call {
+    endpoint: &'static str,
+    method: Method,
+    url: Url,
+    body: Body,
+}
+
+impl Call {
+    fn get(endpoint: &'static str, url: Url) -> Self {
+        Call {
+            endpoint,
+            method: Method::GET,
+            url,
+            body: Body::None,
+        }
+    }
+
+    fn empty(endpoint: &'static str, method: Method, url: Url) -> Self {
+        Call {
+            endpoint,
+            method,
+            url,
+            body: Body::Empty,
+        }
+    }
+
+    fn json(
+        endpoint: &'static str,
+        method: Method,
+        url: Url,
+        body: &impl Serialize,
+    ) -> Result<Self> {
+        let bytes = serde_json::to_vec(body).map_err(|err| BonusPlusError::Unexpected {
+            reason: format!("{endpoint}: cannot encode the request: {err}"),
+        })?;
+        Ok(Call {
+            endpoint,
+            method,
+            url,
+            body: Body::Json(Bytes::from(bytes)),
+        })
+    }
+}
+
+impl BonusPlusClient {
+    /// A client of the API at `base_url` (a missing trailing `/` is added); every call gives
+    /// up after `timeout`.
+    pub fn new(base_url: &str, timeout: Duration) -> Result<Self> {
+        let base = parse_base_url(base_url)?;
+        let http = build_http_client(timeout)?;
+        let urls = FixedUrls::join(&base)?;
+        Ok(BonusPlusClient {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                timeout,
+                urls,
+            }),
+        })
+    }
+
+    /// The customer with this phone; [`BonusPlusError::NotFound`] if BonusPlus has none.
+    pub async fn get_customer(&self, key: &ApiKey, phone: &Phone) -> Result<Customer> {
+        let url = with_query(&self.inner.urls.customer, "phone", phone.as_str());
+        let body = self.send_read(key, Call::get("GET customer", url)).await?;
+        decode("GET customer", &body)
+    }
+
+    /// The customer holding this discount card; [`BonusPlusError::NotFound`] if none (also
+    /// for a blank card number, which is not sent).
+    pub async fn find_customer_by_card(&self, key: &ApiKey, card: &str) -> Result<Customer> {
+        let card = card.trim();
+        if card.is_empty() {
+            return Err(BonusPlusError::NotFound);
+        }
+        let url = with_query(
+            &self.inner.urls.customer,
+            unconfirmed::CARD_LOOKUP_PARAM,
+            card,
+        );
+        let body = self
+            .send_read(key, Call::get("GET customer by card", url))
+            .await?;
+        decode("GET customer by card", &body)
+    }
+
+    /// Registers a customer; [`BonusPlusError::AlreadyExists`] if the phone is taken.
+    pub async fn create_customer(&self, key: &ApiKey, customer: &NewCustomer) -> Result<Customer> {
+        let url = self.inner.urls.customer.clone();
+        let call = Call::json("POST customer", Method::POST, url, customer)?;
+        let body = self.send(key, call).await?;
+        decode("POST customer", &body)
+    }
+
+    /// Updates the personal data of the customer identified by `customer.phone`.
+    pub async fn update_customer(&self, key: &ApiKey, customer: &NewCustomer) -> Result<Customer> {
+        let url = self.inner.urls.customer.clone();
+        let call = Call::json("PUT customer", Method::PUT, url, customer)?;
+        let body = self.send(key, call).await?;
+        decode("PUT customer", &body)
+    }
+
+    /// Asks BonusPlus to text the customer a confirmation code (the code is not returned).
+    pub async fn send_code(&self, key: &ApiKey, phone: &Phone) -> Result<()> {
+        let url = self.customer_url(phone, &["sendCode"])?;
+        let call = Call::empty("PUT customer/sendCode", Method::PUT, url);
+        self.send(key, call).await.map(drop)
+    }
+
+    /// Whether `code` is the one BonusPlus texted to the customer.
+    pub async fn check_code(&self, key: &ApiKey, phone: &Phone, code: &str) -> Result<bool> {
+        let code = code.trim();
+        if code.is_empty() {
+            return Ok(false);
+        }
+        let url = self.customer_url(phone, &["checkCode", code])?;
+        let call = Call::empty("PUT customer/checkCode", Method::PUT, url);
+        match self.send(key, call).await {
+            Ok(_) => Ok(true),
+            Err(err) if err.code() == Some(codes::INVALID_CODE) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Reserves `amount` bonuses for order `order_id`; a negative amount releases.
+    pub async fn reserve(
+        &self,
+        key: &ApiKey,
+        phone: &Phone,
+        order_id: &str,
+        amount: Decimal,
+    ) -> Result<()> {
+        let url = self.customer_url(phone, &["balance", "reserve"])?;
+        let request = ReserveRequest {
+            id: order_id.to_owned(),
+            amount,
+        };
+        let call = Call::json(
+            "PATCH customer/balance/reserve",
+            Method::PATCH,
+            url,
+            &request,
+        )?;
+        self.send(key, call).await.map(drop)
+    }
+
+    /// What BonusPlus would give and allow to spend on an order.
+    pub async fn calc(&self, key: &ApiKey, request: &CalcRequest) -> Result<CalcResult> {
+        let url = self.inner.urls.retail_calc.clone();
+        let call = Call::json("PUT retail/calc", Method::PUT, url, request)?;
+        let body = self.send(key, call).await?;
+        decode("PUT retail/calc", &body)
+    }
+
+    /// Books a sale. Never retried here: [`BonusPlusError::AlreadyBooked`] tells a repeated
+    /// delivery of the same `externalId` apart from a failure.
+    pub async fn sale(&self, key: &ApiKey, request: &SaleRequest) -> Result<SaleResult> {
+        let url = self.inner.urls.retail.clone();
+        let call = Call::json("POST retail", Method::POST, url, request)?;
+        let body = self.send(key, call).await?;
+        decode("POST retail", &body)
+    }
+
+    /// Returns (part of) one sold line.
+    pub async fn return_line(&self, key: &ApiKey, line: &ReturnLine) -> Result<()> {
+        let url = self.inner.urls.retail_back.clone();
+        let body = unconfirmed::return_body(line);
+        let call = Call::json("PUT retail/back", Method::PUT, url, &body)?;
+        self.send(key, call).await.map(drop)
+    }
+
+    /// Uploads products and groups of a store (at most
+    /// [`MAX_PRODUCTS_PER_IMPORT`](unconfirmed::MAX_PRODUCTS_PER_IMPORT) per call).
+    pub async fn import_products(&self, key: &ApiKey, import: &ProductImport) -> Result<()> {
+        let url = self.inner.urls.product_import.clone();
+        let call = Call::json("POST product/import", Method::POST, url, import)?;
+        self.send(key, call).await.map(drop)
+    }
+
+    /// The account's customer statistics.
+    pub async fn customer_stat(&self, key: &ApiKey) -> Result<CustomerStat> {
+        let url = self.inner.urls.customer_stat.clone();
+        let body = self
+            .send_read(key, Call::get("GET customer/stat", url))
+            .await?;
+        decode("GET customer/stat", &body)
+    }
+
+    /// Ok if BonusPlus accepts the key; [`BonusPlusError::Unauthorized`] if not. No side effects.
+    pub async fn check_key(&self, key: &ApiKey) -> Result<()> {
+        let url = self.inner.urls.key_check.clone();
+        let call = Call::get("GET key check", url);
+        self.send_read(key, call).await.map(drop)
+    }
+
+    /// `customer/{phone}/<segments…>`; segments are percent-encoded (a code is user input).
+    fn customer_url(&self, phone: &Phone, segments: &[&str]) -> Result<Url> {
+        let mut url = self.inner.urls.customer.clone();
+        url.path_segments_mut()
+            .map_err(|()| BonusPlusError::Unexpected {
+                reason: "the base URL cannot take a path".into(),
+            })?
+            .push(phone.as_str())
+            .extend(segments);
+        Ok(url)
+    }
+
+    /// Sends an idempotent read, once more after a short pause if BonusPlus was unavailable.
+    async fn send_read(&self, key: &ApiKey, call: Call) -> Result<Bytes> {
+        match self.send(key, call.clone()).await {
+            Err(err) if err.is_retryable() => {
+                tracing::info!(endpoint = call.endpoint, "retrying a BonusPlus read once");
+                tokio::time::sleep(READ_RETRY_DELAY).await;
+                self.send(key, call).await
+            }
+            result => result,
+        }
+    }
+
+    /// Sends one request and returns the body of a 2xx answer; any other outcome is an error.
+    async fn send(&self, key: &ApiKey, call: Call) -> Result<Bytes> {
+        let span = tracing::info_span!(
+            "bonusplus",
+            endpoint = call.endpoint,
+            status = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        self.send_traced(key, call).instrument(span).await
+    }
+
+    async fn send_traced(&self, key: &ApiKey, call: Call) -> Result<Bytes> {
+        let started = Instant::now();
+        let outcome = self.exchange(key, call).await;
+        let span = tracing::Span::current();
+        span.record("elapsed_ms", elapsed_ms(started));
+        let outcome = outcome.and_then(|(status, body)| {
+            span.record("status", status.as_u16());
+            check_status(status, body)
+        });
+        match &outcome {
+            Ok(_) => tracing::info!("BonusPlus call succeeded"),
+            Err(err) => tracing::warn!(error = %err, "BonusPlus call failed"),
+        }
+        outcome
+    }
+
+    /// The HTTP exchange itself: the status and the whole body, or a transport failure.
+    async fn exchange(&self, key: &ApiKey, call: Call) -> Result<(StatusCode, Bytes)> {
+        let mut request = self
+            .inner
+            .http
+            .request(call.method, call.url)
+            .header(AUTHORIZATION, key.header.clone());
+        request = match call.body {
+            Body::None => request,
+            // hyper omits the length of an empty body unless told; BonusPlus wants it.
+            Body::Empty => request
+                .header(CONTENT_TYPE, json_content_type())
+                .header(CONTENT_LENGTH, HeaderValue::from_static("0"))
+                .body(Bytes::new()),
+            Body::Json(bytes) => request
+                .header(CONTENT_TYPE, json_content_type())
+                .body(bytes),
+        };
+        let response = request.send().await.map_err(transport_error)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(transport_error)?;
+        Ok((status, body))
+    }
+}
+
+fn json_content_type() -> HeaderValue {
+    HeaderValue::from_static("application/json")
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn parse_base_url(base_url: &str) -> Result<Url> {
+    let trimmed = base_url.trim();
+    let with_slash = if trimmed.ends_with('/') {
+        trimmed.to_owned()
+    } else {
+        format!("{trimmed}/")
+    };
+    let base = Url::parse(&with_slash).map_err(|err| BonusPlusError::Unexpected {
+        reason: format!("invalid BonusPlus base URL: {err}"),
+    })?;
+    match base.scheme() {
+        "http" | "https" => Ok(base),
+        other => Err(BonusPlusError::Unexpected {
+            reason: format!("BonusPlus base URL must be http(s), not {other}"),
+        }),
+    }
+}
+
+fn build_http_client(timeout: Duration) -> Result<reqwest::Client> {
+    let mut default_headers = reqwest::header::HeaderMap::new();
+    default_headers.insert(ACCEPT, json_content_type());
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .tcp_nodelay(true)
+        .gzip(true)
+        // The API never redirects; following one could only surprise.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(USER_AGENT)
+        .default_headers(default_headers)
+        .build()
+        .map_err(|err| BonusPlusError::Unexpected {
+            reason: format!("cannot build the HTTP client: {}", error_chain(&err)),
+        })
+}
+
+fn with_query(base: &Url, name: &str, value: &str) -> Url {
+    let mut url = base.clone();
+    url.query_pairs_mut().append_pair(name, value);
+    url
+}
+
+/// Classifies a failure to talk to BonusPlus at all.
+fn transport_error(err: reqwest::Error) -> BonusPlusError {
+    // The URL may hold a customer's phone: keep it out of errors and logs.
+    let err = err.without_url();
+    if err.is_builder() || err.is_decode() {
+        return BonusPlusError::Unexpected {
+            reason: error_chain(&err),
+        };
+    }
+    let reason = if err.is_timeout() {
+        "no answer within the timeout".to_owned()
+    } else if err.is_connect() {
+        format!("cannot connect: {}", error_chain(&err))
+    } else {
+        error_chain(&err)
+    };
+    BonusPlusError::Unavailable { reason }
+}
+
+/// The error and its causes on one line ("error sending request: connection reset").
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn check_status(status: StatusCode, body: Bytes) -> Result<Bytes> {
+    if status.is_success() {
+        Ok(body)
+    } else {
+        Err(error_from_answer(status, &body))
+    }
+}
+
+/// Maps a non-2xx answer to the error the caller acts on.
+fn error_from_answer(status: StatusCode, body: &[u8]) -> BonusPlusError {
+    let error = ErrorBody::parse(body);
+    let code = status.as_u16();
+    match (code, error.code()) {
+        (401 | 403, _) => BonusPlusError::Unauthorized,
+        (408 | 429 | 500..=599, _) => BonusPlusError::Unavailable {
+            reason: describe_status(status, &error),
+        },
+        (400..=499, Some(codes::CUSTOMER_NOT_FOUND)) | (404, _) => BonusPlusError::NotFound,
+        (400..=499, Some(codes::CUSTOMER_ALREADY_EXIST)) => BonusPlusError::AlreadyExists,
+        (400..=499, Some(codes::RETAIL_ALREADY_EXIST)) => BonusPlusError::AlreadyBooked,
+        (400..=499, _) => BonusPlusError::Refused {
+            status: code,
+            message: refusal_message(status, &error),
+            code: error.code.map(|code| code.0),
+        },
+        _ => BonusPlusError::Unexpected {
+            reason: describe_status(status, &error),
+        },
+    }
+}
+
+fn refusal_message(status: StatusCode, error: &ErrorBody) -> String {
+    match error.msg.as_deref().map(str::trim) {
+        Some(msg) if !msg.is_empty() => msg.to_owned(),
+        _ => format!("BonusPlus отклонил запрос (HTTP {})", status.as_u16()),
+    }
+}
+
+fn describe_status(status: StatusCode, error: &ErrorBody) -> String {
+    let mut text = format!("HTTP {}", status.as_u16());
+    if let Some(msg) = error.msg.as_deref().filter(|msg| !msg.trim().is_empty()) {
+        text.push_str(": ");
+        text.extend(msg.chars().take(MAX_REASON_CHARS));
+    }
+    text
+}
+
+/// Reads a successful answer's JSON, naming the offending field if it does not fit.
+fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let reason = format!(
+            "{endpoint}: malformed answer at `{}`: {}",
+            err.path(),
+            err.inner()
+        );
+        BonusPlusError::Unexpected {
+            reason: reason.chars().take(MAX_REASON_CHARS).collect(),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> ApiKey {
+        ApiKey::new(SecretString::from("  secret-key ")).unwrap()
+    }
+
+    #[test]
+    fn api_key_header_is_base64_of_the_trimmed_key_and_sensitive() {
+        let key = key();
+        let expected = format!("ApiKey {}", BASE64.encode("secret-key"));
+        assert_eq!(key.header.to_str().unwrap(), expected);
+        assert!(key.header.is_sensitive());
+        assert_eq!(format!("{key:?}"), "ApiKey(***)");
+    }
+
+    #[test]
+    fn empty_api_key_is_refused() {
+        let err = ApiKey::new(SecretString::from("   ")).unwrap_err();
+        assert_eq!(err, BonusPlusError::Unauthorized);
+    }
+
+    #[test]
+    fn base_url_gets_a_trailing_slash() {
+        let client =
+            BonusPlusClient::new("http://127.0.0.1:1/api", Duration::from_secs(1)).unwrap();
+        assert_eq!(client.inner.base.as_str(), "http://127.0.0.1:1/api/");
+        assert_eq!(
+            client.inner.urls.retail_calc.as_str(),
+            "http://127.0.0.1:1/api/retail/calc"
+        );
+        assert!(BonusPlusClient::new("ftp://x/", Duration::from_secs(1)).is_err());
+        assert!(BonusPlusClient::new("not a url", Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        let client = BonusPlusClient::new("http://127.0.0.1:1/", Duration::from_secs(1)).unwrap();
+        let phone = Phone::parse("9011231122").unwrap();
+        let url = client
+            .customer_url(&phone, &["checkCode", "12/3 4"])
+            .unwrap();
+        assert_eq!(url.path(), "/customer/79011231122/checkCode/12%2F3%204");
+    }
+
+    #[test]
+    fn statuses_map_to_error_classes() {
+        let refused = error_from_answer(
+            StatusCode::PRECONDITION_FAILED,
+            r#"{"code":"NOT_ENOUGH_BONUSES","msg":"Недостаточно бонусов"}"#.as_bytes(),
+        );
+        assert_eq!(
+            refused,
+            BonusPlusError::Refused {
+                status: 412,
+                code: Some("NOT_ENOUGH_BONUSES".into()),
+                message: "Недостаточно бонусов".into(),
+            }
+        );
+        assert_eq!(
+            error_from_answer(StatusCode::FORBIDDEN, b""),
+            BonusPlusError::Unauthorized
+        );
+        assert_eq!(
+            error_from_answer(StatusCode::NOT_FOUND, b""),
+            BonusPlusError::NotFound
+        );
+        assert!(error_from_answer(StatusCode::TOO_MANY_REQUESTS, b"").is_retryable());
+        assert!(matches!(
+            error_from_answer(StatusCode::PERMANENT_REDIRECT, b""),
+            BonusPlusError::Unexpected { .. }
+        ));
+        let no_msg = error_from_answer(StatusCode::BAD_REQUEST, b"oops");
+        assert_eq!(no_msg.to_string(), "BonusPlus отклонил запрос (HTTP 400)");
+    }
+}
