@@ -24,11 +24,13 @@
 //! 2. Otherwise the line is split in two adjacent parts priced `p` and `p + 1` kopecks, with
 //!    `p = floor(T / q)`. For an integer quantity `n` with `r = T − p·n`, the parts are
 //!    `(n − r) × p` and `r × (p + 1)`: always exact. For a fractional quantity (weighed goods) the
-//!    part at `p + 1` gets `T − p·q` units (to the gram), which is exact unless both parts round a
-//!    half kopeck up; a few neighbouring sizes are then tried.
-//! 3. If no exact split exists (a rare fractional case), or the line's serial numbers could not be
-//!    spread over the two parts (more serials than whole units), the line stays whole at the
-//!    smallest unit price whose total is **at least** `T`. The customer then gets a few kopecks
+//!    part at `p + 1` gets `x = T − p·q` units (to the gram). The two unrounded totals then add up
+//!    to exactly `T`, so their roundings cancel unless both end in exactly half a kopeck; in that
+//!    case a part of `x − 0.001` (or `x + 0.001`) is exact. A fractional quantity below 1 always
+//!    has an exact single price (each extra kopeck of unit price adds less than a kopeck), so
+//!    weighed lines are always priced exactly (also checked exhaustively in the tests).
+//! 3. If the line's serial numbers cannot be spread over the two parts (more serials than whole
+//!    units), the line stays whole at the smallest unit price whose total is **at least** `T`. The customer then gets a few kopecks
 //!    *less* discount than granted, and [`LineDiscount::applied`] says how much was really given, so
 //!    that the caller spends/reports that amount (`bonusValueToSpend`, `paidByBonusPoints`, BonusPlus
 //!    `bonusDebit`) and never charges bonuses for a discount the customer did not get.
@@ -42,8 +44,9 @@ use rust_decimal::Decimal;
 /// Upper bound for prices and quantities: keeps every intermediate product far inside `i128`.
 const LIMIT: i128 = 1_000_000_000;
 const MILLIS_PER_UNIT: i128 = 1_000;
-/// How far from the ideal size (in thousandths) a fractional split searches for an exact total.
-const FRACTIONAL_SEARCH_RADIUS: i128 = 5;
+/// How far from the ideal size (in thousandths) a fractional split searches for an exact total;
+/// one step is enough (see the module documentation).
+const FRACTIONAL_SEARCH_RADIUS: i128 = 1;
 
 /// One line of a receipt as MoySklad sent it, with the discount granted on the whole line.
 #[derive(Debug, Clone, PartialEq)]
@@ -676,6 +679,25 @@ mod tests {
     }
 
     #[test]
+    fn weighed_split_avoids_two_half_kopeck_roundings() {
+        // 1.25 kg at 100.00, pay 122.02. The ideal split 0.5 × 97.61 + 0.75 × 97.62 is
+        // 48.805 + 73.215, both rounding up to 122.03; one gram less at 97.62 is exact.
+        let receipt = price_receipt(vec![line(dec!(100.00), dec!(1.25), dec!(2.98))]).unwrap();
+        assert_eq!(
+            summary(&receipt),
+            vec![
+                (dec!(0.501), dec!(97.61), dec!(2.39)),
+                (dec!(0.749), dec!(97.62), dec!(2.38))
+            ]
+        );
+        assert_eq!(
+            receipt.lines.iter().map(paid).sum::<Decimal>(),
+            dec!(122.02)
+        );
+        assert_eq!(receipt.applied_discount, dec!(2.98));
+    }
+
+    #[test]
     fn serials_follow_the_units_of_each_part() {
         let mut input = line(dec!(100.00), dec!(3), dec!(10.00));
         input.serials = vec![1, 2, 3];
@@ -790,6 +812,27 @@ mod tests {
         assert!(distribute(dec!(1), &[dec!(1), dec!(-1)]).is_err());
     }
 
+    /// Every target of every serial-free line in a grid of prices and weights is met exactly.
+    #[test]
+    fn weighed_lines_are_always_exact_without_serials() {
+        for price in (1i128..=2000).step_by(151) {
+            for quantity in 1i128..=3000 {
+                let line_sum = paid_total(price, quantity);
+                for target_paid in (0..=line_sum).step_by(23).chain([line_sum]) {
+                    let line = ValidLine {
+                        price,
+                        quantity,
+                        line_sum,
+                        target_paid,
+                    };
+                    let plan = plan_line(&line, 0);
+                    assert_eq!(plan.paid_total(), target_paid, "{price} × {quantity}");
+                    assert!(plan.parts.iter().all(|part| part.unit_price <= price));
+                }
+            }
+        }
+    }
+
     // ------------------------------------------------------------------------------------------
     // Properties
 
@@ -861,7 +904,7 @@ mod tests {
                 prop_assert_eq!(parts.iter().map(|l| l.quantity).sum::<Decimal>(), source.quantity);
                 prop_assert_eq!(parts.iter().map(|l| paid(l)).sum::<Decimal>(), discount.line_sum - discount.applied);
                 prop_assert!(discount.applied <= discount.granted);
-                if source.quantity.is_integer() {
+                if source.quantity.is_integer() || source.serials.is_empty() {
                     prop_assert_eq!(discount.applied, discount.granted);
                 } else {
                     // An inexact weighed line misses by less than one unit's worth of kopecks.
