@@ -1,1 +1,1 @@
-
+pub mod loyalty_types;
