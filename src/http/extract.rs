@@ -61,7 +61,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
-        let parameter = if path == "." || path == "?" { "body".to_owned() } else { path };
+        let parameter = if path == "." || path == "?" {
+            "body".to_owned()
+        } else {
+            path
+        };
         ApiError::invalid(parameter, error.inner().to_string())
     })?;
     deserializer
