@@ -37,6 +37,7 @@ pub enum CryptoError {
 pub enum Purpose {
     BonusPlusKey,
     MoySkladToken,
+    VerificationCode,
 }
 
 impl Purpose {
@@ -44,6 +45,7 @@ impl Purpose {
         match self {
             Purpose::BonusPlusKey => "bonusplus-key",
             Purpose::MoySkladToken => "moysklad-token",
+            Purpose::VerificationCode => "verification-code",
         }
     }
 }

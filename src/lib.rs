@@ -6,6 +6,7 @@ pub mod crypto;
 pub mod descriptor;
 pub mod domain;
 pub mod http;
+pub mod jobs;
 pub mod loyalty;
 pub mod moysklad;
 pub mod startup;

@@ -8,8 +8,10 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::bonusplus::{BonusPlusClient, BonusPlusError};
 use crate::config::Settings;
 use crate::crypto::Cipher;
+use crate::moysklad::loyalty::{AccountCache, MaxDebitCache};
 use crate::store::{Store, StoreError};
 
 /// Everything a handler needs, cheap to clone.
@@ -18,6 +20,11 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Store,
     pub cipher: Cipher,
+    pub bonusplus: BonusPlusClient,
+    /// LoyaltyAPI token → account, briefly cached (see `moysklad::loyalty::context`).
+    pub accounts: Arc<AccountCache>,
+    /// Maximum spendable bonuses per receipt, briefly remembered.
+    pub max_debits: Arc<MaxDebitCache>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +33,8 @@ pub enum StartupError {
     Config(#[from] crate::config::ConfigError),
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("bonusplus.base_url: {0}")]
+    BonusPlus(#[from] BonusPlusError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -63,10 +72,17 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartupError::Listen { addr, source })?;
+        let bonusplus = BonusPlusClient::new(
+            settings.bonusplus.base_url.as_str(),
+            Duration::from_millis(settings.bonusplus.timeout_ms),
+        )?;
         let state = AppState {
             settings: Arc::new(settings),
             store,
             cipher: Cipher::new(active, &keys),
+            bonusplus,
+            accounts: Arc::default(),
+            max_debits: Arc::default(),
         };
         Ok(Application {
             listener,
@@ -90,10 +106,12 @@ impl Application {
         self.shutdown.clone()
     }
 
-    /// Serves until the shutdown token is cancelled, then lets in-flight requests finish.
+    /// Serves (and runs the background workers) until the shutdown token is cancelled, then lets
+    /// in-flight requests and the job in hand finish.
     pub async fn run(self) -> Result<(), StartupError> {
         let app = crate::http::router(self.state.clone());
         let shutdown = self.shutdown.clone();
+        let workers = tokio::spawn(crate::jobs::run(self.state.clone(), self.shutdown.clone()));
         tracing::info!(addr = %self.local_addr(), backend = ?self.state.store.backend(), "serving");
         let result = axum::serve(
             self.listener,
@@ -102,6 +120,8 @@ impl Application {
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
         .map_err(StartupError::Serve);
+        self.shutdown.cancel();
+        let _ = workers.await;
         self.state.store.close().await;
         tracing::info!("stopped");
         result

@@ -32,6 +32,10 @@ pub struct TenantRules {
     pub multiplicity: Decimal,
     /// Store names known to BonusPlus for this account.
     pub stores: Vec<String>,
+    /// Whether `sendCode` answers the code it texted (`200 {"code": "1234"}`) instead of `204`.
+    /// Public integrations show BonusPlus answering without the code; the bridge supports both.
+    #[serde(default)]
+    pub reveal_codes: bool,
 }
 
 impl Default for TenantRules {
@@ -41,6 +45,7 @@ impl Default for TenantRules {
             max_debit_percent: Decimal::from(30),
             multiplicity: Decimal::ONE,
             stores: vec![DEFAULT_STORE.to_owned()],
+            reveal_codes: false,
         }
     }
 }

@@ -329,11 +329,13 @@ impl TenantData {
     }
 
     /// Keeps `code` as the one to check; a new code replaces the previous one.
-    pub fn send_code(&mut self, phone: &str, code: String) -> Result<(), ApiError> {
+    /// Keeps the new code; answers it only if the rules reveal codes.
+    pub fn send_code(&mut self, phone: &str, code: String) -> Result<Option<String>, ApiError> {
+        let reveal = self.rules.reveal_codes;
         let customer = self.customer_mut(phone)?;
-        customer.last_code = Some(code);
+        customer.last_code = Some(code.clone());
         customer.codes_sent += 1;
-        Ok(())
+        Ok(reveal.then_some(code))
     }
 
     /// A code stays valid until the next `sendCode`.

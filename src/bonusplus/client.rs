@@ -240,10 +240,13 @@ impl BonusPlusClient {
     }
 
     /// Asks BonusPlus to text the customer a confirmation code (the code is not returned).
-    pub async fn send_code(&self, key: &ApiKey, phone: &Phone) -> Result<()> {
+    /// Asks BonusPlus to text the customer a code. Returns the code when BonusPlus reveals it
+    /// in its answer (see [`unconfirmed::revealed_code`]); `None` when it only confirms sending.
+    pub async fn send_code(&self, key: &ApiKey, phone: &Phone) -> Result<Option<String>> {
         let url = self.customer_url(phone, &["sendCode"])?;
         let call = Call::empty("PUT customer/sendCode", Method::PUT, url);
-        self.send(key, call).await.map(drop)
+        let body = self.send(key, call).await?;
+        Ok(super::unconfirmed::revealed_code(&body))
     }
 
     /// Whether `code` is the one BonusPlus texted to the customer.

@@ -59,3 +59,37 @@ pub(crate) fn calc_messages(result: &CalcResult) -> Vec<&str> {
     }
     messages
 }
+
+/// The code in a `sendCode` answer. Unconfirmed: public integrations get `204` and no code; some
+/// BonusPlus set-ups may answer `{"code": "1234"}`. A missing, empty or unreadable body is `None`.
+pub(crate) fn revealed_code(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        code: Option<serde_json::Value>,
+    }
+    let answer: Answer = serde_json::from_slice(body).ok()?;
+    let code = match answer.code? {
+        serde_json::Value::String(code) => code,
+        serde_json::Value::Number(number) => number.to_string(),
+        _ => return None,
+    };
+    let code = code.trim().to_owned();
+    (!code.is_empty() && code.len() <= 16).then_some(code)
+}
+
+#[cfg(test)]
+mod revealed_code_tests {
+    use super::revealed_code;
+
+    #[test]
+    fn reads_a_string_or_number_code_and_ignores_the_rest() {
+        assert_eq!(
+            revealed_code(br#"{"code":"0421"}"#).as_deref(),
+            Some("0421")
+        );
+        assert_eq!(revealed_code(br#"{"code":421}"#).as_deref(), Some("421"));
+        assert_eq!(revealed_code(b""), None);
+        assert_eq!(revealed_code(br#"{"code":""}"#), None);
+        assert_eq!(revealed_code(br#"{"other":1}"#), None);
+    }
+}

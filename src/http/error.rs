@@ -139,7 +139,10 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::warn!(status = self.status.as_u16(), code = self.code, message = %self.message, "request failed");
         }
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        // Middleware (the call log) reads what went wrong from here.
+        response.extensions_mut().insert(self);
+        response
     }
 }
 

@@ -1,1 +1,2 @@
+pub mod loyalty;
 pub mod loyalty_types;

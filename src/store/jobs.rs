@@ -181,6 +181,41 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// Marks a job that is not running as done, by its dedupe key (the inline path delivered it).
+    /// A job a worker is running is left alone: the worker finds the operation delivered.
+    pub async fn finish_job_by_key(&self, dedupe_key: &str) -> Result<bool, StoreError> {
+        let changed = with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE jobs SET state = 'done', updated_at = $2 WHERE dedupe_key = $1 AND state IN ('ready', 'failed')",
+            )
+            .bind(dedupe_key)
+            .bind(now_ms())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(changed == 1)
+    }
+
+    /// Makes the job with this dedupe key due now (again), whatever state it ended in.
+    pub async fn reschedule_job_by_key(
+        &self,
+        dedupe_key: &str,
+        run_at: i64,
+    ) -> Result<bool, StoreError> {
+        let changed = with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE jobs SET state = 'ready', attempts = 0, run_at = $2, updated_at = $2 WHERE dedupe_key = $1 AND state <> 'running'",
+            )
+            .bind(dedupe_key)
+            .bind(run_at)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(changed == 1)
+    }
+
     /// Puts failed jobs back in the queue (operator retry). `kind = None` retries every kind.
     pub async fn retry_failed_jobs(&self, kind: Option<&str>) -> Result<u64, StoreError> {
         let now = now_ms();

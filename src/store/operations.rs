@@ -1,6 +1,6 @@
 //! Sales and returns, each recorded once per idempotency key before it is delivered to BonusPlus.
 
-use super::{now_ms, with_pool, Store, StoreError};
+use super::{now_ms, with_pool, NewJob, Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperationKind {
@@ -169,6 +169,96 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::Corrupt("operation vanished after a conflict".into()))?;
         Ok((existing, false))
+    }
+
+    /// Records an operation and its delivery job in one transaction (the transactional outbox):
+    /// either both exist or neither. A repeated key records nothing and returns the existing
+    /// operation with `false`.
+    pub async fn record_operation_with_job(
+        &self,
+        op: &NewOperation,
+        job: &NewJob,
+    ) -> Result<(Operation, bool), StoreError> {
+        let now = now_ms();
+        let insert = format!(
+            "INSERT INTO operations (id, account_id, kind, idempotency_key, ms_id, sale_id, phone, state, payload, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+             ON CONFLICT (account_id, kind, idempotency_key) DO NOTHING
+             RETURNING {OPERATION_COLUMNS}"
+        );
+        let created: Option<OperationRow> = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let created: Option<OperationRow> = sqlx::query_as(&insert)
+                .bind(&op.id)
+                .bind(&op.account_id)
+                .bind(op.kind.as_str())
+                .bind(&op.idempotency_key)
+                .bind(&op.ms_id)
+                .bind(&op.sale_id)
+                .bind(&op.phone)
+                .bind(op.state.as_str())
+                .bind(&op.payload)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if created.is_some() {
+                sqlx::query(
+                    "INSERT INTO jobs (account_id, kind, payload, dedupe_key, state, attempts, max_attempts, run_at, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, 'ready', 0, $5, $6, $7, $7)
+                     ON CONFLICT (dedupe_key) DO NOTHING",
+                )
+                .bind(&job.account_id)
+                .bind(&job.kind)
+                .bind(&job.payload)
+                .bind(&job.dedupe_key)
+                .bind(job.max_attempts)
+                .bind(job.run_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            created
+        });
+        if let Some(row) = created {
+            return Ok((row.try_into()?, true));
+        }
+        let existing = self
+            .operation_by_key(&op.account_id, op.kind, &op.idempotency_key)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("operation vanished after a conflict".into()))?;
+        Ok((existing, false))
+    }
+
+    /// Saves delivery progress (e.g. return lines already reversed) without finishing.
+    pub async fn save_operation_progress(
+        &self,
+        id: &str,
+        response: &str,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query("UPDATE operations SET response = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(response)
+                .bind(now_ms())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Puts permanently failed operations back to pending (operator retry); returns their ids.
+    pub async fn reopen_failed_operations(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<(String, String)> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "UPDATE operations SET state = 'pending', last_error = NULL, updated_at = $1 WHERE state = 'failed'
+                 RETURNING id, account_id",
+            )
+            .bind(now_ms())
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
     }
 
     pub async fn operation_by_key(

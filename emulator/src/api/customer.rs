@@ -63,16 +63,21 @@ pub async fn update(
     Ok(Json(data.update_customer(fields)?.into()))
 }
 
-/// `PUT customer/{phone}/sendCode`: the code is kept for the control side, never answered.
+/// `PUT customer/{phone}/sendCode`: the code is kept for the control side and answered only
+/// when the tenant's rules reveal codes.
 pub async fn send_code(
     State(shared): State<Arc<Shared>>,
     Caller(tenant): Caller,
     Path(phone): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     check_phone("phone", &phone)?;
     let code = shared.new_code();
-    tenant.lock().send_code(&phone, code)?;
-    Ok(StatusCode::NO_CONTENT)
+    let revealed = tenant.lock().send_code(&phone, code)?;
+    Ok(match revealed {
+        Some(code) => Json(serde_json::json!({ "code": code })).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
 }
 
 /// `PUT customer/{phone}/checkCode/{code}`.

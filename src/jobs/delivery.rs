@@ -1,0 +1,272 @@
+//! Delivering recorded sales and returns to BonusPlus — from the request (inline, first try) or
+//! from the job queue (retries, crash recovery). Deliveries carry stable ids (`externalId` = our
+//! operation id, item `ext` = operation id + line), so a sale delivered twice is booked once
+//! (BonusPlus refuses a repeated `externalId`, which counts as delivered).
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::bonusplus::{ApiKey, BonusPlusError, CalcItem, ReturnLine, SaleRequest};
+use crate::domain::phone::Phone;
+use crate::loyalty::returns::{ReturnPart, SoldLine};
+use crate::moysklad::loyalty::reserves::release_open;
+use crate::startup::AppState;
+use crate::store::{
+    now_ms, NewJob, Operation, OperationKind, OperationState, ReserveState, StoreError,
+};
+
+pub const DELIVER_KIND: &str = "deliver_operation";
+/// The inline attempt owns a new operation for this long before a worker may take it over.
+pub const INLINE_GRACE_MS: i64 = 30_000;
+/// Attempts before a delivery is parked as failed (with backoff capped at 15 minutes: ~1 day).
+pub const MAX_ATTEMPTS: i64 = 100;
+
+/// What a sale operation sends to BonusPlus.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SalePayload {
+    pub phone: String,
+    pub store: String,
+    pub retail_store_id: String,
+    pub bonus_debit: Decimal,
+    pub lines: Vec<SoldLine>,
+}
+
+/// What a return operation reverses in BonusPlus.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReturnPayload {
+    pub phone: String,
+    pub parts: Vec<ReturnPart>,
+    /// Returned positions that matched nothing left of the sale (reported, not booked).
+    #[serde(default)]
+    pub unmatched: Vec<usize>,
+}
+
+/// Progress of a return: how many parts BonusPlus has already reversed.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct ReturnProgress {
+    done: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// Try again later (BonusPlus unavailable, the sale of a return not delivered yet).
+    #[error("{0}")]
+    Retry(String),
+    /// Trying again will not help (BonusPlus refused, account uninstalled).
+    #[error("{0}")]
+    Permanent(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<BonusPlusError> for DeliveryError {
+    fn from(error: BonusPlusError) -> Self {
+        if error.is_retryable() {
+            DeliveryError::Retry(error.to_string())
+        } else {
+            DeliveryError::Permanent(error.to_string())
+        }
+    }
+}
+
+pub fn job_key(operation_id: &str) -> String {
+    format!("deliver:{operation_id}")
+}
+
+pub fn delivery_job(account_id: &str, operation_id: &str, run_at: i64) -> NewJob {
+    NewJob {
+        account_id: Some(account_id.to_owned()),
+        kind: DELIVER_KIND.to_owned(),
+        payload: operation_id.to_owned(),
+        dedupe_key: Some(job_key(operation_id)),
+        max_attempts: MAX_ATTEMPTS,
+        run_at,
+    }
+}
+
+/// Delivers a pending operation and records the outcome on it. Already finished: nothing to do.
+pub async fn deliver(state: &AppState, op: &Operation) -> Result<(), DeliveryError> {
+    if op.state != OperationState::Pending {
+        return Ok(());
+    }
+    let key = account_key(state, &op.account_id).await?;
+    match op.kind {
+        OperationKind::Sale => deliver_sale(state, op, &key).await,
+        OperationKind::Return => deliver_return(state, op, &key).await,
+    }
+}
+
+/// Delivers inline (from the request), leaving the job for the workers on a transient failure.
+pub async fn deliver_now(state: &AppState, op: &Operation) -> Result<(), StoreError> {
+    match deliver(state, op).await {
+        Ok(()) => {
+            state.store.finish_job_by_key(&job_key(&op.id)).await?;
+        }
+        Err(DeliveryError::Retry(reason)) => {
+            tracing::warn!(operation = %op.id, %reason, "delivery postponed to the outbox");
+            state
+                .store
+                .finish_operation(&op.id, OperationState::Pending, None, Some(&reason))
+                .await?;
+        }
+        Err(DeliveryError::Permanent(reason)) => {
+            tracing::warn!(operation = %op.id, %reason, "delivery refused for good");
+            state
+                .store
+                .finish_operation(&op.id, OperationState::Failed, None, Some(&reason))
+                .await?;
+            state.store.finish_job_by_key(&job_key(&op.id)).await?;
+        }
+        Err(DeliveryError::Store(error)) => return Err(error),
+    }
+    Ok(())
+}
+
+async fn account_key(state: &AppState, account_id: &str) -> Result<ApiKey, DeliveryError> {
+    super::account_key(state, account_id).await?.ok_or_else(|| {
+        DeliveryError::Permanent("the account has no usable BonusPlus key (uninstalled?)".into())
+    })
+}
+
+fn parse_phone(text: &str) -> Result<Phone, DeliveryError> {
+    Phone::parse(text).map_err(|e| DeliveryError::Permanent(e.to_string()))
+}
+
+async fn deliver_sale(state: &AppState, op: &Operation, key: &ApiKey) -> Result<(), DeliveryError> {
+    let payload: SalePayload = serde_json::from_str(&op.payload)
+        .map_err(|e| DeliveryError::Permanent(format!("corrupt sale payload: {e}")))?;
+    let phone = parse_phone(&payload.phone)?;
+    // The guide's order: release the reserve, then book the sale with the same bonuses.
+    release_open(
+        &state.store,
+        &state.bonusplus,
+        key,
+        &op.account_id,
+        &phone,
+        &payload.retail_store_id,
+        ReserveState::Consumed,
+    )
+    .await?;
+    let request = SaleRequest {
+        phone,
+        store: payload.store.clone(),
+        bonus_debit: payload.bonus_debit,
+        external_id: op.id.clone(),
+        coupons: None,
+        items: payload
+            .lines
+            .iter()
+            .map(|line| CalcItem {
+                ext: line.ext.clone(),
+                product: line.product.clone(),
+                qnt: line.quantity,
+                sum: line.sum,
+                ds: Decimal::ZERO,
+                price: Some(line.price),
+                cat: None,
+            })
+            .collect(),
+    };
+    let response = match state.bonusplus.sale(key, &request).await {
+        Ok(result) => serde_json::json!({
+            "booked": true,
+            "availableBonuses": result.customer.and_then(|c| c.available_bonuses).map(|d| d.to_string()),
+        }),
+        Err(BonusPlusError::AlreadyBooked) => serde_json::json!({"booked": true, "repeated": true}),
+        Err(error) => return Err(error.into()),
+    };
+    state
+        .store
+        .finish_operation(
+            &op.id,
+            OperationState::Delivered,
+            Some(&response.to_string()),
+            None,
+        )
+        .await?;
+    Ok(())
+}
+
+async fn deliver_return(
+    state: &AppState,
+    op: &Operation,
+    key: &ApiKey,
+) -> Result<(), DeliveryError> {
+    let payload: ReturnPayload = serde_json::from_str(&op.payload)
+        .map_err(|e| DeliveryError::Permanent(format!("corrupt return payload: {e}")))?;
+    let sale_id = op.sale_id.as_deref().unwrap_or_default();
+    let sale = state
+        .store
+        .operation(&op.account_id, sale_id)
+        .await?
+        .ok_or_else(|| DeliveryError::Permanent("the sale of this return is unknown".into()))?;
+    match sale.state {
+        OperationState::Delivered => {}
+        OperationState::Pending => {
+            return Err(DeliveryError::Retry(
+                "waiting for the sale's delivery".into(),
+            ))
+        }
+        OperationState::Failed => {
+            return Err(DeliveryError::Permanent("the sale was never booked".into()))
+        }
+        OperationState::NothingToDo => {
+            state
+                .store
+                .finish_operation(&op.id, OperationState::NothingToDo, None, None)
+                .await?;
+            return Ok(());
+        }
+    }
+    let mut progress: ReturnProgress = op
+        .response
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_default();
+    // Each reversed part is recorded before the next, so a retry after a crash resumes where
+    // BonusPlus stopped (BonusPlus offers no idempotency key for returns).
+    for part in payload.parts.iter().skip(progress.done) {
+        let line = ReturnLine {
+            ext: part.ext.clone(),
+            sum: part.sum,
+        };
+        state.bonusplus.return_line(key, &line).await?;
+        progress.done += 1;
+        let text = serde_json::to_string(&progress).unwrap_or_default();
+        state.store.save_operation_progress(&op.id, &text).await?;
+    }
+    let text = serde_json::to_string(&progress).unwrap_or_default();
+    state
+        .store
+        .finish_operation(&op.id, OperationState::Delivered, Some(&text), None)
+        .await?;
+    Ok(())
+}
+
+/// When a failed attempt runs again: exponential backoff from 1 s, capped at 15 minutes, plus up
+/// to 50 % jitter so that a backlog does not retry in lockstep.
+pub fn retry_at(attempts: i64) -> i64 {
+    use rand::Rng;
+    let exponent = u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0);
+    let base_ms = 1_000i64
+        .saturating_mul(1i64 << exponent)
+        .min(15 * 60 * 1_000);
+    let jitter = rand::thread_rng().gen_range(0..=base_ms / 2);
+    now_ms() + base_ms + jitter
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let now = now_ms();
+        let first = retry_at(1) - now;
+        assert!((1_000..=1_600).contains(&first), "{first}");
+        let fifth = retry_at(5) - now;
+        assert!((16_000..=24_100).contains(&fifth), "{fifth}");
+        let late = retry_at(60) - now;
+        assert!(late <= 15 * 60 * 1_000 * 3 / 2 + 100, "{late}");
+    }
+}
