@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bonusplus::{BonusPlusClient, BonusPlusError};
 use crate::config::Settings;
 use crate::crypto::Cipher;
+use crate::moysklad::loyalty::reserves::ReserveLocks;
 use crate::moysklad::loyalty::{AccountCache, MaxDebitCache};
 use crate::store::{Store, StoreError};
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub accounts: Arc<AccountCache>,
     /// Maximum spendable bonuses per receipt, briefly remembered.
     pub max_debits: Arc<MaxDebitCache>,
+    /// Serialises reserve work per customer and point of sale (see `moysklad::loyalty::reserves`).
+    pub reserve_locks: Arc<ReserveLocks>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +86,7 @@ impl Application {
             bonusplus,
             accounts: Arc::default(),
             max_debits: Arc::default(),
+            reserve_locks: Arc::default(),
         };
         Ok(Application {
             listener,

@@ -137,9 +137,12 @@ async fn deliver_sale(state: &AppState, op: &Operation, key: &ApiKey) -> Result<
         .map_err(|e| DeliveryError::Permanent(format!("corrupt sale payload: {e}")))?;
     let phone = parse_phone(&payload.phone)?;
     // The guide's order: release the reserve, then book the sale with the same bonuses.
+    let _guard = state
+        .reserve_locks
+        .lock(&op.account_id, &phone, &payload.retail_store_id)
+        .await;
     release_open(
-        &state.store,
-        &state.bonusplus,
+        state,
         key,
         &op.account_id,
         &phone,

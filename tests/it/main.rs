@@ -4,4 +4,6 @@ mod cli;
 mod common;
 mod config;
 mod http_basics;
+mod loyalty_pos;
+mod loyalty_support;
 mod store_conformance;

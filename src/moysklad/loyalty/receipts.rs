@@ -74,18 +74,27 @@ pub async fn recalc(
         items,
     };
     let receipt_key = receipt_key(&account.account_id, &calc);
-    let mut held = held_amount(&state.store, &account.account_id, &phone, retail_store_id).await?;
-    if spending && held > Decimal::ZERO {
-        release_open(
-            &state.store,
-            &state.bonusplus,
-            &account.key,
-            &account.account_id,
-            &phone,
-            retail_store_id,
-            ReserveState::Released,
-        )
-        .await?;
+    let mut held = {
+        // Waits for a reserve of this customer still being made here, so it is counted.
+        let _guard = state
+            .reserve_locks
+            .lock(&account.account_id, &phone, retail_store_id)
+            .await;
+        let held = held_amount(&state, &account.account_id, &phone, retail_store_id).await?;
+        if spending && held > Decimal::ZERO {
+            release_open(
+                &state,
+                &account.key,
+                &account.account_id,
+                &phone,
+                retail_store_id,
+                ReserveState::Released,
+            )
+            .await?;
+        }
+        held
+    };
+    if spending {
         held = Decimal::ZERO;
     }
     if spending {
@@ -117,8 +126,7 @@ pub async fn recalc(
         .unwrap_or_default();
     if spend > Decimal::ZERO {
         reserve_in_background(
-            state.store.clone(),
-            state.bonusplus.clone(),
+            state.clone(),
             &account,
             phone,
             retail_store_id.to_owned(),

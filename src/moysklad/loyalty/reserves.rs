@@ -6,20 +6,56 @@
 //! before booking (BonusPlus checks the balance at the sale itself), and a row is written *before*
 //! BonusPlus is asked, so a crash or a failure in between leaves a row the expiry worker reconciles
 //! (it releases the amount; releasing what BonusPlus never held is a no-op there).
+//!
+//! Work on one customer's reserve at one point of sale is serialised within an instance
+//! ([`ReserveLocks`]): a recalculation that arrives while the previous one's reserve is still being
+//! made waits for it, then releases it, instead of racing it.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use rust_decimal::Decimal;
+use tokio::sync::OwnedMutexGuard;
 
 use super::context::LoyaltyAccount;
-use crate::bonusplus::{ApiKey, BonusPlusClient};
+use crate::bonusplus::ApiKey;
 use crate::domain::phone::Phone;
-use crate::store::{now_ms, Reserve, ReserveState, Store, StoreError};
+use crate::startup::AppState;
+use crate::store::{now_ms, Reserve, ReserveState, StoreError};
+
+/// One async lock per (account, phone, point of sale).
+#[derive(Default)]
+pub struct ReserveLocks {
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl ReserveLocks {
+    pub async fn lock(
+        &self,
+        account_id: &str,
+        phone: &Phone,
+        retail_store_id: &str,
+    ) -> OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self
+                .locks
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if locks.len() > 10_000 {
+                locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+            }
+            locks
+                .entry(format!("{account_id}|{}|{retail_store_id}", phone.as_str()))
+                .or_default()
+                .clone()
+        };
+        lock.lock_owned().await
+    }
+}
 
 /// Holds `amount` for the customer at a point of sale, in the background.
 pub fn reserve_in_background(
-    store: Store,
-    client: BonusPlusClient,
+    state: AppState,
     account: &LoyaltyAccount,
     phone: Phone,
     retail_store_id: String,
@@ -27,17 +63,20 @@ pub fn reserve_in_background(
 ) {
     let key = account.key.clone();
     let account_id = account.account_id.clone();
-    let ttl = account.reserve_ttl;
+    let ttl_ms = i64::try_from(account.reserve_ttl.as_millis()).unwrap_or(i64::MAX);
     tokio::spawn(async move {
+        let _guard = state
+            .reserve_locks
+            .lock(&account_id, &phone, &retail_store_id)
+            .await;
         if let Err(error) = reserve(
-            &store,
-            &client,
+            &state,
             &key,
             &account_id,
             &phone,
             &retail_store_id,
             amount,
-            ttl,
+            ttl_ms,
         )
         .await
         {
@@ -46,21 +85,18 @@ pub fn reserve_in_background(
     });
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn reserve(
-    store: &Store,
-    client: &BonusPlusClient,
+    state: &AppState,
     key: &ApiKey,
     account_id: &str,
     phone: &Phone,
     retail_store_id: &str,
     amount: Decimal,
-    ttl: Duration,
+    ttl_ms: i64,
 ) -> Result<(), StoreError> {
     // One reserve per customer and point of sale: a newer recalculation replaces the older one.
     release_open(
-        store,
-        client,
+        state,
         key,
         account_id,
         phone,
@@ -68,7 +104,6 @@ async fn reserve(
         ReserveState::Released,
     )
     .await?;
-    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
     let row = Reserve {
         id: uuid::Uuid::new_v4().to_string(),
         account_id: account_id.to_owned(),
@@ -78,10 +113,11 @@ async fn reserve(
         state: ReserveState::Intended,
         expires_at: now_ms().saturating_add(ttl_ms),
     };
-    store.insert_reserve(&row).await?;
-    match client.reserve(key, phone, &row.id, amount).await {
+    state.store.insert_reserve(&row).await?;
+    match state.bonusplus.reserve(key, phone, &row.id, amount).await {
         Ok(()) => {
-            let held = store
+            let held = state
+                .store
                 .transition_reserve(
                     account_id,
                     &row.id,
@@ -90,9 +126,13 @@ async fn reserve(
                 )
                 .await?;
             if !held {
-                // A sale (or a newer recalc) released this reserve's row while BonusPlus was
-                // making it: undo what BonusPlus now holds.
-                if client.reserve(key, phone, &row.id, -amount).await.is_err() {
+                // Released meanwhile (by another instance's sale): undo what BonusPlus now holds.
+                if state
+                    .bonusplus
+                    .reserve(key, phone, &row.id, -amount)
+                    .await
+                    .is_err()
+                {
                     tracing::warn!(reserve = %row.id, "a superseded reserve is left for the expiry worker");
                 }
             }
@@ -103,7 +143,8 @@ async fn reserve(
         }
         Err(error) => {
             tracing::info!(%error, reserve = %row.id, "BonusPlus refused the reserve");
-            store
+            state
+                .store
                 .transition_reserve(
                     account_id,
                     &row.id,
@@ -117,11 +158,11 @@ async fn reserve(
 }
 
 /// Releases every reserve held for the customer at the point of sale (before a sale, or before a
-/// newer recalculation). Rows end in `final_state` (`Consumed` for a sale, `Released` otherwise).
-/// A reserve BonusPlus could not release now stays open for the expiry worker.
+/// newer recalculation); rows end in `final_state` (`Consumed` for a sale, `Released` otherwise).
+/// The caller holds the customer's [`ReserveLocks`] lock. A reserve BonusPlus cannot release now
+/// stays open for the expiry worker. Returns the amount released.
 pub async fn release_open(
-    store: &Store,
-    client: &BonusPlusClient,
+    state: &AppState,
     key: &ApiKey,
     account_id: &str,
     phone: &Phone,
@@ -129,42 +170,51 @@ pub async fn release_open(
     final_state: ReserveState,
 ) -> Result<Decimal, StoreError> {
     let mut released = Decimal::ZERO;
-    for reserve in store
+    for reserve in state
+        .store
         .open_reserves(account_id, phone.as_str(), retail_store_id)
         .await?
     {
         let Ok(amount) = reserve.amount.parse::<Decimal>() else {
             continue;
         };
-        // Claim the row first so a concurrent activation sees it is no longer wanted.
-        if !store
+        // Claim the row first, so that a reserve still being made elsewhere sees it is unwanted.
+        if !state
+            .store
             .transition_reserve(account_id, &reserve.id, reserve.state, final_state)
             .await?
         {
             continue;
         }
+        // An `intended` row may or may not be held by BonusPlus; releasing is harmless either way.
+        if let Err(error) = state
+            .bonusplus
+            .reserve(key, phone, &reserve.id, -amount)
+            .await
+        {
+            tracing::warn!(%error, reserve = %reserve.id, "could not release a reserve; the expiry worker will");
+            state
+                .store
+                .transition_reserve(account_id, &reserve.id, final_state, reserve.state)
+                .await?;
+            continue;
+        }
         if reserve.state == ReserveState::Active {
-            if let Err(error) = client.reserve(key, phone, &reserve.id, -amount).await {
-                tracing::warn!(%error, reserve = %reserve.id, "could not release a reserve; the expiry worker will");
-                store
-                    .transition_reserve(account_id, &reserve.id, final_state, ReserveState::Active)
-                    .await?;
-                continue;
-            }
             released += amount;
         }
     }
     Ok(released)
 }
 
-/// Total held (or being made) for the customer at the point of sale.
+/// Total held by BonusPlus for the customer at the point of sale, as far as we know.
 pub async fn held_amount(
-    store: &Store,
+    state: &AppState,
     account_id: &str,
     phone: &Phone,
     retail_store_id: &str,
 ) -> Result<Decimal, StoreError> {
-    Ok(store
+    Ok(state
+        .store
         .open_reserves(account_id, phone.as_str(), retail_store_id)
         .await?
         .iter()
