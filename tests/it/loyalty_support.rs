@@ -16,7 +16,6 @@ pub const POS: &str = "a1b2c3d4-0000-0000-0000-000000000001";
 pub struct Pos {
     pub app: TestApp,
     pub emu: EmulatorHandle,
-    pub account: String,
     pub token: String,
     pub key: String,
 }
