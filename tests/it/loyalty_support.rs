@@ -50,7 +50,6 @@ impl Pos {
         Pos {
             app,
             emu,
-            account,
             token,
             key,
         }
