@@ -6,4 +6,5 @@ mod config;
 mod http_basics;
 mod loyalty_pos;
 mod loyalty_support;
+mod loyalty_wire;
 mod store_conformance;
