@@ -61,6 +61,17 @@ pub struct Settings {
     pub moysklad: MoySkladSettings,
     pub bonusplus: BonusPlusSettings,
     pub security: SecuritySettings,
+    pub limits: LimitSettings,
+}
+
+/// Requests per second (and bursts) allowed per client IP and per LoyaltyAPI token; 0 = no limit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub per_ip_per_second: u32,
+    pub per_ip_burst: u32,
+    pub per_token_per_second: u32,
+    pub per_token_burst: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,5 +1,6 @@
 //! MoySklad LoyaltyAPI ↔ BonusPlus bridge: a MoySklad marketplace app that answers the cash desk's
 //! loyalty calls by talking to BonusPlus.
+pub mod admin;
 pub mod bonusplus;
 pub mod config;
 pub mod crypto;

@@ -23,6 +23,8 @@ enum Command {
     CheckConfig,
     /// Print descriptor.xml for this deployment (public base URL from the configuration).
     Descriptor,
+    /// Re-encrypt stored secrets with `security.active_key` (after adding a new key).
+    RotateKeys,
     /// Ask the running server on this host whether it is ready (for container health checks).
     Health,
 }
@@ -53,6 +55,28 @@ async fn run(command: Command) -> Result<(), String> {
                 .map_err(|e| e.to_string())
         }
         Command::Health => check_health(&settings).await,
+        Command::RotateKeys => {
+            let (active, keys) = settings.encryption_keys().map_err(|e| e.to_string())?;
+            let cipher = bonusbridge::crypto::Cipher::new(active, &keys);
+            let store = open_store(&settings).await.map_err(|e| e.to_string())?;
+            let outcome = bonusbridge::admin::rotate_keys(&store, &cipher)
+                .await
+                .map_err(|e| e.to_string())?;
+            store.close().await;
+            tracing::info!(
+                rotated = outcome.rotated,
+                current = outcome.current,
+                unreadable = outcome.unreadable,
+                "key rotation done"
+            );
+            if outcome.unreadable > 0 {
+                return Err(format!(
+                    "{} secrets could not be opened with any configured key",
+                    outcome.unreadable
+                ));
+            }
+            Ok(())
+        }
         Command::Migrate => {
             let store = open_store(&settings).await.map_err(|e| e.to_string())?;
             store.close().await;

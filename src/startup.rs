@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bonusplus::{BonusPlusClient, BonusPlusError};
 use crate::config::Settings;
 use crate::crypto::Cipher;
+use crate::http::rate_limit::RateLimits;
 use crate::moysklad::loyalty::reserves::ReserveLocks;
 use crate::moysklad::loyalty::{AccountCache, MaxDebitCache};
 use crate::store::{Store, StoreError};
@@ -28,6 +29,7 @@ pub struct AppState {
     pub max_debits: Arc<MaxDebitCache>,
     /// Serialises reserve work per customer and point of sale (see `moysklad::loyalty::reserves`).
     pub reserve_locks: Arc<ReserveLocks>,
+    pub rate_limits: Arc<RateLimits>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +81,7 @@ impl Application {
             settings.bonusplus.base_url.as_str(),
             Duration::from_millis(settings.bonusplus.timeout_ms),
         )?;
+        let rate_limits = Arc::new(RateLimits::new(&settings.limits));
         let state = AppState {
             settings: Arc::new(settings),
             store,
@@ -87,6 +90,7 @@ impl Application {
             accounts: Arc::default(),
             max_debits: Arc::default(),
             reserve_locks: Arc::default(),
+            rate_limits,
         };
         Ok(Application {
             listener,

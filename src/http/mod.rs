@@ -4,6 +4,7 @@
 pub mod error;
 pub mod extract;
 mod health;
+pub mod rate_limit;
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
@@ -36,6 +37,10 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(health::ready))
         .nest("/loyalty", crate::moysklad::loyalty::router(state.clone()))
         .fallback(|| async { ApiError::not_found_path() })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::enforce,
+        ))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -21,7 +21,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::ConnectOptions;
 
-pub use accounts::{Account, AccountStatus, ActivationRecord, LoyaltySettings, UiSession};
+pub use accounts::{
+    Account, AccountStatus, ActivationRecord, LoyaltySettings, SealedSecret, SecretColumn,
+    UiSession,
+};
 pub use customers::CustomerLink;
 pub use jobs::{Job, JobState, NewJob};
 pub use operations::{NewOperation, Operation, OperationKind, OperationState};

@@ -7,4 +7,5 @@ mod http_basics;
 mod loyalty_pos;
 mod loyalty_support;
 mod loyalty_wire;
+mod security;
 mod store_conformance;

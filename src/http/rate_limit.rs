@@ -1,0 +1,156 @@
+//! Rate limits on the public endpoints: per client IP for everything but the health probes, and per
+//! LoyaltyAPI token on top. A refusal is a 429 in MoySklad's error format with `Retry-After`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use super::error::{codes, ApiError};
+use crate::config::LimitSettings;
+use crate::crypto::token_hash;
+use crate::moysklad::loyalty::context::TOKEN_HEADER;
+use crate::startup::AppState;
+
+/// Forget idle keys every this many checks, so the maps stay small.
+const RETAIN_EVERY: u64 = 10_000;
+
+pub struct RateLimits {
+    per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    per_token: Option<DefaultKeyedRateLimiter<String>>,
+    checks: AtomicU64,
+}
+
+fn limiter<K: std::hash::Hash + Eq + Clone>(
+    per_second: u32,
+    burst: u32,
+) -> Option<DefaultKeyedRateLimiter<K>> {
+    let rate = NonZeroU32::new(per_second)?;
+    let burst = NonZeroU32::new(burst.max(per_second)).unwrap_or(rate);
+    Some(RateLimiter::keyed(
+        Quota::per_second(rate).allow_burst(burst),
+    ))
+}
+
+impl RateLimits {
+    /// A rate of 0 switches that limit off.
+    pub fn new(settings: &LimitSettings) -> Self {
+        RateLimits {
+            per_ip: limiter(settings.per_ip_per_second, settings.per_ip_burst),
+            per_token: limiter(settings.per_token_per_second, settings.per_token_burst),
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    /// `Err(wait)` when the caller is over a limit.
+    fn check(&self, ip: Option<IpAddr>, token: Option<&str>) -> Result<(), Duration> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % RETAIN_EVERY == RETAIN_EVERY - 1 {
+            self.forget_idle();
+        }
+        if let (Some(limiter), Some(ip)) = (&self.per_ip, ip) {
+            limiter
+                .check_key(&ip)
+                .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))?;
+        }
+        if let (Some(limiter), Some(token)) = (&self.per_token, token) {
+            // Keyed by the token's hash: the clear token is not kept in memory longer than needed.
+            limiter
+                .check_key(&token_hash(token))
+                .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))?;
+        }
+        Ok(())
+    }
+
+    fn forget_idle(&self) {
+        if let Some(limiter) = &self.per_ip {
+            limiter.retain_recent();
+        }
+        if let Some(limiter) = &self.per_token {
+            limiter.retain_recent();
+        }
+    }
+}
+
+pub async fn enforce(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/health/") {
+        return next.run(request).await;
+    }
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let token = request
+        .headers()
+        .get(TOKEN_HEADER)
+        .and_then(|value| value.to_str().ok());
+    match state.rate_limits.check(ip, token) {
+        Ok(()) => next.run(request).await,
+        Err(wait) => too_many(wait),
+    }
+}
+
+fn too_many(wait: Duration) -> Response {
+    let seconds = wait.as_secs().max(1);
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        codes::RATE_LIMITED,
+        "Слишком много запросов, повторите через несколько секунд",
+        format!("Rate limit exceeded; retry in {seconds} s"),
+    )
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_per_ip_and_per_token_independently() {
+        let limits = RateLimits::new(&LimitSettings {
+            per_ip_per_second: 2,
+            per_ip_burst: 2,
+            per_token_per_second: 1,
+            per_token_burst: 1,
+        });
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        assert!(limits.check(Some(ip), Some("a")).is_ok());
+        assert!(
+            limits.check(Some(ip), Some("a")).is_err(),
+            "token a is over its limit"
+        );
+        assert!(
+            limits.check(Some(ip), Some("b")).is_err(),
+            "the ip is over its limit"
+        );
+        let other: IpAddr = "10.0.0.2".parse().unwrap();
+        assert!(limits.check(Some(other), Some("b")).is_ok());
+    }
+
+    #[test]
+    fn zero_switches_a_limit_off() {
+        let limits = RateLimits::new(&LimitSettings {
+            per_ip_per_second: 0,
+            per_ip_burst: 0,
+            per_token_per_second: 0,
+            per_token_burst: 0,
+        });
+        for _ in 0..1000 {
+            assert!(limits
+                .check(Some("10.0.0.1".parse().unwrap()), Some("t"))
+                .is_ok());
+        }
+    }
+}
