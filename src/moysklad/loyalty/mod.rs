@@ -6,7 +6,7 @@ pub mod context;
 mod customers;
 pub mod errors;
 mod giftcard;
-mod receipts;
+pub mod receipts;
 pub mod reserves;
 mod sales;
 mod verification;

@@ -118,7 +118,14 @@ pub async fn recalc(
         Some(better) => (better, customer),
         None => (state.bonusplus.calc(&account.key, &calc).await?, customer),
     };
-    let response = build_response(&request, &calc, &result, &customer, held, &account)?;
+    let balance = customer.available_bonuses.unwrap_or_default() + held;
+    let response = recalc_answer(
+        &request,
+        &calc,
+        &result,
+        balance,
+        account.spend_requires_code,
+    )?;
     let spend = response
         .bonus_program
         .as_ref()
@@ -270,13 +277,15 @@ fn floor_to_multiple(amount: Decimal, multiple: Option<Decimal>) -> Decimal {
     }
 }
 
-fn build_response(
+/// The recalc answer for `request` from BonusPlus's calculation `result` of `calc` (pure: no I/O).
+/// `balance` is the customer's balance before the sale; `code_for_spending` whether the account
+/// wants a code when bonuses are spent.
+pub fn recalc_answer(
     request: &RecalcRequest,
     calc: &CalcRequest,
     result: &CalcResult,
-    customer: &Customer,
-    held: Decimal,
-    account: &LoyaltyAccount,
+    balance: Decimal,
+    code_for_spending: bool,
 ) -> Result<RecalcResponse, ApiError> {
     let by_ext: HashMap<&str, _> = result
         .discount
@@ -324,7 +333,6 @@ fn build_response(
             pack: line.extra.1,
         })
         .collect();
-    let balance = customer.available_bonuses.unwrap_or_default() + held;
     let messages = result.all_messages();
     let transaction_type = request
         .bonus_program
@@ -344,7 +352,7 @@ fn build_response(
             paid_by_bonus_points: Some(spend),
             receipt_extra_info: (!messages.is_empty()).then(|| messages.join("\n")),
         }),
-        need_verification: Some(account.spend_requires_code && spend > Decimal::ZERO),
+        need_verification: Some(code_for_spending && spend > Decimal::ZERO),
     })
 }
 
@@ -383,6 +391,116 @@ impl MaxDebitCache {
                 entries.retain(|_, (_, at)| at.elapsed() < MAX_DEBIT_TTL);
             }
             entries.insert(key, (max, Instant::now()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bonusplus::ItemDiscount;
+    use crate::domain::phone::Phone;
+    use crate::http::extract::parse_json;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// A receipt line: price in kopecks, quantity in thousandths (integer or weighed), serials.
+    fn line() -> impl Strategy<Value = (i64, i64, bool, u32)> {
+        (
+            0i64..2_000_000,
+            prop_oneof![(1i64..20).prop_map(|n| n * 1000), 1i64..20_000],
+            any::<bool>(),
+            0u32..=1000,
+        )
+    }
+
+    fn request_json(lines: &[(i64, i64, bool, u32)]) -> serde_json::Value {
+        let positions: Vec<_> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, (price, qty, serials, _))| {
+                let quantity = Decimal::new(*qty, 3);
+                let sn: Vec<_> = if *serials && qty % 1000 == 0 {
+                    (0..qty / 1000).map(|k| json!({"meta": {"href": "h", "id": format!("sn-{i}-{k}")}, "name": format!("SN{k}")})).collect()
+                } else {
+                    Vec::new()
+                };
+                json!({
+                    "assortment": {"meta": {"href": "h", "id": format!("p{i}")}},
+                    "quantity": serde_json::from_str::<serde_json::Value>(&quantity.to_string()).unwrap(),
+                    "price": serde_json::from_str::<serde_json::Value>(&Decimal::new(*price, 2).to_string()).unwrap(),
+                    "sn": sn,
+                    "pack": {"id": "pk", "name": "box", "quantity": 1, "extra": "kept"},
+                })
+            })
+            .collect();
+        json!({"retailStore": {"meta": {"href": "h", "id": "pos"}}, "agent": {"meta": {"href": "h", "id": "a"}}, "positions": positions})
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Random receipts and random BonusPlus discounts: the answer adds up to the kopeck, keeps
+        /// every serial number, and has no negative price or out-of-range percentage.
+        #[test]
+        fn answers_are_exact(lines in prop::collection::vec(line(), 1..50)) {
+            let request: RecalcRequest = parse_json(request_json(&lines).to_string().as_bytes()).unwrap();
+            let items = calc_items(&request.positions).unwrap();
+            let discount: Vec<ItemDiscount> = items
+                .iter()
+                .zip(&lines)
+                .map(|(item, (_, _, _, per_mille))| {
+                    let off = (item.sum * Decimal::new(i64::from(*per_mille), 3)).round_dp(2);
+                    let ids = (off / Decimal::from(3)).round_dp(2);
+                    ItemDiscount { ext: item.ext.clone(), db: off - ids, ids, cb: Decimal::ONE, ..ItemDiscount::default() }
+                })
+                .collect();
+            let total: Decimal = items.iter().map(|i| i.sum).sum();
+            let granted: Decimal = discount.iter().map(|d| d.db + d.ids).sum();
+            let ids: Decimal = discount.iter().map(|d| d.ids).sum();
+            let calc = CalcRequest { phone: Phone::parse("79011231122").unwrap(), store: "s".into(), bonus_debit: Decimal::ZERO, coupons: None, items };
+            let result = CalcResult { discount, ..CalcResult::default() };
+            let answer = recalc_answer(&request, &calc, &result, Decimal::from(100), false).unwrap();
+            let paid: Decimal = answer.positions.iter().map(|p| {
+                (p.discounted_price.unwrap() * p.quantity).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+            }).sum();
+            let spend = answer.bonus_program.as_ref().unwrap().bonus_value_to_spend.unwrap();
+            // Every generated line can express its discount exactly (serial numbers, when present,
+            // number the units), so the whole grant is applied and spent as granted.
+            prop_assert_eq!(paid, total - granted);
+            prop_assert_eq!(spend, granted - ids);
+            for p in &answer.positions {
+                prop_assert!(p.discounted_price.unwrap() >= Decimal::ZERO && p.discounted_price.unwrap() <= p.price);
+                let percent = p.discount_percent.unwrap();
+                prop_assert!(percent >= Decimal::ZERO && percent <= Decimal::from(100));
+                prop_assert_eq!(p.pack.as_ref().unwrap().raw()["extra"].as_str(), Some("kept"));
+            }
+            let serials_in: usize = request.positions.iter().map(|p| p.sn.len()).sum();
+            let serials_out: usize = answer.positions.iter().map(|p| p.sn.len()).sum();
+            prop_assert_eq!(serials_in, serials_out);
+        }
+
+        /// Arbitrary bytes never panic the request parser: they parse or are refused with a parameter.
+        #[test]
+        fn arbitrary_bodies_are_parsed_or_refused(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            if let Err(error) = parse_json::<RecalcRequest>(&bytes) {
+                prop_assert!(error.parameter.is_some());
+                prop_assert!(error.status.is_client_error());
+            }
+        }
+
+        /// Well-formed JSON of the wrong shape at any field is refused, naming a field.
+        #[test]
+        fn wrong_types_are_refused(lines in prop::collection::vec(line(), 1..5), which in 0usize..4) {
+            let mut body = request_json(&lines);
+            match which {
+                0 => body["positions"][0]["price"] = json!("сто"),
+                1 => body["positions"][0]["quantity"] = json!({"x": 1}),
+                2 => body["retailStore"] = json!(7),
+                _ => body["positions"] = json!(null),
+            }
+            let error = parse_json::<RecalcRequest>(body.to_string().as_bytes()).unwrap_err();
+            prop_assert!(error.parameter.is_some());
         }
     }
 }
