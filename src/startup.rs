@@ -14,6 +14,7 @@ use crate::crypto::Cipher;
 use crate::http::rate_limit::RateLimits;
 use crate::moysklad::loyalty::reserves::ReserveLocks;
 use crate::moysklad::loyalty::{AccountCache, MaxDebitCache};
+use crate::moysklad::remap::{RemapClient, RemapError};
 use crate::store::{Store, StoreError};
 
 /// Everything a handler needs, cheap to clone.
@@ -23,6 +24,8 @@ pub struct AppState {
     pub store: Store,
     pub cipher: Cipher,
     pub bonusplus: BonusPlusClient,
+    /// MoySklad's JSON API (points of sale, catalogue).
+    pub remap: RemapClient,
     /// LoyaltyAPI token → account, briefly cached (see `moysklad::loyalty::context`).
     pub accounts: Arc<AccountCache>,
     /// Maximum spendable bonuses per receipt, briefly remembered.
@@ -40,6 +43,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("bonusplus.base_url: {0}")]
     BonusPlus(#[from] BonusPlusError),
+    #[error("moysklad.json_api_url: {0}")]
+    Remap(#[from] RemapError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -81,12 +86,17 @@ impl Application {
             settings.bonusplus.base_url.as_str(),
             Duration::from_millis(settings.bonusplus.timeout_ms),
         )?;
+        let remap = RemapClient::new(
+            settings.moysklad.json_api_url.as_str(),
+            Duration::from_millis(settings.moysklad.timeout_ms),
+        )?;
         let rate_limits = Arc::new(RateLimits::new(&settings.limits));
         let state = AppState {
             settings: Arc::new(settings),
             store,
             cipher: Cipher::new(active, &keys),
             bonusplus,
+            remap,
             accounts: Arc::default(),
             max_debits: Arc::default(),
             reserve_locks: Arc::default(),

@@ -1,2 +1,3 @@
 pub mod loyalty;
 pub mod loyalty_types;
+pub mod remap;

@@ -7,5 +7,6 @@ mod http_basics;
 mod loyalty_pos;
 mod loyalty_support;
 mod loyalty_wire;
+mod remap;
 mod security;
 mod store_conformance;
