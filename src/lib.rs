@@ -13,3 +13,4 @@ pub mod moysklad;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod ui;

@@ -12,6 +12,8 @@ use crate::bonusplus::{BonusPlusClient, BonusPlusError};
 use crate::config::Settings;
 use crate::crypto::Cipher;
 use crate::http::rate_limit::RateLimits;
+use crate::moysklad::client::{VendorApiError, VendorClient};
+use crate::moysklad::jwt::VendorJwt;
 use crate::moysklad::loyalty::reserves::ReserveLocks;
 use crate::moysklad::loyalty::{AccountCache, MaxDebitCache};
 use crate::moysklad::remap::{RemapClient, RemapError};
@@ -26,6 +28,10 @@ pub struct AppState {
     pub bonusplus: BonusPlusClient,
     /// MoySklad's JSON API (points of sale, catalogue).
     pub remap: RemapClient,
+    /// MoySklad's Vendor API (context, loyalty settings, status).
+    pub vendor: VendorClient,
+    /// Verifies MoySklad's calls to our Vendor API endpoints.
+    pub vendor_jwt: VendorJwt,
     /// LoyaltyAPI token → account, briefly cached (see `moysklad::loyalty::context`).
     pub accounts: Arc<AccountCache>,
     /// Maximum spendable bonuses per receipt, briefly remembered.
@@ -45,6 +51,8 @@ pub enum StartupError {
     BonusPlus(#[from] BonusPlusError),
     #[error("moysklad.json_api_url: {0}")]
     Remap(#[from] RemapError),
+    #[error("moysklad.vendor_api_url: {0}")]
+    Vendor(#[from] VendorApiError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -90,6 +98,13 @@ impl Application {
             settings.moysklad.json_api_url.as_str(),
             Duration::from_millis(settings.moysklad.timeout_ms),
         )?;
+        let vendor_jwt = VendorJwt::new(&settings.moysklad.secret_key, &settings.moysklad.app_uid);
+        let vendor = VendorClient::new(
+            &settings.moysklad.vendor_api_url,
+            &settings.moysklad.app_id,
+            vendor_jwt.clone(),
+            Duration::from_millis(settings.moysklad.timeout_ms),
+        )?;
         let rate_limits = Arc::new(RateLimits::new(&settings.limits));
         let state = AppState {
             settings: Arc::new(settings),
@@ -97,6 +112,8 @@ impl Application {
             cipher: Cipher::new(active, &keys),
             bonusplus,
             remap,
+            vendor,
+            vendor_jwt,
             accounts: Arc::default(),
             max_debits: Arc::default(),
             reserve_locks: Arc::default(),

@@ -36,6 +36,8 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .nest("/loyalty", crate::moysklad::loyalty::router(state.clone()))
+        .merge(crate::moysklad::vendor::router())
+        .merge(crate::ui::router(state.clone()))
         .fallback(|| async { ApiError::not_found_path() })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

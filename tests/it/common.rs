@@ -51,6 +51,14 @@ impl TestDb {
         }
     }
 
+    /// The same database for a second app instance (the first keeps owning any temporary files).
+    pub fn shared(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            _dir: None,
+        }
+    }
+
     pub async fn store(&self) -> Store {
         let store = Store::connect(
             &SecretString::from(self.url.clone()),

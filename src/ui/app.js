@@ -1,0 +1,236 @@
+// The settings page: exchanges MoySklad's contextKey for a session token kept in memory only,
+// then reads and saves the settings through /ui/api. No cookies, no inline scripts.
+(function () {
+  'use strict';
+
+  var STATUS_TEXT = {
+    Activated: 'Работает',
+    SettingsRequired: 'Требуется настройка',
+    Suspended: 'Приостановлено',
+    Uninstalled: 'Удалено'
+  };
+  var session = null;
+  var parentOrigin = document.body.getAttribute('data-parent-origin') || '*';
+  var $ = function (id) { return document.getElementById(id); };
+
+  // MoySklad sizes the frame from the `height` we post to the parent window.
+  function postHeight() {
+    if (window.parent && window.parent !== window) {
+      window.parent.postMessage({ height: document.documentElement.scrollHeight }, parentOrigin);
+    }
+  }
+  if (window.ResizeObserver) {
+    new ResizeObserver(postHeight).observe(document.body);
+  }
+  window.addEventListener('load', postHeight);
+
+  function notice(text, kind) {
+    var box = $('notice');
+    box.textContent = text;
+    box.className = 'notice ' + kind;
+    box.hidden = !text;
+    postHeight();
+  }
+
+  function api(method, path, body) {
+    var headers = { 'Accept': 'application/json' };
+    if (session) { headers['Authorization'] = 'Bearer ' + session.sessionToken; }
+    if (body !== undefined) { headers['Content-Type'] = 'application/json'; }
+    return fetch(path, {
+      method: method,
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'omit',
+      cache: 'no-store'
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) {
+          var error = new Error(data.error || ('Ошибка ' + response.status));
+          error.field = data.field;
+          throw error;
+        }
+        return data;
+      });
+    });
+  }
+
+  function formatTime(ms) {
+    return ms ? new Date(ms).toLocaleString('ru-RU') : '—';
+  }
+
+  function cell(row, text, className) {
+    var td = document.createElement('td');
+    td.textContent = text;
+    if (className) { td.className = className; }
+    row.appendChild(td);
+    return td;
+  }
+
+  function renderStores(view) {
+    var body = $('stores');
+    body.textContent = '';
+    var map = view.settings.storeMap || {};
+    var known = {};
+    view.retailStores.forEach(function (store) {
+      known[store.id] = true;
+      addStoreRow(body, store.id, store.name + (store.archived ? ' (в архиве)' : ''), map[store.id], store.archived);
+    });
+    // Mappings of points of sale MoySklad no longer lists stay visible (and editable).
+    Object.keys(map).forEach(function (id) {
+      if (!known[id]) { addStoreRow(body, id, id, map[id], true); }
+    });
+    var error = $('stores-error');
+    error.textContent = view.retailStoresError || '';
+    error.hidden = !view.retailStoresError;
+  }
+
+  function addStoreRow(body, id, name, value, archived) {
+    var row = document.createElement('tr');
+    cell(row, name, archived ? 'archived' : '');
+    var td = document.createElement('td');
+    var input = document.createElement('input');
+    input.type = 'text';
+    input.maxLength = 100;
+    input.className = 'store-input';
+    input.setAttribute('data-retail-store', id);
+    input.placeholder = 'не сопоставлена';
+    input.value = value || '';
+    td.appendChild(input);
+    row.appendChild(td);
+    body.appendChild(row);
+  }
+
+  function render(view) {
+    $('loading').hidden = true;
+    ['state', 'settings', 'calls-card', 'audit-card'].forEach(function (id) { $(id).hidden = false; });
+    $('who').textContent = view.account.name + ' · ' + view.user.name + (view.user.admin ? ' (администратор)' : '');
+    var status = $('status');
+    status.textContent = STATUS_TEXT[view.account.status] || view.account.status;
+    status.className = 'status-' + view.account.status;
+    $('loyalty-url').textContent = view.loyaltyUrl;
+    $('pending').textContent = String(view.backlog.pending);
+    $('failed').textContent = String(view.backlog.failed);
+    var sync = view.lastSync;
+    $('sync').textContent = sync
+      ? (sync.state + ': ' + sync.processed + ' из ' + sync.total + ', отправлено ' + sync.sent +
+         (sync.errors ? ', ошибок ' + sync.errors : '') + ' · ' + formatTime(sync.finishedAt || sync.startedAt))
+      : 'ещё не выполнялась';
+
+    var s = view.settings;
+    $('bonusplusKey').value = '';
+    $('bonusplusKey').placeholder = s.bonusplusKeySet ? '•••••••• ключ сохранён' : 'вставьте ключ из кабинета БонусПлюс';
+    $('key-hint').textContent = s.bonusplusKeySet
+      ? 'Оставьте пустым, чтобы не менять сохранённый ключ.'
+      : 'Ключ проверяется в БонусПлюс перед сохранением.';
+    $('defaultStore').value = s.defaultStore;
+    $('externalSearch').checked = s.externalSearch;
+    $('spendRequiresCode').checked = s.spendRequiresCode;
+    $('registerRequiresCode').checked = s.registerRequiresCode;
+    $('reserveTtlMinutes').value = String(Math.round(s.reserveTtlSecs / 60));
+    renderStores(view);
+
+    var calls = $('calls');
+    calls.textContent = '';
+    view.recentCalls.forEach(function (call) {
+      var row = document.createElement('tr');
+      cell(row, formatTime(call.at));
+      cell(row, call.endpoint);
+      cell(row, call.status + (call.error ? ' — ' + call.error : ''), call.status >= 400 ? 'error-text' : '');
+      calls.appendChild(row);
+    });
+    if (!view.recentCalls.length) {
+      var empty = document.createElement('tr');
+      cell(empty, 'Касса ещё не обращалась', 'muted');
+      calls.appendChild(empty);
+    }
+
+    var audit = $('audit');
+    audit.textContent = '';
+    view.audit.forEach(function (entry) {
+      var li = document.createElement('li');
+      li.textContent = formatTime(entry.at) + ' · ' + entry.actor + ' · ' + entry.action + (entry.details ? ' (' + entry.details + ')' : '');
+      audit.appendChild(li);
+    });
+
+    var readOnly = !view.user.admin;
+    $('readonly').hidden = !readOnly;
+    Array.prototype.forEach.call(document.querySelectorAll('#settings input, #settings button'), function (el) {
+      el.disabled = readOnly;
+    });
+    $('rotate').hidden = view.account.status !== 'Activated';
+    postHeight();
+  }
+
+  function collect() {
+    var map = {};
+    Array.prototype.forEach.call(document.querySelectorAll('.store-input'), function (input) {
+      var value = input.value.trim();
+      if (value) { map[input.getAttribute('data-retail-store')] = value; }
+    });
+    var minutes = parseInt($('reserveTtlMinutes').value, 10);
+    var body = {
+      defaultStore: $('defaultStore').value.trim(),
+      storeMap: map,
+      externalSearch: $('externalSearch').checked,
+      spendRequiresCode: $('spendRequiresCode').checked,
+      registerRequiresCode: $('registerRequiresCode').checked,
+      reserveTtlSecs: isNaN(minutes) ? 0 : minutes * 60
+    };
+    var key = $('bonusplusKey').value.trim();
+    if (key) { body.bonusplusKey = key; }
+    return body;
+  }
+
+  function markInvalid(field) {
+    Array.prototype.forEach.call(document.querySelectorAll('input.invalid'), function (el) { el.classList.remove('invalid'); });
+    var id = field === 'reserveTtlSecs' ? 'reserveTtlMinutes' : field;
+    var input = id && $(id);
+    if (input) { input.classList.add('invalid'); input.focus(); }
+  }
+
+  function busy(on) {
+    $('save').disabled = on;
+    $('rotate').disabled = on;
+  }
+
+  $('settings').addEventListener('submit', function (event) {
+    event.preventDefault();
+    busy(true);
+    notice('', 'ok');
+    api('PUT', '/ui/api/settings', collect()).then(function (view) {
+      markInvalid(null);
+      render(view);
+      notice('Настройки сохранены. Касса получает бонусы через БонусПлюс.', 'ok');
+    }).catch(function (error) {
+      markInvalid(error.field);
+      notice(error.message, 'error');
+    }).then(function () { busy(false); });
+  });
+
+  $('rotate').addEventListener('click', function () {
+    if (!window.confirm('Выдать новый токен? Старый перестанет работать сразу.')) { return; }
+    busy(true);
+    api('POST', '/ui/api/token/rotate').then(function (view) {
+      render(view);
+      notice('Новый токен выдан и передан в МойСклад.', 'ok');
+    }).catch(function (error) {
+      notice(error.message, 'error');
+    }).then(function () { busy(false); });
+  });
+
+  var contextKey = new URLSearchParams(window.location.search).get('contextKey');
+  if (!contextKey) {
+    $('loading').hidden = true;
+    notice('Откройте приложение из МоегоСклада: в адресе нет ключа контекста.', 'error');
+    return;
+  }
+  // The key is single-use: drop it from the address so a reload does not replay it.
+  window.history.replaceState(null, '', window.location.pathname);
+  api('POST', '/ui/api/session', { contextKey: contextKey }).then(function (opened) {
+    session = opened;
+    return api('GET', '/ui/api/settings');
+  }).then(render).catch(function (error) {
+    $('loading').hidden = true;
+    notice(error.message, 'error');
+  });
+})();
