@@ -140,7 +140,7 @@
     });
     if (!view.recentCalls.length) {
       var empty = document.createElement('tr');
-      cell(empty, 'Касса ещё не обращалась', 'muted');
+      cell(empty, 'Касса ещё не обращалась', 'muted').colSpan = 3;
       calls.appendChild(empty);
     }
 

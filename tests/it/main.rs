@@ -1,5 +1,6 @@
 //! Integration tests: one binary (faster to build and link) with a module per area.
 
+mod browser;
 mod cli;
 mod common;
 mod config;

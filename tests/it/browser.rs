@@ -1,0 +1,210 @@
+//! The settings page in a real headless Chromium (Debian's `chromium` + `chromedriver`): opened the
+//! way MoySklad opens it, filled in, saved; the saved state is checked and a screenshot is written
+//! to `target/screenshots/settings.png`.
+//!
+//! Skipped with a note when chromedriver is missing on a developer machine; on CI it must run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::{Backend, TestDb};
+use crate::lifecycle::{World, POS};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    async fn start() -> Option<Driver> {
+        if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the browser test: install chromium and chromium-driver"
+            );
+            eprintln!("browser test skipped: apt-get install chromium chromium-driver to run it");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Some(Driver {
+            child,
+            port,
+            _profile: tempfile::tempdir().expect("profile dir"),
+        })
+    }
+
+    async fn browser(&self) -> Client {
+        let profile = self._profile.path().display().to_string();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1100,1400", "--lang=ru-RU",
+                    format!("--user-data-dir={profile}")
+                ]
+            }),
+        );
+        ClientBuilder::rustls()
+            .expect("rustls connector")
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("webdriver session")
+    }
+}
+
+async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
+fn screenshot_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/settings.png")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_page_in_headless_chromium() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let world = World::start(TestDb::new(Backend::Sqlite).await.expect("sqlite")).await;
+    let account = uuid::Uuid::new_v4().to_string();
+    world.install(&account).await;
+    world
+        .moysklad
+        .add_context("ctx-browser", &account, "Анна Админ", true);
+
+    let client = driver.browser().await;
+    let outcome = fill_and_save(&client, &world).await;
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::create_dir_all(screenshot_path().parent().unwrap()).unwrap();
+    std::fs::write(screenshot_path(), png).unwrap();
+    client.close().await.ok();
+    outcome.expect("the page saved the settings");
+
+    // What the page saved is what the account now has, and MoySklad got the LoyaltyAPI settings.
+    let settings = world
+        .app
+        .state
+        .store
+        .settings(&account)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(settings.bonusplus_key_enc.is_some());
+    assert_eq!(settings.reserve_ttl_secs, 20 * 60);
+    assert_eq!(settings.store_map, json!({ POS: "Магазин 1" }).to_string());
+    assert!(world.moysklad.last(Method::PUT, "/loyalty").is_some());
+}
+
+async fn fill_and_save(client: &Client, world: &World) -> Result<(), String> {
+    client
+        .goto(
+            &world
+                .app
+                .url("/ui?contextKey=ctx-browser&appUid=x&userLocale=ru_RU"),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_for(client, "#settings:not([hidden])").await;
+    let status = wait_for(client, "#status")
+        .await
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    assert_eq!(status, "Требуется настройка");
+
+    let readonly = client
+        .find(Locator::Css("#readonly"))
+        .await
+        .map_err(|e| e.to_string())?;
+    assert!(
+        !readonly.is_displayed().await.map_err(|e| e.to_string())?,
+        "an administrator may edit"
+    );
+    let key = client
+        .find(Locator::Css("#bonusplusKey"))
+        .await
+        .map_err(|e| e.to_string())?;
+    key.send_keys(&world.bp_key)
+        .await
+        .map_err(|e| e.to_string())?;
+    let store = wait_for(client, &format!("input[data-retail-store='{POS}']")).await;
+    store
+        .send_keys("Магазин 1")
+        .await
+        .map_err(|e| e.to_string())?;
+    let ttl = client
+        .find(Locator::Css("#reserveTtlMinutes"))
+        .await
+        .map_err(|e| e.to_string())?;
+    ttl.clear().await.map_err(|e| e.to_string())?;
+    ttl.send_keys("20").await.map_err(|e| e.to_string())?;
+    client
+        .find(Locator::Css("#save"))
+        .await
+        .map_err(|e| e.to_string())?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let notice = wait_for(client, "#notice.ok:not([hidden])").await;
+    let text = notice.text().await.map_err(|e| e.to_string())?;
+    assert!(text.contains("Настройки сохранены"), "{text}");
+    assert!(
+        client.find(Locator::Css(".notice.error")).await.is_err(),
+        "no error shown"
+    );
+    let status = client
+        .find(Locator::Css("#status"))
+        .await
+        .map_err(|e| e.to_string())?;
+    assert_eq!(status.text().await.map_err(|e| e.to_string())?, "Работает");
+    let placeholder = key.attr("placeholder").await.map_err(|e| e.to_string())?;
+    assert_eq!(placeholder.as_deref(), Some("•••••••• ключ сохранён"));
+    Ok(())
+}
