@@ -62,6 +62,19 @@ pub struct Settings {
     pub bonusplus: BonusPlusSettings,
     pub security: SecuritySettings,
     pub limits: LimitSettings,
+    pub jobs: JobSettings,
+}
+
+/// The background workers (outbox delivery, reserve expiry); all durations in milliseconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    pub poll_interval_ms: u64,
+    pub lease_ms: u64,
+    pub inline_grace_ms: u64,
+    pub max_backoff_ms: u64,
+    pub reserve_sweep_ms: u64,
+    pub concurrency: usize,
 }
 
 /// Requests per second (and bursts) allowed per client IP and per LoyaltyAPI token; 0 = no limit.
@@ -192,6 +205,10 @@ impl Settings {
             ),
             ("moysklad.timeout_ms", self.moysklad.timeout_ms),
             ("bonusplus.timeout_ms", self.bonusplus.timeout_ms),
+            ("jobs.poll_interval_ms", self.jobs.poll_interval_ms),
+            ("jobs.max_backoff_ms", self.jobs.max_backoff_ms),
+            ("jobs.reserve_sweep_ms", self.jobs.reserve_sweep_ms),
+            ("jobs.concurrency", self.jobs.concurrency as u64),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid {
@@ -199,6 +216,20 @@ impl Settings {
                     problem: "must be greater than 0".into(),
                 });
             }
+        }
+        // A lease must outlive one BonusPlus call comfortably, or a slow call would let a second
+        // worker take a job that is still running (the heartbeat renews it every third of it).
+        if self.jobs.lease_ms < 3 * self.bonusplus.timeout_ms {
+            return Err(invalid(
+                "jobs.lease_ms",
+                "must be at least 3 × bonusplus.timeout_ms",
+            ));
+        }
+        if self.jobs.inline_grace_ms < 2 * self.bonusplus.timeout_ms {
+            return Err(invalid(
+                "jobs.inline_grace_ms",
+                "must be at least 2 × bonusplus.timeout_ms",
+            ));
         }
         if self.server.body_limit_bytes < 1024 {
             return Err(invalid("server.body_limit_bytes", "must be at least 1024"));

@@ -27,6 +27,12 @@ enum Command {
     RotateKeys,
     /// Ask the running server on this host whether it is ready (for container health checks).
     Health,
+    /// Put deliveries that failed for good back in the queue (after fixing their cause).
+    RetryFailed {
+        /// Only jobs of this kind (e.g. `deliver_operation`); all kinds when absent.
+        #[arg(long)]
+        kind: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -75,6 +81,15 @@ async fn run(command: Command) -> Result<(), String> {
                     outcome.unreadable
                 ));
             }
+            Ok(())
+        }
+        Command::RetryFailed { kind } => {
+            let store = open_store(&settings).await.map_err(|e| e.to_string())?;
+            let requeued = bonusbridge::jobs::retry_failed(&store, kind.as_deref())
+                .await
+                .map_err(|e| e.to_string());
+            store.close().await;
+            println!("re-queued {}", requeued?);
             Ok(())
         }
         Command::Migrate => {

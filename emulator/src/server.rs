@@ -234,6 +234,11 @@ impl EmulatorHandle {
         self.shared.fail_next(count, mode);
     }
 
+    /// Forgets the failures still queued by [`EmulatorHandle::fail_next`] (an outage ends).
+    pub fn clear_failures(&self) {
+        self.shared.clear_failures();
+    }
+
     /// Makes the key answer 401 (its data is kept).
     pub fn reject_key(&self, key: &str) {
         self.shared.set_key_rejected(key, true);

@@ -154,6 +154,13 @@ impl Shared {
             .store(failures.len(), Ordering::Relaxed);
     }
 
+    /// Drops every queued failure: BonusPlus "recovers".
+    pub fn clear_failures(&self) {
+        let mut failures = lock(&self.failures);
+        failures.clear();
+        self.pending_failures.store(0, Ordering::Relaxed);
+    }
+
     pub fn take_failure(&self) -> Option<FailureMode> {
         if self.pending_failures.load(Ordering::Relaxed) == 0 {
             return None;

@@ -56,11 +56,13 @@ impl BonusPlusError {
 pub type Result<T, E = BonusPlusError> = std::result::Result<T, E>;
 
 /// Error codes the client turns into dedicated variants.
-pub(crate) mod codes {
+pub mod codes {
     pub const CUSTOMER_NOT_FOUND: &str = "CUSTOMER_NOT_FOUND";
     pub const CUSTOMER_ALREADY_EXIST: &str = "CUSTOMER_ALREADY_EXIST";
     pub const RETAIL_ALREADY_EXIST: &str = "RETAIL_ALREADY_EXIST";
     pub const INVALID_CODE: &str = "INVALID_CODE";
+    /// A return asks for more than is left of the sold line.
+    pub const RETURN_SUM_TOO_BIG: &str = "RETURN_SUM_TOO_BIG";
 }
 
 /// The body BonusPlus sends with an error status: `{"code": <string or number>, "msg": "..."}`.

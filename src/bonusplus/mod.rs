@@ -6,7 +6,7 @@ mod types;
 pub mod unconfirmed;
 
 pub use client::{ApiKey, BonusPlusClient};
-pub use error::{BonusPlusError, Result};
+pub use error::{codes, BonusPlusError, Result};
 pub use types::{
     CalcItem, CalcRequest, CalcResult, Customer, CustomerStat, CustomerUpdate, ItemDiscount,
     NewCustomer, Person, ProductImport, ProductTiny, ReserveRequest, ReturnLine, SaleRequest,

@@ -6,6 +6,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::bonusplus::codes;
 use crate::bonusplus::{ApiKey, BonusPlusError, CalcItem, ReturnLine, SaleRequest};
 use crate::domain::phone::Phone;
 use crate::loyalty::returns::{ReturnPart, SoldLine};
@@ -16,8 +17,6 @@ use crate::store::{
 };
 
 pub const DELIVER_KIND: &str = "deliver_operation";
-/// The inline attempt owns a new operation for this long before a worker may take it over.
-pub const INLINE_GRACE_MS: i64 = 30_000;
 /// Attempts before a delivery is parked as failed (with backoff capped at 15 minutes: ~1 day).
 pub const MAX_ATTEMPTS: i64 = 100;
 
@@ -41,10 +40,13 @@ pub struct ReturnPayload {
     pub unmatched: Vec<usize>,
 }
 
-/// Progress of a return: how many parts BonusPlus has already reversed.
+/// Progress of a return: how many parts BonusPlus has already reversed, and the part that was
+/// being sent when the progress was last saved (a crash may have left it applied or not).
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 struct ReturnProgress {
     done: usize,
+    #[serde(default)]
+    in_flight: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +110,12 @@ pub async fn deliver_now(state: &AppState, op: &Operation) -> Result<(), StoreEr
                 .store
                 .finish_operation(&op.id, OperationState::Pending, None, Some(&reason))
                 .await?;
+            // The workers take it from here, after the first backoff step rather than the grace.
+            let max_backoff = i64::try_from(state.settings.jobs.max_backoff_ms).unwrap_or(i64::MAX);
+            state
+                .store
+                .reschedule_job_by_key(&job_key(&op.id), retry_at(1, max_backoff))
+                .await?;
         }
         Err(DeliveryError::Permanent(reason)) => {
             tracing::warn!(operation = %op.id, %reason, "delivery refused for good");
@@ -115,7 +123,10 @@ pub async fn deliver_now(state: &AppState, op: &Operation) -> Result<(), StoreEr
                 .store
                 .finish_operation(&op.id, OperationState::Failed, None, Some(&reason))
                 .await?;
-            state.store.finish_job_by_key(&job_key(&op.id)).await?;
+            state
+                .store
+                .park_job_by_key(&job_key(&op.id), &reason)
+                .await?;
         }
         Err(DeliveryError::Store(error)) => return Err(error),
     }
@@ -226,17 +237,28 @@ async fn deliver_return(
         .as_deref()
         .and_then(|r| serde_json::from_str(r).ok())
         .unwrap_or_default();
-    // Each reversed part is recorded before the next, so a retry after a crash resumes where
-    // BonusPlus stopped (BonusPlus offers no idempotency key for returns).
-    for part in payload.parts.iter().skip(progress.done) {
+    // BonusPlus offers no idempotency key for returns: each part is marked in flight before it is
+    // sent and done after, so a retry after a crash resumes where BonusPlus stopped. A part that was
+    // in flight and is now refused as exceeding what is left of the line was applied before the
+    // crash; a partial part in flight at a crash is the one case that may be reversed twice.
+    for (index, part) in payload.parts.iter().enumerate().skip(progress.done) {
+        let resumed = progress.in_flight == Some(index);
+        progress.in_flight = Some(index);
+        save_progress(state, op, &progress).await?;
         let line = ReturnLine {
             ext: part.ext.clone(),
             sum: part.sum,
         };
-        state.bonusplus.return_line(key, &line).await?;
-        progress.done += 1;
-        let text = serde_json::to_string(&progress).unwrap_or_default();
-        state.store.save_operation_progress(&op.id, &text).await?;
+        match state.bonusplus.return_line(key, &line).await {
+            Ok(()) => {}
+            Err(error) if resumed && error.code() == Some(codes::RETURN_SUM_TOO_BIG) => {
+                tracing::warn!(operation = %op.id, part = index, "return part was applied before a crash");
+            }
+            Err(error) => return Err(error.into()),
+        }
+        progress.done = index + 1;
+        progress.in_flight = None;
+        save_progress(state, op, &progress).await?;
     }
     let text = serde_json::to_string(&progress).unwrap_or_default();
     state
@@ -246,14 +268,23 @@ async fn deliver_return(
     Ok(())
 }
 
-/// When a failed attempt runs again: exponential backoff from 1 s, capped at 15 minutes, plus up
-/// to 50 % jitter so that a backlog does not retry in lockstep.
-pub fn retry_at(attempts: i64) -> i64 {
+async fn save_progress(
+    state: &AppState,
+    op: &Operation,
+    progress: &ReturnProgress,
+) -> Result<(), StoreError> {
+    let text = serde_json::to_string(progress).unwrap_or_default();
+    state.store.save_operation_progress(&op.id, &text).await
+}
+
+/// When a failed attempt runs again: exponential backoff from 1 s, capped at `max_backoff_ms`,
+/// with up to 50 % jitter on top so that a backlog does not retry in lockstep.
+pub fn retry_at(attempts: i64, max_backoff_ms: i64) -> i64 {
     use rand::Rng;
-    let exponent = u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0);
+    let exponent = u32::try_from(attempts.clamp(1, 30) - 1).unwrap_or(0);
     let base_ms = 1_000i64
         .saturating_mul(1i64 << exponent)
-        .min(15 * 60 * 1_000);
+        .min(max_backoff_ms.max(1));
     let jitter = rand::thread_rng().gen_range(0..=base_ms / 2);
     now_ms() + base_ms + jitter
 }
@@ -265,11 +296,21 @@ mod tests {
     #[test]
     fn backoff_grows_and_is_capped() {
         let now = now_ms();
-        let first = retry_at(1) - now;
+        let cap = 15 * 60 * 1_000;
+        let first = retry_at(1, cap) - now;
         assert!((1_000..=1_600).contains(&first), "{first}");
-        let fifth = retry_at(5) - now;
+        let fifth = retry_at(5, cap) - now;
         assert!((16_000..=24_100).contains(&fifth), "{fifth}");
-        let late = retry_at(60) - now;
-        assert!(late <= 15 * 60 * 1_000 * 3 / 2 + 100, "{late}");
+        let late = retry_at(60, cap) - now;
+        assert!((cap..=cap * 3 / 2 + 100).contains(&late), "{late}");
+        let short = retry_at(10, 2_000) - now;
+        assert!((2_000..=3_100).contains(&short), "{short}");
+    }
+
+    #[test]
+    fn jitter_spreads_retries() {
+        let spread: std::collections::HashSet<i64> =
+            (0..50).map(|_| retry_at(8, 900_000) / 10).collect();
+        assert!(spread.len() > 5, "retries of one step are spread out");
     }
 }

@@ -4,8 +4,11 @@
 
 pub mod delivery;
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::StreamExt;
 use rust_decimal::Decimal;
 use tokio_util::sync::CancellationToken;
 
@@ -13,22 +16,20 @@ use crate::bonusplus::ApiKey;
 use crate::crypto::Purpose;
 use crate::domain::phone::Phone;
 use crate::startup::AppState;
-use crate::store::{now_ms, Job, OperationState, ReserveState, StoreError};
+use crate::store::{now_ms, Job, OperationState, ReserveState, Store, StoreError};
 use delivery::{deliver, retry_at, DeliveryError, DELIVER_KIND};
 
-/// How long a claimed job belongs to its worker.
-const LEASE_MS: i64 = 60_000;
-const BATCH: i64 = 16;
-const IDLE_POLL: Duration = Duration::from_millis(250);
-const RESERVE_SWEEP: Duration = Duration::from_secs(2);
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// How long the LoyaltyAPI call log is kept.
 const KEEP_CALLS_MS: i64 = 7 * 24 * 3600 * 1000;
 
-/// Runs the workers until `shutdown` is cancelled; a job in hand is finished first, others stay
-/// claimable.
+/// Runs the workers until `shutdown` is cancelled; the jobs in hand are finished first, others
+/// stay claimable.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
     let worker = format!("worker-{}", uuid::Uuid::new_v4());
+    let jobs = &state.settings.jobs;
+    let idle_poll = Duration::from_millis(jobs.poll_interval_ms);
+    let sweep_every = Duration::from_millis(jobs.reserve_sweep_ms);
     let mut last_sweep = tokio::time::Instant::now();
     let mut last_prune = tokio::time::Instant::now();
     while !shutdown.is_cancelled() {
@@ -39,7 +40,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
                 false
             }
         };
-        if last_sweep.elapsed() >= RESERVE_SWEEP {
+        if last_sweep.elapsed() >= sweep_every {
             last_sweep = tokio::time::Instant::now();
             if let Err(error) = release_expired_reserves(&state).await {
                 tracing::warn!(%error, "reserve sweep failed");
@@ -54,24 +55,69 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
         if !busy {
             tokio::select! {
                 () = shutdown.cancelled() => {},
-                () = tokio::time::sleep(IDLE_POLL) => {},
+                () = tokio::time::sleep(idle_poll) => {},
             }
         }
     }
     tracing::info!(%worker, "workers stopped");
 }
 
-/// Claims and runs one batch of due jobs; returns how many were claimed.
+/// Claims and runs one batch of due jobs (several at a time); returns how many were claimed.
+/// While the batch runs, a heartbeat renews the lease of every job not finished yet, so a slow
+/// BonusPlus never lets another instance take a job that is still in hand.
 pub async fn run_due_jobs(state: &AppState, worker: &str) -> Result<usize, StoreError> {
-    let jobs = state.store.claim_jobs(worker, BATCH, LEASE_MS).await?;
+    let settings = &state.settings.jobs;
+    let lease_ms = i64::try_from(settings.lease_ms).unwrap_or(i64::MAX);
+    let batch = i64::try_from(settings.concurrency * 2).unwrap_or(16);
+    let jobs = state.store.claim_jobs(worker, batch, lease_ms).await?;
     let count = jobs.len();
-    for job in jobs {
-        run_job(state, worker, job).await?;
+    if count == 0 {
+        return Ok(0);
     }
+    let held: Arc<Mutex<HashSet<i64>>> = Arc::new(Mutex::new(jobs.iter().map(|j| j.id).collect()));
+    let work = futures::stream::iter(jobs)
+        .map(|job| {
+            let held = held.clone();
+            async move {
+                let id = job.id;
+                let result = run_job(state, worker, job).await;
+                if let Ok(mut held) = held.lock() {
+                    held.remove(&id);
+                }
+                result
+            }
+        })
+        .buffer_unordered(settings.concurrency.max(1))
+        .collect::<Vec<_>>();
+    let results = tokio::select! {
+        results = work => results,
+        () = heartbeat(state, worker, &held, lease_ms) => unreachable!("the heartbeat never ends"),
+    };
+    results.into_iter().collect::<Result<Vec<()>, _>>()?;
     Ok(count)
 }
 
+/// Renews the leases of the jobs in `held` every third of the lease, forever.
+async fn heartbeat(state: &AppState, worker: &str, held: &Mutex<HashSet<i64>>, lease_ms: i64) {
+    let every = Duration::from_millis(u64::try_from(lease_ms / 3).unwrap_or(1).max(1));
+    loop {
+        tokio::time::sleep(every).await;
+        let ids: Vec<i64> = held
+            .lock()
+            .map(|h| h.iter().copied().collect())
+            .unwrap_or_default();
+        for id in ids {
+            match state.store.extend_lease(id, worker, lease_ms).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(job = id, "lease lost to another worker"),
+                Err(error) => tracing::warn!(job = id, %error, "lease not renewed"),
+            }
+        }
+    }
+}
+
 async fn run_job(state: &AppState, worker: &str, job: Job) -> Result<(), StoreError> {
+    let max_backoff = i64::try_from(state.settings.jobs.max_backoff_ms).unwrap_or(i64::MAX);
     let outcome = match job.kind.as_str() {
         DELIVER_KIND => deliver_job(state, &job).await,
         other => Err(DeliveryError::Permanent(format!(
@@ -83,9 +129,15 @@ async fn run_job(state: &AppState, worker: &str, job: Job) -> Result<(), StoreEr
             state.store.complete_job(job.id, worker).await?;
         }
         Err(DeliveryError::Retry(reason)) if job.attempts < job.max_attempts => {
+            tracing::debug!(job = job.id, attempts = job.attempts, %reason, "job will be retried");
             state
                 .store
-                .fail_job(job.id, worker, &reason, Some(retry_at(job.attempts)))
+                .fail_job(
+                    job.id,
+                    worker,
+                    &reason,
+                    Some(retry_at(job.attempts, max_backoff)),
+                )
                 .await?;
         }
         Err(DeliveryError::Retry(reason)) | Err(DeliveryError::Permanent(reason)) => {
@@ -108,12 +160,33 @@ async fn run_job(state: &AppState, worker: &str, job: Job) -> Result<(), StoreEr
                     job.id,
                     worker,
                     &error.to_string(),
-                    Some(retry_at(job.attempts)),
+                    Some(retry_at(job.attempts, max_backoff)),
                 )
                 .await?;
         }
     }
     Ok(())
+}
+
+/// Operator retry (`bonusbridge retry-failed`): failed deliveries go back to pending and their jobs
+/// back to the queue; returns how many jobs were re-queued.
+pub async fn retry_failed(store: &Store, kind: Option<&str>) -> Result<u64, StoreError> {
+    let reopened = match kind {
+        None | Some(DELIVER_KIND) => store.reopen_failed_operations().await?,
+        Some(_) => Vec::new(),
+    };
+    for (operation, _account) in &reopened {
+        store
+            .reschedule_job_by_key(&delivery::job_key(operation), now_ms())
+            .await?;
+    }
+    let requeued = store.retry_failed_jobs(kind).await?;
+    tracing::info!(
+        operations = reopened.len(),
+        jobs = requeued,
+        "failed work re-queued"
+    );
+    Ok(requeued.max(reopened.len() as u64))
 }
 
 async fn deliver_job(state: &AppState, job: &Job) -> Result<(), DeliveryError> {

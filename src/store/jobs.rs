@@ -197,6 +197,23 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// Parks a job that is not running as failed, by its dedupe key (the inline attempt met a
+    /// permanent error): it stays visible and an operator can re-queue it.
+    pub async fn park_job_by_key(&self, dedupe_key: &str, error: &str) -> Result<bool, StoreError> {
+        let changed = with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE jobs SET state = 'failed', last_error = $2, updated_at = $3 WHERE dedupe_key = $1 AND state = 'ready'",
+            )
+            .bind(dedupe_key)
+            .bind(error)
+            .bind(now_ms())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(changed == 1)
+    }
+
     /// Makes the job with this dedupe key due now (again), whatever state it ended in.
     pub async fn reschedule_job_by_key(
         &self,

@@ -285,6 +285,7 @@ async fn verification_codes(db: TestDb) {
             register_requires_code: true,
             spend_requires_code: true,
             reveal_codes: true,
+            ..Options::default()
         },
     )
     .await;

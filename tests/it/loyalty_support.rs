@@ -25,15 +25,27 @@ pub struct Options {
     pub register_requires_code: bool,
     pub spend_requires_code: bool,
     pub reveal_codes: bool,
+    /// Reserve lifetime; 600 s when `None`.
+    pub reserve_ttl_secs: Option<i64>,
 }
 
 impl Pos {
     pub async fn start(db: TestDb, options: Options) -> Pos {
+        Pos::start_with(db, options, |_| {}).await
+    }
+
+    /// Like [`Pos::start`], with further changes to the app's settings.
+    pub async fn start_with(
+        db: TestDb,
+        options: Options,
+        adjust: impl FnOnce(&mut bonusbridge::config::Settings),
+    ) -> Pos {
         let emu = Emulator::start().await;
         let base = emu.base_url();
         let app = TestApp::spawn(db, |s| {
             s.bonusplus.base_url = base.parse().unwrap();
             s.bonusplus.timeout_ms = 1500;
+            adjust(s);
         })
         .await;
         let account = uuid::Uuid::new_v4().to_string();
@@ -136,7 +148,7 @@ pub async fn configure_account(
             external_search: true,
             spend_requires_code: options.spend_requires_code,
             register_requires_code: options.register_requires_code,
-            reserve_ttl_secs: 600,
+            reserve_ttl_secs: options.reserve_ttl_secs.unwrap_or(600),
             updated_at: 0,
             updated_by: "test".to_owned(),
         })

@@ -13,9 +13,7 @@ use super::context::{Caller, LoyaltyAccount};
 use super::customers::resolve_phone;
 use crate::http::error::{codes, ApiError};
 use crate::http::extract::ApiJson;
-use crate::jobs::delivery::{
-    deliver_now, delivery_job, ReturnPayload, SalePayload, INLINE_GRACE_MS,
-};
+use crate::jobs::delivery::{deliver_now, delivery_job, ReturnPayload, SalePayload};
 use crate::loyalty::identity::idempotency_key;
 use crate::loyalty::receipt::line_sum;
 use crate::loyalty::returns::{plan_return, ReturnedPosition, SoldLine};
@@ -98,7 +96,7 @@ pub async fn sale(
         .store
         .record_operation_with_job(
             &op,
-            &delivery_job(&account.account_id, &id, now_ms() + INLINE_GRACE_MS),
+            &delivery_job(&account.account_id, &id, inline_grace_until(&state)),
         )
         .await?;
     if created {
@@ -191,7 +189,7 @@ pub async fn sales_return(
         .store
         .record_operation_with_job(
             &op,
-            &delivery_job(&account.account_id, &id, now_ms() + INLINE_GRACE_MS),
+            &delivery_job(&account.account_id, &id, inline_grace_until(&state)),
         )
         .await?;
     // A return waits for its sale: the workers deliver it once the sale is booked.
@@ -340,4 +338,10 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, ApiError> {
         tracing::error!(%error, "cannot serialise an operation");
         ApiError::internal()
     })
+}
+
+/// When a new operation's job becomes claimable by the workers: after the inline attempt (or a
+/// crash during it) had its chance.
+fn inline_grace_until(state: &AppState) -> i64 {
+    now_ms() + i64::try_from(state.settings.jobs.inline_grace_ms).unwrap_or(i64::MAX / 2)
 }
