@@ -63,6 +63,19 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub limits: LimitSettings,
     pub jobs: JobSettings,
+    pub sync: SyncSettings,
+}
+
+/// Product sync (MoySklad catalogue → BonusPlus).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    /// Seconds between scheduled runs per account; 0 switches the schedule off.
+    pub interval_secs: u64,
+    /// Rows per JSON API page (≤ 1000).
+    pub page_size: u32,
+    /// Products per `POST product/import`.
+    pub batch_size: usize,
 }
 
 /// The background workers (outbox delivery, reserve expiry); all durations in milliseconds.
@@ -230,6 +243,14 @@ impl Settings {
                 "jobs.inline_grace_ms",
                 "must be at least 2 × bonusplus.timeout_ms",
             ));
+        }
+        if !(1..=1000).contains(&self.sync.page_size) {
+            return Err(invalid("sync.page_size", "must be between 1 and 1000"));
+        }
+        if !(1..=crate::bonusplus::unconfirmed::MAX_PRODUCTS_PER_IMPORT)
+            .contains(&self.sync.batch_size)
+        {
+            return Err(invalid("sync.batch_size", "must be between 1 and 1000"));
         }
         if self.server.body_limit_bytes < 1024 {
             return Err(invalid("server.body_limit_bytes", "must be at least 1024"));

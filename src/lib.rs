@@ -12,5 +12,6 @@ pub mod loyalty;
 pub mod moysklad;
 pub mod startup;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod ui;

@@ -20,6 +20,8 @@ use crate::store::{now_ms, Job, OperationState, ReserveState, Store, StoreError}
 use delivery::{deliver, retry_at, DeliveryError, DELIVER_KIND};
 
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// How often the workers look for accounts due for a scheduled product sync.
+const SYNC_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
 /// How long the LoyaltyAPI call log is kept.
 const KEEP_CALLS_MS: i64 = 7 * 24 * 3600 * 1000;
 
@@ -32,6 +34,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
     let sweep_every = Duration::from_millis(jobs.reserve_sweep_ms);
     let mut last_sweep = tokio::time::Instant::now();
     let mut last_prune = tokio::time::Instant::now();
+    let mut last_schedule: Option<tokio::time::Instant> = None;
     while !shutdown.is_cancelled() {
         let busy = match run_due_jobs(&state, &worker).await {
             Ok(count) => count > 0,
@@ -44,6 +47,12 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
             last_sweep = tokio::time::Instant::now();
             if let Err(error) = release_expired_reserves(&state).await {
                 tracing::warn!(%error, "reserve sweep failed");
+            }
+        }
+        if last_schedule.is_none_or(|at| at.elapsed() >= SYNC_SCHEDULE_EVERY) {
+            last_schedule = Some(tokio::time::Instant::now());
+            if let Err(error) = crate::sync::enqueue_due(&state).await {
+                tracing::warn!(%error, "product sync schedule failed");
             }
         }
         if last_prune.elapsed() >= PRUNE_EVERY {
@@ -120,6 +129,7 @@ async fn run_job(state: &AppState, worker: &str, job: Job) -> Result<(), StoreEr
     let max_backoff = i64::try_from(state.settings.jobs.max_backoff_ms).unwrap_or(i64::MAX);
     let outcome = match job.kind.as_str() {
         DELIVER_KIND => deliver_job(state, &job).await,
+        crate::sync::SYNC_KIND => crate::sync::run_job(state, &job).await,
         other => Err(DeliveryError::Permanent(format!(
             "unknown job kind `{other}`"
         ))),

@@ -169,6 +169,18 @@ impl Store {
         row.map(Account::try_from).transpose()
     }
 
+    /// Ids of the accounts the app currently serves (`Activated`).
+    pub async fn active_account_ids(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT account_id FROM accounts WHERE status = 'Activated' ORDER BY account_id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// Sets the status; returns `false` if the account is unknown.
     pub async fn set_account_status(
         &self,

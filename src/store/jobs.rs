@@ -233,6 +233,17 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// State of the job with this dedupe key (`ready`, `running`, `done`, `failed`), if any.
+    pub async fn job_state_by_key(&self, dedupe_key: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT state FROM jobs WHERE dedupe_key = $1")
+                .bind(dedupe_key)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|(state,)| state))
+    }
+
     /// Puts failed jobs back in the queue (operator retry). `kind = None` retries every kind.
     pub async fn retry_failed_jobs(&self, kind: Option<&str>) -> Result<u64, StoreError> {
         let now = now_ms();
@@ -251,7 +262,12 @@ impl Store {
     }
 
     /// Number of jobs by state, and the age of the oldest job not done (ms), for metrics and the page.
-    pub async fn job_backlog(&self, account_id: Option<&str>) -> Result<JobBacklog, StoreError> {
+    /// Jobs waiting, running and failed, of one account and/or kind (`None`: all).
+    pub async fn job_backlog(
+        &self,
+        account_id: Option<&str>,
+        kind: Option<&str>,
+    ) -> Result<JobBacklog, StoreError> {
         let now = now_ms();
         let (ready, running, failed, oldest): (i64, i64, i64, Option<i64>) =
             with_pool!(self, |pool| {
@@ -261,9 +277,10 @@ impl Store {
                     COALESCE(SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END), 0),
                     COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0),
                     MIN(CASE WHEN state IN ('ready', 'running') THEN created_at END)
-                 FROM jobs WHERE ($1 IS NULL OR account_id = $1)",
+                 FROM jobs WHERE ($1 IS NULL OR account_id = $1) AND ($2 IS NULL OR kind = $2)",
                 )
                 .bind(account_id)
+                .bind(kind)
                 .fetch_one(pool)
                 .await?
             });

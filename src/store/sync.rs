@@ -122,4 +122,61 @@ impl Store {
         });
         Ok(())
     }
+
+    /// Every fingerprint of products last imported into `store` (product id → fingerprint).
+    pub async fn synced_fingerprints(
+        &self,
+        account_id: &str,
+        store: &str,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let rows: Vec<(String, String)> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT product_id, fingerprint FROM synced_products WHERE account_id = $1 AND store = $2",
+            )
+            .bind(account_id)
+            .bind(store)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Records what a batch looked like when BonusPlus accepted it, in one transaction.
+    pub async fn save_synced_fingerprints(
+        &self,
+        account_id: &str,
+        store: &str,
+        rows: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            for (product_id, fingerprint) in rows {
+                sqlx::query(
+                    "INSERT INTO synced_products (account_id, store, product_id, fingerprint, synced_at) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (account_id, store, product_id) DO UPDATE SET fingerprint = excluded.fingerprint, synced_at = excluded.synced_at",
+                )
+                .bind(account_id)
+                .bind(store)
+                .bind(product_id)
+                .bind(fingerprint)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Forgets what was sent to BonusPlus: the next run imports everything again.
+    pub async fn forget_synced_products(&self, account_id: &str) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query("DELETE FROM synced_products WHERE account_id = $1")
+                .bind(account_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
 }

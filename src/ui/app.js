@@ -66,6 +66,35 @@
     return td;
   }
 
+  var SYNC_STATE_TEXT = { running: 'идёт', done: 'завершена', failed: 'прервана' };
+  var syncTimer = null;
+
+  // `queued`: a run is asked for and waits for a worker (it has no progress yet).
+  function renderSync(sync, queued) {
+    var running = queued || (!!sync && sync.state === 'running');
+    var text = sync
+      ? ((SYNC_STATE_TEXT[sync.state] || sync.state) + ': ' + sync.percent + ' % · обработано ' +
+         sync.processed + ' из ' + sync.total + ', отправлено в БонусПлюс ' + sync.sent +
+         (sync.errors ? ', ошибок ' + sync.errors : '') + ' · ' + formatTime(sync.finishedAt || sync.startedAt))
+      : 'ещё не выполнялась';
+    $('sync').textContent = queued ? 'в очереди…' + (sync ? ' (прошлая — ' + text + ')' : '') : text;
+    $('sync-progress').hidden = !running;
+    $('sync-progress').value = sync && !queued ? sync.percent : 0;
+    var error = sync && sync.state !== 'done' && sync.lastError;
+    $('sync-error').textContent = error || '';
+    $('sync-error').hidden = !error;
+    $('sync-now').disabled = running;
+    if (syncTimer) { window.clearTimeout(syncTimer); syncTimer = null; }
+    if (running) { syncTimer = window.setTimeout(pollSync, 1500); }
+    postHeight();
+  }
+
+  function pollSync() {
+    syncTimer = null;
+    api('GET', '/ui/api/sync').then(function (answer) { renderSync(answer.lastSync, answer.queued); })
+      .catch(function (error) { notice(error.message, 'error'); });
+  }
+
   function renderStores(view) {
     var body = $('stores');
     body.textContent = '';
@@ -110,11 +139,8 @@
     $('loyalty-url').textContent = view.loyaltyUrl;
     $('pending').textContent = String(view.backlog.pending);
     $('failed').textContent = String(view.backlog.failed);
-    var sync = view.lastSync;
-    $('sync').textContent = sync
-      ? (sync.state + ': ' + sync.processed + ' из ' + sync.total + ', отправлено ' + sync.sent +
-         (sync.errors ? ', ошибок ' + sync.errors : '') + ' · ' + formatTime(sync.finishedAt || sync.startedAt))
-      : 'ещё не выполнялась';
+    renderSync(view.lastSync, view.syncQueued);
+    $('sync-now').hidden = !(view.user.admin && view.account.status === 'Activated');
 
     var s = view.settings;
     $('bonusplusKey').value = '';
@@ -216,6 +242,17 @@
     }).catch(function (error) {
       notice(error.message, 'error');
     }).then(function () { busy(false); });
+  });
+
+  $('sync-now').addEventListener('click', function () {
+    $('sync-now').disabled = true;
+    api('POST', '/ui/api/sync').then(function (answer) {
+      notice(answer.started ? 'Синхронизация товаров запущена.' : 'Синхронизация уже идёт.', 'ok');
+      renderSync(answer.lastSync, answer.queued);
+    }).catch(function (error) {
+      $('sync-now').disabled = false;
+      notice(error.message, 'error');
+    });
   });
 
   var contextKey = new URLSearchParams(window.location.search).get('contextKey');

@@ -50,6 +50,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ui/api/session", post(session::open))
         .route("/ui/api/settings", get(settings::show).put(settings::save))
         .route("/ui/api/token/rotate", post(settings::rotate_token))
+        .route(
+            "/ui/api/sync",
+            get(settings::sync_progress).post(settings::start_sync),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state,
             security_headers,

@@ -16,6 +16,7 @@ use crate::moysklad::client::{LoyaltyPatch, VendorApiError};
 use crate::moysklad::remap::RetailStore;
 use crate::startup::AppState;
 use crate::store::{Account, AccountStatus, LoyaltySettings};
+use crate::sync::SyncStatus;
 
 const MIN_RESERVE_TTL_SECS: i64 = 60;
 const MAX_RESERVE_TTL_SECS: i64 = 7 * 24 * 3600;
@@ -38,7 +39,8 @@ pub struct SettingsView {
     retail_stores_error: Option<String>,
     recent_calls: Vec<CallView>,
     backlog: BacklogView,
-    last_sync: Option<SyncView>,
+    last_sync: Option<SyncStatus>,
+    sync_queued: bool,
     audit: Vec<AuditView>,
 }
 
@@ -85,19 +87,6 @@ struct BacklogView {
     pending: i64,
     failed: i64,
     oldest_age_ms: Option<i64>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SyncView {
-    state: String,
-    total: i64,
-    processed: i64,
-    sent: i64,
-    errors: i64,
-    last_error: Option<String>,
-    started_at: i64,
-    finished_at: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -214,7 +203,31 @@ pub async fn save(
     )
     .await;
     push_to_moysklad(&state, &account, &user, body.external_search).await?;
+    let stores_before = stored
+        .as_ref()
+        .map(crate::sync::bonusplus_stores)
+        .unwrap_or_default();
+    let stores_after = crate::sync::stores_of(&body.store_map, &body.default_store);
+    // A key typed in may belong to another BonusPlus account (or follow an uninstall).
+    let key_replaced = new_key.is_some();
+    if key_replaced || stores_before != stores_after {
+        catalogue_changed(&state, &account.account_id, key_replaced).await?;
+    }
     view(&state, &user).await.map(Json)
+}
+
+/// Another BonusPlus account or other stores: they get the whole catalogue, now.
+async fn catalogue_changed(
+    state: &AppState,
+    account_id: &str,
+    key_replaced: bool,
+) -> Result<(), UiError> {
+    if key_replaced {
+        // What the old BonusPlus account holds says nothing about the new one.
+        state.store.forget_synced_products(account_id).await?;
+    }
+    crate::sync::request_sync(state, account_id).await?;
+    Ok(())
 }
 
 /// `POST /ui/api/token/rotate`: a new LoyaltyAPI token; the old one stops working.
@@ -248,6 +261,62 @@ pub async fn rotate_token(
     state.accounts.invalidate_account(&account.account_id);
     audit(&state, &account.account_id, &user, "token rotated", "").await;
     view(&state, &user).await.map(Json)
+}
+
+/// What `/ui/api/sync` answers: the latest run, and whether this request started one.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncAnswer {
+    started: bool,
+    /// A run is asked for and waits for a worker.
+    queued: bool,
+    last_sync: Option<SyncStatus>,
+}
+
+/// `GET /ui/api/sync`: progress of the running product sync, or the result of the last one.
+pub async fn sync_progress(
+    State(state): State<AppState>,
+    user: UiUser,
+) -> Result<Json<SyncAnswer>, UiError> {
+    let (last_sync, queued) = crate::sync::sync_status(&state, &user.account_id).await?;
+    Ok(Json(SyncAnswer {
+        started: false,
+        queued,
+        last_sync,
+    }))
+}
+
+/// `POST /ui/api/sync`: product sync now (administrators; the account must be live).
+pub async fn start_sync(
+    State(state): State<AppState>,
+    user: UiUser,
+) -> Result<(StatusCode, Json<SyncAnswer>), UiError> {
+    user.require_admin()?;
+    let account = changeable_account(&state, &user).await?;
+    if account.status != AccountStatus::Activated {
+        return Err(UiError::new(
+            StatusCode::CONFLICT,
+            "Сначала сохраните настройки: синхронизация товаров начнётся после подключения",
+        ));
+    }
+    let started = crate::sync::request_sync(&state, &account.account_id).await?;
+    if started {
+        audit(
+            &state,
+            &account.account_id,
+            &user,
+            "product sync requested",
+            "",
+        )
+        .await;
+    }
+    let (last_sync, queued) = crate::sync::sync_status(&state, &account.account_id).await?;
+    let answer = SyncAnswer {
+        started,
+        queued,
+        last_sync,
+    };
+    Ok((StatusCode::ACCEPTED, Json(answer)))
 }
 
 /// The first save issues the token and activates the app; later saves update what MoySklad holds.
@@ -413,8 +482,10 @@ async fn view(state: &AppState, user: &UiUser) -> Result<SettingsView, UiError> 
         retail_stores(state, &account),
         state.store.settings(id),
         state.store.recent_api_calls(id, RECENT_CALLS),
-        state.store.job_backlog(Some(id)),
-        state.store.latest_sync_run(id),
+        state
+            .store
+            .job_backlog(Some(id), Some(crate::jobs::delivery::DELIVER_KIND)),
+        crate::sync::sync_status(state, id),
         state.store.audit_entries(id, AUDIT_ENTRIES),
     );
     let (retail_stores, retail_stores_error) = match stores {
@@ -422,6 +493,7 @@ async fn view(state: &AppState, user: &UiUser) -> Result<SettingsView, UiError> 
         Err(message) => (Vec::new(), Some(message)),
     };
     let backlog = backlog?;
+    let (last_sync, sync_queued) = sync?;
     Ok(SettingsView {
         account: AccountView {
             id: account.account_id.clone(),
@@ -450,16 +522,8 @@ async fn view(state: &AppState, user: &UiUser) -> Result<SettingsView, UiError> 
             failed: backlog.failed,
             oldest_age_ms: backlog.oldest_age_ms,
         },
-        last_sync: sync?.map(|run| SyncView {
-            state: run.state,
-            total: run.total,
-            processed: run.processed,
-            sent: run.sent,
-            errors: run.errors,
-            last_error: run.last_error,
-            started_at: run.started_at,
-            finished_at: run.finished_at,
-        }),
+        last_sync,
+        sync_queued,
         audit: audit?
             .into_iter()
             .map(|(actor, action, details, at)| AuditView {

@@ -1,5 +1,6 @@
 //! The settings page in a real headless Chromium (Debian's `chromium` + `chromedriver`): opened the
-//! way MoySklad opens it, filled in, saved; the saved state is checked and a screenshot is written
+//! way MoySklad opens it, filled in, saved; the first product sync is watched to its end and one
+//! more is started with the page's button; the saved state is checked and a screenshot is written
 //! to `target/screenshots/settings.png`.
 //!
 //! Skipped with a note when chromedriver is missing on a developer machine; on CI it must run.
@@ -101,6 +102,23 @@ async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
 }
 
+/// Waits until the element's text contains `needle`; returns the text.
+async fn wait_text(client: &Client, css: &str, needle: &str) -> Result<String, String> {
+    let mut text = String::new();
+    for _ in 0..150 {
+        let element = client
+            .find(Locator::Css(css))
+            .await
+            .map_err(|e| e.to_string())?;
+        text = element.text().await.map_err(|e| e.to_string())?;
+        if text.contains(needle) {
+            return Ok(text);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("{css} never showed «{needle}»; last «{text}»"))
+}
+
 fn screenshot_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/settings.png")
 }
@@ -117,6 +135,13 @@ async fn settings_page_in_headless_chromium() {
     world
         .moysklad
         .add_context("ctx-browser", &account, "Анна Админ", true);
+    world.emu.add_store(&world.bp_key, "Магазин 1");
+    for n in 0..30 {
+        world.moysklad.push_row(
+            "product",
+            json!({"id": format!("00000002-0000-4000-8000-{n:012}"), "name": format!("Товар {n}")}),
+        );
+    }
 
     let client = driver.browser().await;
     let outcome = fill_and_save(&client, &world).await;
@@ -206,5 +231,24 @@ async fn fill_and_save(client: &Client, world: &World) -> Result<(), String> {
     assert_eq!(status.text().await.map_err(|e| e.to_string())?, "Работает");
     let placeholder = key.attr("placeholder").await.map_err(|e| e.to_string())?;
     assert_eq!(placeholder.as_deref(), Some("•••••••• ключ сохранён"));
+
+    // Activation asked for the first product sync: the page follows it to the end.
+    let text = wait_text(client, "#sync", "завершена").await?;
+    assert!(
+        text.contains("100 %") && text.contains("отправлено в БонусПлюс 30"),
+        "{text}"
+    );
+    // And the button asks for another one (nothing changed: nothing sent).
+    client
+        .find(Locator::Css("#sync-now"))
+        .await
+        .map_err(|e| e.to_string())?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    let notice = wait_text(client, "#notice", "Синхронизация").await?;
+    assert!(notice.contains("запущена"), "{notice}");
+    wait_text(client, "#sync", "отправлено в БонусПлюс 0").await?;
+    wait_text(client, "#sync", "завершена").await?;
     Ok(())
 }

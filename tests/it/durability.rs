@@ -132,7 +132,7 @@ async fn outage_then_recovery_delivers_everything_once(db: TestDb) {
     // The last jobs are marked done just after their operations.
     let store = &pos.app.state.store;
     wait_until_async(|| async {
-        let backlog = store.job_backlog(None).await.unwrap();
+        let backlog = store.job_backlog(None, None).await.unwrap();
         (backlog.ready, backlog.running, backlog.failed) == (0, 0, 0)
     })
     .await;
@@ -276,7 +276,7 @@ async fn operator_retries_failed_deliveries(db: TestDb) {
     let store = &pos.app.state.store;
     wait_until_async(|| async { store.operation_counts(None).await.unwrap() == (0, 1) }).await;
     assert_eq!(
-        store.job_backlog(None).await.unwrap().failed,
+        store.job_backlog(None, None).await.unwrap().failed,
         1,
         "parked, visible"
     );

@@ -26,6 +26,14 @@ pub struct World {
 
 impl World {
     pub async fn start(db: TestDb) -> World {
+        World::start_with(db, |_| {}).await
+    }
+
+    /// As [`World::start`], with further changes to the app's settings.
+    pub async fn start_with(
+        db: TestDb,
+        adjust: impl FnOnce(&mut bonusbridge::config::Settings),
+    ) -> World {
         let moysklad = FakeMoySklad::start(SECRET, APP_UID, ACCESS_TOKEN).await;
         moysklad.add_store(POS, "Магазин на Ленина");
         moysklad.add_store("5f8c1a2e-0000-11ef-0a80-000000000002", "Склад-магазин");
@@ -45,6 +53,7 @@ impl World {
             s.bonusplus.base_url = bonusplus.parse().unwrap();
             s.limits.per_ip_per_second = 0;
             s.limits.per_token_per_second = 0;
+            adjust(s);
         })
         .await;
         World {

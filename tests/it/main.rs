@@ -11,6 +11,7 @@ mod loyalty_pos;
 mod loyalty_support;
 mod loyalty_wire;
 mod moysklad_fake;
+mod product_sync;
 mod remap;
 mod security;
 mod store_conformance;

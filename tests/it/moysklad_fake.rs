@@ -1,11 +1,14 @@
-//! A local MoySklad for life-cycle tests: the Vendor API calls we make (context, loyalty settings,
-//! status) and the JSON API's points of sale. It checks our JWTs and records what we sent.
+//! A local MoySklad for life-cycle and product-sync tests: the Vendor API calls we make (context,
+//! loyalty settings, status) and the JSON API's entity lists (points of sale, folders, products,
+//! services, variants), paged as MoySklad pages them. It checks our JWTs, tokens and gzip header,
+//! records what we sent and what it served, and can answer 429 or fail a page on demand.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
@@ -29,7 +32,24 @@ struct Fake {
     contexts: Arc<Mutex<HashMap<String, Value>>>,
     calls: Arc<Mutex<Vec<Captured>>>,
     seen_jti: Arc<Mutex<Vec<String>>>,
-    stores: Arc<Mutex<Vec<Value>>>,
+    /// Entity name → its rows, in list order.
+    entities: Arc<Mutex<HashMap<String, Vec<Value>>>>,
+    /// (entity, offset) → queued answers for that page instead of the rows (429 or 5xx).
+    faults: Arc<Mutex<HashMap<PageKey, Vec<u16>>>>,
+    served: Arc<Mutex<Vec<Served>>>,
+    page_delay: Arc<Mutex<Duration>>,
+}
+
+/// A page of a list: entity name and offset.
+type PageKey = (String, u64);
+
+/// One JSON API list request the fake answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    pub entity: String,
+    pub offset: u64,
+    pub limit: u64,
+    pub status: u16,
 }
 
 pub struct FakeMoySklad {
@@ -47,7 +67,10 @@ impl FakeMoySklad {
             contexts: Arc::default(),
             calls: Arc::default(),
             seen_jti: Arc::default(),
-            stores: Arc::default(),
+            entities: Arc::default(),
+            faults: Arc::default(),
+            served: Arc::default(),
+            page_delay: Arc::default(),
         };
         let app = Router::new()
             .route("/api/vendor/1.0/context/{key}", post(context))
@@ -57,8 +80,8 @@ impl FakeMoySklad {
             )
             .route("/api/vendor/1.0/apps/{app}/{account}/status", put(record))
             .route(
-                "/api/remap/1.2/entity/retailstore",
-                axum::routing::get(retail_stores),
+                "/api/remap/1.2/entity/{entity}",
+                axum::routing::get(entity_list),
             )
             .with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -92,9 +115,58 @@ impl FakeMoySklad {
     }
 
     pub fn add_store(&self, id: &str, name: &str) {
-        self.fake.stores.lock().unwrap().push(
+        self.push_row(
+            "retailstore",
             json!({"id": id, "name": name, "archived": false, "meta": {"type": "retailstore"}}),
         );
+    }
+
+    /// Appends a row to an entity list (`product`, `variant`, …).
+    pub fn push_row(&self, entity: &str, row: Value) {
+        self.fake
+            .entities
+            .lock()
+            .unwrap()
+            .entry(entity.to_owned())
+            .or_default()
+            .push(row);
+    }
+
+    /// Changes the row of `entity` with this id; `false` if there is none.
+    pub fn edit_row(&self, entity: &str, id: &str, edit: impl FnOnce(&mut Value)) -> bool {
+        let mut entities = self.fake.entities.lock().unwrap();
+        match entities
+            .get_mut(entity)
+            .and_then(|rows| rows.iter_mut().find(|row| row["id"] == id))
+        {
+            Some(row) => {
+                edit(row);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The next requests for the page of `entity` at `offset` answer these statuses, in order
+    /// (429 comes with `X-Lognex-Retry-After`), before the page is served again.
+    pub fn fault_page(&self, entity: &str, offset: u64, statuses: &[u16]) {
+        self.fake
+            .faults
+            .lock()
+            .unwrap()
+            .entry((entity.to_owned(), offset))
+            .or_default()
+            .extend_from_slice(statuses);
+    }
+
+    /// Delay before every list page is answered (to watch a sync in progress).
+    pub fn set_page_delay(&self, delay: Duration) {
+        *self.fake.page_delay.lock().unwrap() = delay;
+    }
+
+    /// List requests answered so far, in order.
+    pub fn served(&self) -> Vec<Served> {
+        self.fake.served.lock().unwrap().clone()
     }
 
     pub fn calls(&self) -> Vec<Captured> {
@@ -196,16 +268,76 @@ async fn record(
     Json(body).into_response()
 }
 
-async fn retail_stores(State(fake): State<Fake>, headers: HeaderMap) -> Response {
+#[derive(serde::Deserialize)]
+struct ListQuery {
+    limit: Option<u64>,
+    offset: Option<u64>,
+}
+
+fn list_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"errors": [{"error": message}]}))).into_response()
+}
+
+/// `GET entity/{entity}?limit&offset`, as MoySklad answers it: `meta.size` is the whole list,
+/// `limit` above 1000 is refused, the token must be the account's and gzip must be accepted.
+async fn entity_list(
+    State(fake): State<Fake>,
+    Path(entity): Path<String>,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Response {
     let expected = format!("Bearer {}", fake.access_token);
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"errors": [{"error": "auth"}]})),
-        )
-            .into_response();
+        return list_error(StatusCode::UNAUTHORIZED, "auth");
     }
-    let rows = fake.stores.lock().unwrap().clone();
-    Json(json!({"meta": {"size": rows.len(), "limit": 1000, "offset": 0}, "rows": rows}))
-        .into_response()
+    if headers.get("accept-encoding").and_then(|v| v.to_str().ok()) != Some("gzip") {
+        return list_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "gzip required");
+    }
+    let (limit, offset) = (query.limit.unwrap_or(1000), query.offset.unwrap_or(0));
+    let delay = *fake.page_delay.lock().unwrap();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let fault = fake
+        .faults
+        .lock()
+        .unwrap()
+        .get_mut(&(entity.clone(), offset))
+        .filter(|queued| !queued.is_empty())
+        .map(|queued| queued.remove(0));
+    let status = fault.unwrap_or(if limit > 1000 { 400 } else { 200 });
+    fake.served.lock().unwrap().push(Served {
+        entity: entity.clone(),
+        offset,
+        limit,
+        status,
+    });
+    match status {
+        200 => {}
+        429 => {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("x-lognex-retry-after", "150")],
+                Json(json!({"errors": [{"error": "Превышено ограничение на количество запросов", "code": 1073}]})),
+            )
+                .into_response()
+        }
+        other => {
+            let status = StatusCode::from_u16(other).unwrap();
+            return list_error(status, "fault injected by the test");
+        }
+    }
+    let entities = fake.entities.lock().unwrap();
+    let rows = entities.get(&entity).map(Vec::as_slice).unwrap_or_default();
+    let page: Vec<Value> = rows
+        .iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .cloned()
+        .collect();
+    Json(json!({
+        "meta": {"size": rows.len(), "limit": limit, "offset": offset, "type": entity},
+        "rows": page
+    }))
+    .into_response()
 }

@@ -325,7 +325,7 @@ async fn jobs_claimed_once_by_concurrent_workers(db: TestDb) {
     let unique: HashSet<_> = claimed.iter().collect();
     assert_eq!(claimed.len(), JOBS, "every job processed");
     assert_eq!(unique.len(), JOBS, "no job processed twice");
-    let backlog = store.job_backlog(None).await.unwrap();
+    let backlog = store.job_backlog(None, None).await.unwrap();
     assert_eq!((backlog.ready, backlog.running, backlog.failed), (0, 0, 0));
 }
 
@@ -396,7 +396,7 @@ async fn failed_jobs_retry_and_park(db: TestDb) {
         store.claim_jobs("w", 1, 60_000).await.unwrap().is_empty(),
         "not due yet"
     );
-    let backlog = store.job_backlog(Some("acc")).await.unwrap();
+    let backlog = store.job_backlog(Some("acc"), None).await.unwrap();
     assert_eq!(backlog.ready, 1);
     assert!(backlog.oldest_age_ms.is_some());
     // Park it as failed, then an operator retries it.
@@ -412,7 +412,7 @@ async fn failed_jobs_retry_and_park(db: TestDb) {
         .fail_job(claimed[0].id, "w", "permanent", None)
         .await
         .unwrap());
-    assert_eq!(store.job_backlog(None).await.unwrap().failed, 1);
+    assert_eq!(store.job_backlog(None, None).await.unwrap().failed, 1);
     assert_eq!(store.retry_failed_jobs(Some("test")).await.unwrap(), 1);
     assert_eq!(store.claim_jobs("w", 5, 60_000).await.unwrap().len(), 1);
 }

@@ -1,0 +1,407 @@
+//! Product sync: keeps BonusPlus's catalogue in step with MoySklad's, so that promotions BonusPlus
+//! runs on particular products fire when the till names them.
+//!
+//! A run reads the whole catalogue page by page (folders, products, services, variants) and sends
+//! each BonusPlus store the account maps only the rows whose fingerprint changed since they were
+//! last accepted. Runs go through the job queue (one job per account, leased, so several instances
+//! never run one account's sync twice); progress and the resume point are saved after every page,
+//! and a run interrupted by a failure continues from there. Fingerprints are saved after every
+//! accepted batch, so nothing accepted is sent again.
+
+pub mod catalogue;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::bonusplus::{ApiKey, BonusPlusError, ProductImport, ProductTiny};
+use crate::crypto::Purpose;
+use crate::jobs::delivery::DeliveryError as JobError;
+use crate::moysklad::remap::RemapError;
+use crate::startup::AppState;
+use crate::store::{now_ms, AccountStatus, Job, LoyaltySettings, NewJob, StoreError, SyncRun};
+use catalogue::{fingerprint, to_import_rows, CatalogueRow, ENTITIES, PRODUCT_ENTITY};
+
+pub const SYNC_KIND: &str = "product_sync";
+const MAX_ATTEMPTS: i64 = 30;
+
+/// A run's progress as the settings page shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatus {
+    pub state: String,
+    pub total: i64,
+    pub processed: i64,
+    pub sent: i64,
+    pub errors: i64,
+    pub percent: i64,
+    pub last_error: Option<String>,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+impl From<SyncRun> for SyncStatus {
+    fn from(run: SyncRun) -> Self {
+        let percent = match (run.state.as_str(), run.total) {
+            ("done", _) => 100,
+            (_, 0) => 0,
+            (_, total) => (run.processed * 100 / total).clamp(0, 100),
+        };
+        SyncStatus {
+            state: run.state,
+            total: run.total,
+            processed: run.processed,
+            sent: run.sent,
+            errors: run.errors,
+            percent,
+            last_error: run.last_error,
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+        }
+    }
+}
+
+/// Where a run continues: which entity list and from which offset.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct Cursor {
+    entity: usize,
+    offset: u64,
+}
+
+fn job_key(account_id: &str) -> String {
+    format!("sync:{account_id}")
+}
+
+/// Asks for a sync of the account now; `false` when one is already running.
+pub async fn request_sync(state: &AppState, account_id: &str) -> Result<bool, StoreError> {
+    let job = NewJob {
+        account_id: Some(account_id.to_owned()),
+        kind: SYNC_KIND.to_owned(),
+        payload: account_id.to_owned(),
+        dedupe_key: Some(job_key(account_id)),
+        max_attempts: MAX_ATTEMPTS,
+        run_at: now_ms(),
+    };
+    if state.store.enqueue_job(&job).await?.is_some() {
+        return Ok(true);
+    }
+    // The account's job exists: due again unless it is running right now.
+    state
+        .store
+        .reschedule_job_by_key(&job_key(account_id), now_ms())
+        .await
+}
+
+/// The account's latest run, if any, and whether a run waits in the queue for a worker.
+pub async fn sync_status(
+    state: &AppState,
+    account_id: &str,
+) -> Result<(Option<SyncStatus>, bool), StoreError> {
+    let key = job_key(account_id);
+    let (run, job) = tokio::join!(
+        state.store.latest_sync_run(account_id),
+        state.store.job_state_by_key(&key),
+    );
+    let run = run?.map(SyncStatus::from);
+    let running = run.as_ref().is_some_and(|r| r.state == "running");
+    let queued = !running && matches!(job?.as_deref(), Some("ready" | "running"));
+    Ok((run, queued))
+}
+
+/// The schedule: asks for a sync of every served account whose last run is older than the interval.
+pub async fn enqueue_due(state: &AppState) -> Result<usize, StoreError> {
+    let interval_ms = i64::try_from(state.settings.sync.interval_secs)
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000);
+    if interval_ms == 0 {
+        return Ok(0);
+    }
+    let mut requested = 0;
+    for account_id in state.store.active_account_ids().await? {
+        let due = match state.store.latest_sync_run(&account_id).await? {
+            None => true,
+            Some(run) if run.state == "running" => false,
+            Some(run) => run.started_at.saturating_add(interval_ms) <= now_ms(),
+        };
+        if due && request_sync(state, &account_id).await? {
+            requested += 1;
+        }
+    }
+    Ok(requested)
+}
+
+/// Runs (or resumes) the sync of the job's account.
+pub async fn run_job(state: &AppState, job: &Job) -> Result<(), JobError> {
+    let account_id = job.payload.as_str();
+    let inputs = match inputs(state, account_id).await {
+        Ok(inputs) => inputs,
+        Err(error) => {
+            if let Some(mut run) = state.store.latest_sync_run(account_id).await? {
+                if run.state == "running" {
+                    finish(state, &mut run, "failed", Some(error.to_string())).await?;
+                }
+            }
+            return Err(error);
+        }
+    };
+    let mut run = match state.store.latest_sync_run(account_id).await? {
+        Some(run) if run.state == "running" => run,
+        _ => {
+            let first = inputs.fingerprints.values().all(HashMap::is_empty);
+            let id = uuid::Uuid::new_v4().to_string();
+            state.store.start_sync_run(&id, account_id, first).await?
+        }
+    };
+    match sync(state, &inputs, &mut run).await {
+        Ok(()) => finish(state, &mut run, "done", None)
+            .await
+            .map_err(JobError::from),
+        Err(error) => {
+            run.errors += 1;
+            run.last_error = Some(error.to_string());
+            // The queue gives up after the last attempt: the run must not look alive forever.
+            let last_attempt = job.attempts >= job.max_attempts;
+            if matches!(error, JobError::Permanent(_)) || last_attempt {
+                finish(state, &mut run, "failed", Some(error.to_string())).await?;
+            } else {
+                state.store.update_sync_run(&run).await?;
+            }
+            Err(error)
+        }
+    }
+}
+
+/// The BonusPlus stores an account's settings name (mapped points of sale and the default).
+pub fn bonusplus_stores(settings: &LoyaltySettings) -> BTreeSet<String> {
+    let map: BTreeMap<String, String> =
+        serde_json::from_str(&settings.store_map).unwrap_or_default();
+    stores_of(&map, &settings.default_store)
+}
+
+pub fn stores_of(map: &BTreeMap<String, String>, default_store: &str) -> BTreeSet<String> {
+    map.values()
+        .map(String::as_str)
+        .chain(std::iter::once(default_store))
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// What a run needs of the account, read once.
+struct Inputs {
+    account_id: String,
+    token: SecretString,
+    key: ApiKey,
+    /// BonusPlus store → product id → fingerprint of what it last accepted.
+    fingerprints: HashMap<String, HashMap<String, String>>,
+}
+
+async fn inputs(state: &AppState, account_id: &str) -> Result<Inputs, JobError> {
+    let account = state
+        .store
+        .account(account_id)
+        .await?
+        .filter(|a| a.status == AccountStatus::Activated)
+        .ok_or_else(|| JobError::Permanent("the account is not active".into()))?;
+    let sealed = account
+        .access_token_enc
+        .ok_or_else(|| JobError::Permanent("MoySklad gave no JSON API access token".into()))?;
+    let token = state
+        .cipher
+        .open(account_id, Purpose::MoySkladToken, &sealed)
+        .map_err(|_| JobError::Permanent("the JSON API token cannot be opened".into()))?;
+    let key = crate::jobs::account_key(state, account_id)
+        .await?
+        .ok_or_else(|| JobError::Permanent("the account has no BonusPlus key".into()))?;
+    let settings = state
+        .store
+        .settings(account_id)
+        .await?
+        .ok_or_else(|| JobError::Permanent("the account is not configured".into()))?;
+    let stores = bonusplus_stores(&settings);
+    if stores.is_empty() {
+        return Err(JobError::Permanent("no BonusPlus store is mapped".into()));
+    }
+    let mut fingerprints = HashMap::new();
+    for store in stores {
+        let known = state.store.synced_fingerprints(account_id, &store).await?;
+        fingerprints.insert(store, known);
+    }
+    Ok(Inputs {
+        account_id: account_id.to_owned(),
+        token,
+        key,
+        fingerprints,
+    })
+}
+
+async fn sync(state: &AppState, inputs: &Inputs, run: &mut SyncRun) -> Result<(), JobError> {
+    let page_size = state.settings.sync.page_size;
+    let cursor: Cursor = run
+        .cursor
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_default();
+    if run.total == 0 {
+        run.total = catalogue_size(state, &inputs.token).await?;
+        state.store.update_sync_run(run).await?;
+    }
+    let mut folders = HashMap::new();
+    if cursor.entity > PRODUCT_ENTITY {
+        // Resuming after the products: their folders are still needed for the variants.
+        product_folders(state, &inputs.token, &mut folders).await?;
+    }
+    let mut fingerprints = inputs.fingerprints.clone();
+    for (entity, name) in ENTITIES.iter().enumerate().skip(cursor.entity) {
+        let mut offset = if entity == cursor.entity {
+            cursor.offset
+        } else {
+            0
+        };
+        loop {
+            let page = state
+                .remap
+                .page::<CatalogueRow>(&inputs.token, name, offset, page_size, &[])
+                .await
+                .map_err(remap_error)?;
+            let rows = to_import_rows(entity, &page.rows, &mut folders);
+            for (store, known) in fingerprints.iter_mut() {
+                run.sent += import_changed(state, inputs, store, &rows, known).await?;
+            }
+            run.processed += page.rows.len() as i64;
+            let next = page.next_offset();
+            let resume = match next {
+                Some(next) => Cursor {
+                    entity,
+                    offset: next,
+                },
+                None => Cursor {
+                    entity: entity + 1,
+                    offset: 0,
+                },
+            };
+            run.cursor = serde_json::to_string(&resume).ok();
+            state.store.update_sync_run(run).await?;
+            match next {
+                Some(next) => offset = next,
+                None => break,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sends `store` the rows it does not have as they are now, in batches; returns how many.
+async fn import_changed(
+    state: &AppState,
+    inputs: &Inputs,
+    store: &str,
+    rows: &[ProductTiny],
+    known: &mut HashMap<String, String>,
+) -> Result<i64, JobError> {
+    let changed: Vec<(ProductTiny, String)> = rows
+        .iter()
+        .map(|row| (row.clone(), fingerprint(row)))
+        .filter(|(row, print)| known.get(&row.id) != Some(print))
+        .collect();
+    for batch in changed.chunks(state.settings.sync.batch_size.max(1)) {
+        let import = ProductImport {
+            store: store.to_owned(),
+            products: batch.iter().map(|(row, _)| row.clone()).collect(),
+        };
+        state
+            .bonusplus
+            .import_products(&inputs.key, &import)
+            .await
+            .map_err(bonusplus_error)?;
+        let accepted: Vec<(String, String)> = batch
+            .iter()
+            .map(|(row, print)| (row.id.clone(), print.clone()))
+            .collect();
+        state
+            .store
+            .save_synced_fingerprints(&inputs.account_id, store, &accepted)
+            .await?;
+        known.extend(accepted);
+    }
+    Ok(changed.len() as i64)
+}
+
+/// Number of rows of every list, for the progress percentage (one small request per list).
+async fn catalogue_size(state: &AppState, token: &SecretString) -> Result<i64, JobError> {
+    let mut total = 0;
+    for name in ENTITIES {
+        let page = state
+            .remap
+            .page::<serde_json::Value>(token, name, 0, 1, &[])
+            .await
+            .map_err(remap_error)?;
+        total += i64::try_from(page.total).unwrap_or(i64::MAX / 8);
+    }
+    Ok(total)
+}
+
+async fn product_folders(
+    state: &AppState,
+    token: &SecretString,
+    folders: &mut HashMap<String, String>,
+) -> Result<(), JobError> {
+    let mut offset = 0;
+    loop {
+        let page = state
+            .remap
+            .page::<CatalogueRow>(
+                token,
+                ENTITIES[PRODUCT_ENTITY],
+                offset,
+                state.settings.sync.page_size,
+                &[],
+            )
+            .await
+            .map_err(remap_error)?;
+        to_import_rows(PRODUCT_ENTITY, &page.rows, folders);
+        match page.next_offset() {
+            Some(next) => offset = next,
+            None => return Ok(()),
+        }
+    }
+}
+
+async fn finish(
+    state: &AppState,
+    run: &mut SyncRun,
+    outcome: &str,
+    error: Option<String>,
+) -> Result<(), StoreError> {
+    run.state = outcome.to_owned();
+    run.finished_at = Some(now_ms());
+    if outcome == "done" {
+        run.cursor = None;
+        run.processed = run.processed.max(run.total);
+    }
+    if error.is_some() {
+        run.last_error = error;
+    }
+    state.store.update_sync_run(run).await?;
+    tracing::info!(account = %run.account_id, outcome, sent = run.sent, "product sync finished");
+    Ok(())
+}
+
+fn remap_error(error: RemapError) -> JobError {
+    let message = format!("МойСклад: {error}");
+    if error.is_transient() {
+        JobError::Retry(message)
+    } else {
+        JobError::Permanent(message)
+    }
+}
+
+fn bonusplus_error(error: BonusPlusError) -> JobError {
+    let message = format!("БонусПлюс: {error}");
+    if error.is_retryable() {
+        JobError::Retry(message)
+    } else {
+        JobError::Permanent(message)
+    }
+}
