@@ -109,6 +109,8 @@ pub struct ServerSettings {
     pub request_timeout_ms: u64,
     pub log_format: LogFormat,
     pub log_filter: String,
+    /// Bearer token `GET /metrics` requires; empty leaves it open (keep it off the public proxy).
+    pub metrics_token: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod http;
 pub mod jobs;
 pub mod loyalty;
+pub mod meters;
 pub mod moysklad;
 pub mod startup;
 pub mod store;

@@ -14,6 +14,7 @@ use crate::crypto::Cipher;
 use crate::http::rate_limit::RateLimits;
 use crate::moysklad::client::{VendorApiError, VendorClient};
 use crate::moysklad::jwt::VendorJwt;
+use crate::moysklad::loyalty::call_log::{CallLog, CallRecord};
 use crate::moysklad::loyalty::reserves::ReserveLocks;
 use crate::moysklad::loyalty::{AccountCache, MaxDebitCache};
 use crate::moysklad::remap::{RemapClient, RemapError};
@@ -39,6 +40,8 @@ pub struct AppState {
     /// Serialises reserve work per customer and point of sale (see `moysklad::loyalty::reserves`).
     pub reserve_locks: Arc<ReserveLocks>,
     pub rate_limits: Arc<RateLimits>,
+    /// The LoyaltyAPI call log's request side (see `moysklad::loyalty::call_log`).
+    pub call_log: CallLog,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,12 +81,15 @@ pub async fn open_store(settings: &Settings) -> Result<Store, StoreError> {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// The call log's queue, drained by its writer while the app runs.
+    call_records: tokio::sync::mpsc::Receiver<CallRecord>,
     shutdown: CancellationToken,
 }
 
 impl Application {
     /// Opens storage (migrating it) and binds the listener; serving starts with [`Application::run`].
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        crate::meters::handle();
         let (active, keys) = settings.encryption_keys()?;
         let store = open_store(&settings).await?;
         let addr = settings.server.listen;
@@ -106,6 +112,7 @@ impl Application {
             Duration::from_millis(settings.moysklad.timeout_ms),
         )?;
         let rate_limits = Arc::new(RateLimits::new(&settings.limits));
+        let (call_log, call_records) = CallLog::channel();
         let state = AppState {
             settings: Arc::new(settings),
             store,
@@ -118,10 +125,12 @@ impl Application {
             max_debits: Arc::default(),
             reserve_locks: Arc::default(),
             rate_limits,
+            call_log,
         };
         Ok(Application {
             listener,
             state,
+            call_records,
             shutdown: CancellationToken::new(),
         })
     }
@@ -144,20 +153,33 @@ impl Application {
     /// Serves (and runs the background workers) until the shutdown token is cancelled, then lets
     /// in-flight requests and the job in hand finish.
     pub async fn run(self) -> Result<(), StartupError> {
-        let app = crate::http::router(self.state.clone());
-        let shutdown = self.shutdown.clone();
-        let workers = tokio::spawn(crate::jobs::run(self.state.clone(), self.shutdown.clone()));
-        tracing::info!(addr = %self.local_addr(), backend = ?self.state.store.backend(), "serving");
+        let Application {
+            listener,
+            state,
+            call_records,
+            shutdown,
+        } = self;
+        let app = crate::http::router(state.clone());
+        let workers = tokio::spawn(crate::jobs::run(state.clone(), shutdown.clone()));
+        let call_log = tokio::spawn(crate::moysklad::loyalty::call_log::write(
+            state.clone(),
+            call_records,
+            shutdown.clone(),
+        ));
+        let addr = listener.local_addr().ok();
+        tracing::info!(addr = ?addr, backend = ?state.store.backend(), "serving");
+        let stop = shutdown.clone();
         let result = axum::serve(
-            self.listener,
+            listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .with_graceful_shutdown(async move { stop.cancelled().await })
         .await
         .map_err(StartupError::Serve);
-        self.shutdown.cancel();
+        shutdown.cancel();
         let _ = workers.await;
-        self.state.store.close().await;
+        let _ = call_log.await;
+        state.store.close().await;
         tracing::info!("stopped");
         result
     }

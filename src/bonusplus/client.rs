@@ -372,6 +372,7 @@ impl BonusPlusClient {
 
     async fn send_traced(&self, key: &ApiKey, call: Call) -> Result<Bytes> {
         let started = Instant::now();
+        let endpoint = call.endpoint;
         let outcome = self.exchange(key, call).await;
         let span = tracing::Span::current();
         span.record("elapsed_ms", elapsed_ms(started));
@@ -383,6 +384,8 @@ impl BonusPlusClient {
             Ok(_) => tracing::info!("BonusPlus call succeeded"),
             Err(err) => tracing::warn!(error = %err, "BonusPlus call failed"),
         }
+        let label = outcome.as_ref().map_or_else(BonusPlusError::kind, |_| "ok");
+        crate::meters::record_upstream(endpoint, label, started);
         outcome
     }
 

@@ -39,6 +39,19 @@ pub enum BonusPlusError {
 }
 
 impl BonusPlusError {
+    /// A short label of the error's kind (metrics).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BonusPlusError::Refused { .. } => "refused",
+            BonusPlusError::Unauthorized => "unauthorized",
+            BonusPlusError::NotFound => "not_found",
+            BonusPlusError::AlreadyExists => "already_exists",
+            BonusPlusError::AlreadyBooked => "already_booked",
+            BonusPlusError::Unavailable { .. } => "unavailable",
+            BonusPlusError::Unexpected { .. } => "unexpected",
+        }
+    }
+
     /// True when the same request may succeed if repeated later (a transient failure).
     pub fn is_retryable(&self) -> bool {
         matches!(self, BonusPlusError::Unavailable { .. })

@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
+        .route("/metrics", get(crate::meters::scrape))
         .nest("/loyalty", crate::moysklad::loyalty::router(state.clone()))
         .merge(crate::moysklad::vendor::router())
         .merge(crate::ui::router(state.clone()))
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             rate_limit::enforce,
         ))
+        .layer(axum::middleware::from_fn(crate::meters::track_requests))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)
         .layer(DefaultBodyLimit::max(body_limit))

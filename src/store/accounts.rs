@@ -428,23 +428,24 @@ impl Store {
         Ok(rows)
     }
 
-    /// Logs one LoyaltyAPI call outcome for the settings page.
-    pub async fn record_api_call(
-        &self,
-        account_id: &str,
-        endpoint: &str,
-        status: u16,
-        error: Option<&str>,
-    ) -> Result<(), StoreError> {
+    /// Writes a batch of LoyaltyAPI call outcomes in one transaction.
+    pub async fn record_api_calls(&self, calls: &[ApiCall]) -> Result<(), StoreError> {
+        if calls.is_empty() {
+            return Ok(());
+        }
         with_pool!(self, |pool| {
-            sqlx::query("INSERT INTO api_calls (account_id, endpoint, status, error, at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(account_id)
-                .bind(endpoint)
-                .bind(i64::from(status))
-                .bind(error)
-                .bind(now_ms())
-                .execute(pool)
-                .await?;
+            let mut tx = pool.begin().await?;
+            for call in calls {
+                sqlx::query("INSERT INTO api_calls (account_id, endpoint, status, error, at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&call.account_id)
+                    .bind(&call.endpoint)
+                    .bind(i64::from(call.status))
+                    .bind(&call.error)
+                    .bind(call.at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
         });
         Ok(())
     }
@@ -568,4 +569,14 @@ impl Store {
         });
         Ok(changed == 1)
     }
+}
+
+/// One LoyaltyAPI call's outcome, as the settings page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiCall {
+    pub account_id: String,
+    pub endpoint: String,
+    pub status: u16,
+    pub error: Option<String>,
+    pub at: i64,
 }

@@ -22,7 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::ConnectOptions;
 
 pub use accounts::{
-    Account, AccountStatus, ActivationRecord, LoyaltySettings, SealedSecret, SecretColumn,
+    Account, AccountStatus, ActivationRecord, ApiCall, LoyaltySettings, SealedSecret, SecretColumn,
     UiSession,
 };
 pub use customers::CustomerLink;

@@ -10,6 +10,7 @@ mod lifecycle;
 mod loyalty_pos;
 mod loyalty_support;
 mod loyalty_wire;
+mod metrics;
 mod moysklad_fake;
 mod product_sync;
 mod remap;

@@ -2,6 +2,7 @@
 //! MoySklad is `{public_base_url}/loyalty` and the `Lognex-Discount-API-Auth-Token` header
 //! identifies the account.
 
+pub mod call_log;
 pub mod context;
 mod customers;
 pub mod errors;
@@ -39,7 +40,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 /// Keeps the outcome of every call of a known account for the settings page ("why no bonuses?"),
-/// written in the background so the till never waits for it.
+/// handed to the call log's writer so the till never waits for it.
 async fn record_call(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let token = request
         .headers()
@@ -49,22 +50,13 @@ async fn record_call(State(state): State<AppState>, request: Request, next: Next
     let endpoint = format!("{} {}", request.method(), request.uri().path());
     let response = next.run(request).await;
     if let Some(token) = token {
-        let status = response.status().as_u16();
         let error = response
             .extensions()
             .get::<ApiError>()
             .map(|e| e.title.clone());
-        tokio::spawn(async move {
-            if let Some(account) = context::account_of_token(&state, &token).await {
-                if let Err(e) = state
-                    .store
-                    .record_api_call(&account, &endpoint, status, error.as_deref())
-                    .await
-                {
-                    tracing::debug!(error = %e, "call log not written");
-                }
-            }
-        });
+        state
+            .call_log
+            .record(token, endpoint, response.status().as_u16(), error);
     }
     response
 }
