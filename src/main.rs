@@ -3,6 +3,11 @@
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: a request allocates and frees many small buffers (JSON, decimals, headers); glibc's
+/// malloc was ~12 % of the app's CPU in the profile (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use bonusbridge::config::Settings;
 use bonusbridge::startup::{open_store, shutdown_signal, Application};
 

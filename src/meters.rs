@@ -24,6 +24,8 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0,
 ];
 
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The process-wide recorder (installed once; tests start many apps in one process).
 pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -37,6 +39,18 @@ pub fn handle() -> &'static PrometheusHandle {
         let _ = metrics::set_global_recorder(recorder);
         handle
     })
+}
+
+/// Folds recorded histogram samples into their buckets now and then: the exporter keeps raw samples
+/// until then, which would grow without bound between scrapes.
+pub async fn upkeep(shutdown: tokio_util::sync::CancellationToken) {
+    let mut every = tokio::time::interval(UPKEEP_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => handle().run_upkeep(),
+            () = shutdown.cancelled() => return,
+        }
+    }
 }
 
 /// Router layer: counts and times every request by its route template (never the raw path).

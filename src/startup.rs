@@ -166,6 +166,7 @@ impl Application {
             call_records,
             shutdown.clone(),
         ));
+        tokio::spawn(crate::meters::upkeep(shutdown.clone()));
         let addr = listener.local_addr().ok();
         tracing::info!(addr = ?addr, backend = ?state.store.backend(), "serving");
         let stop = shutdown.clone();

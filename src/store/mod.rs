@@ -181,6 +181,9 @@ async fn connect_postgres(
     let target = format!("{}:{}", options.get_host(), options.get_port());
     PgPoolOptions::new()
         .max_connections(max_connections)
+        // No ping before every query (a round trip each): a broken connection fails its query,
+        // which the caller's retry or the job queue covers, and is dropped from the pool.
+        .test_before_acquire(false)
         .acquire_timeout(connect_timeout)
         .connect_with(options)
         .await
@@ -196,6 +199,9 @@ async fn connect_sqlite(
         .map_err(|e| StoreError::Unreachable(format!("invalid SQLite URL: {e}")))?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
+        // In WAL mode NORMAL keeps every commit safe from a crash of the process (only a power cut
+        // can lose the last commits) and shortens the write lock writers queue for.
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
         .log_statements(tracing::log::LevelFilter::Debug);
@@ -208,6 +214,7 @@ async fn connect_sqlite(
     }
     SqlitePoolOptions::new()
         .max_connections(max_connections)
+        .test_before_acquire(false)
         .acquire_timeout(connect_timeout)
         .connect_with(options)
         .await

@@ -132,17 +132,25 @@ pub async fn enqueue_due(state: &AppState) -> Result<usize, StoreError> {
 }
 
 /// Runs (or resumes) the sync of the job's account.
+///
+/// A run that cannot go on (permanent refusal, or the queue's last attempt) ends as `failed` with
+/// its reason on the settings page and completes its job: a sync failure is the page's business,
+/// not the delivery backlog's (operators' `retry-failed` and the outbox metrics stay about money).
 pub async fn run_job(state: &AppState, job: &Job) -> Result<(), JobError> {
     let account_id = job.payload.as_str();
+    let last_attempt = job.attempts >= job.max_attempts;
     let inputs = match inputs(state, account_id).await {
         Ok(inputs) => inputs,
+        Err(JobError::Store(error)) => return Err(JobError::Store(error)),
         Err(error) => {
-            if let Some(mut run) = state.store.latest_sync_run(account_id).await? {
-                if run.state == "running" {
-                    finish(state, &mut run, "failed", Some(error.to_string())).await?;
+            let mut run = match state.store.latest_sync_run(account_id).await? {
+                Some(run) if run.state == "running" => run,
+                _ => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    state.store.start_sync_run(&id, account_id, false).await?
                 }
-            }
-            return Err(error);
+            };
+            return give_up_or_retry(state, &mut run, error, last_attempt).await;
         }
     };
     let mut run = match state.store.latest_sync_run(account_id).await? {
@@ -157,19 +165,27 @@ pub async fn run_job(state: &AppState, job: &Job) -> Result<(), JobError> {
         Ok(()) => finish(state, &mut run, "done", None)
             .await
             .map_err(JobError::from),
-        Err(error) => {
-            run.errors += 1;
-            run.last_error = Some(error.to_string());
-            // The queue gives up after the last attempt: the run must not look alive forever.
-            let last_attempt = job.attempts >= job.max_attempts;
-            if matches!(error, JobError::Permanent(_)) || last_attempt {
-                finish(state, &mut run, "failed", Some(error.to_string())).await?;
-            } else {
-                state.store.update_sync_run(&run).await?;
-            }
-            Err(error)
-        }
+        Err(JobError::Store(error)) => Err(JobError::Store(error)),
+        Err(error) => give_up_or_retry(state, &mut run, error, last_attempt).await,
     }
+}
+
+/// Records the failure on the run; ends the run (and its job) when it cannot succeed later.
+async fn give_up_or_retry(
+    state: &AppState,
+    run: &mut SyncRun,
+    error: JobError,
+    last_attempt: bool,
+) -> Result<(), JobError> {
+    run.errors += 1;
+    run.last_error = Some(error.to_string());
+    if matches!(error, JobError::Permanent(_)) || last_attempt {
+        tracing::warn!(account = %run.account_id, %error, "product sync failed");
+        finish(state, run, "failed", Some(error.to_string())).await?;
+        return Ok(());
+    }
+    state.store.update_sync_run(run).await?;
+    Err(error)
 }
 
 /// The BonusPlus stores an account's settings name (mapped points of sale and the default).
@@ -203,25 +219,27 @@ async fn inputs(state: &AppState, account_id: &str) -> Result<Inputs, JobError> 
         .account(account_id)
         .await?
         .filter(|a| a.status == AccountStatus::Activated)
-        .ok_or_else(|| JobError::Permanent("the account is not active".into()))?;
-    let sealed = account
-        .access_token_enc
-        .ok_or_else(|| JobError::Permanent("MoySklad gave no JSON API access token".into()))?;
+        .ok_or_else(|| JobError::Permanent("Приложение не подключено".into()))?;
+    let sealed = account.access_token_enc.ok_or_else(|| {
+        JobError::Permanent("МойСклад не передал приложению доступ к JSON API".into())
+    })?;
     let token = state
         .cipher
         .open(account_id, Purpose::MoySkladToken, &sealed)
-        .map_err(|_| JobError::Permanent("the JSON API token cannot be opened".into()))?;
+        .map_err(|_| JobError::Permanent("Не удалось прочитать доступ к МоемуСкладу".into()))?;
     let key = crate::jobs::account_key(state, account_id)
         .await?
-        .ok_or_else(|| JobError::Permanent("the account has no BonusPlus key".into()))?;
+        .ok_or_else(|| JobError::Permanent("Не указан ключ API БонусПлюс".into()))?;
     let settings = state
         .store
         .settings(account_id)
         .await?
-        .ok_or_else(|| JobError::Permanent("the account is not configured".into()))?;
+        .ok_or_else(|| JobError::Permanent("Настройки не сохранены".into()))?;
     let stores = bonusplus_stores(&settings);
     if stores.is_empty() {
-        return Err(JobError::Permanent("no BonusPlus store is mapped".into()));
+        return Err(JobError::Permanent(
+            "Не сопоставлен ни один магазин БонусПлюс".into(),
+        ));
     }
     let mut fingerprints = HashMap::new();
     for store in stores {

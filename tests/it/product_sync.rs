@@ -19,6 +19,7 @@ crate::on_both_backends!(
     rate_limits_and_failures_mid_run_resume_without_duplicates,
     promotion_fires_only_once_the_product_is_synced,
     schedule_asks_again_once_the_interval_has_passed,
+    a_sync_that_cannot_run_says_why_and_parks_nothing,
 );
 
 /// The BonusPlus store the world's settings map the point of sale to.
@@ -472,4 +473,50 @@ async fn schedule_asks_again_once_the_interval_has_passed(db: TestDb) {
     let (second, _) = shop.wait_done(due_at).await;
     assert_ne!(second["startedAt"], first["startedAt"]);
     assert_eq!(second["sent"], 0);
+}
+
+async fn a_sync_that_cannot_run_says_why_and_parks_nothing(db: TestDb) {
+    let world = World::start(db).await;
+    // Installed without a JSON API token: the catalogue cannot be read.
+    let account = uuid::Uuid::new_v4().to_string();
+    let (status, _, body) = world
+        .vendor(
+            Method::PUT,
+            &account,
+            crate::lifecycle::install_body("Install", false),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    world
+        .moysklad
+        .add_context("ctx-no-token", &account, "Анна Админ", true);
+    world.emu.add_store(&world.bp_key, STORE);
+    let (_, session) = world.open_session("ctx-no-token").await;
+    let session = session["sessionToken"].as_str().unwrap().to_owned();
+    let started = now_ms();
+    let shop = Shop::activate(world, session).await;
+
+    let mut run = Value::Null;
+    for _ in 0..400 {
+        run = shop.sync_status().await;
+        if run["state"] == "failed" && run["startedAt"].as_i64().unwrap_or(0) >= started {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(run["state"], "failed", "{run}");
+    assert!(
+        run["lastError"].as_str().unwrap().contains("JSON API"),
+        "{run}"
+    );
+    // The page's business, not the delivery backlog's.
+    let backlog = shop
+        .world
+        .app
+        .state
+        .store
+        .job_backlog(None, None)
+        .await
+        .unwrap();
+    assert_eq!((backlog.ready, backlog.running, backlog.failed), (0, 0, 0));
 }

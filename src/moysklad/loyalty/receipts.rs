@@ -74,14 +74,14 @@ pub async fn recalc(
         items,
     };
     let receipt_key = receipt_key(&account.account_id, &calc);
-    let mut held = {
-        // Waits for a reserve of this customer still being made here, so it is counted.
-        let _guard = state
+    let (held, (result, customer)) = if spending {
+        // Spending replaces what is held: release it (under the same lock), then ask with the debit.
+        let guard = state
             .reserve_locks
             .lock(&account.account_id, &phone, retail_store_id)
             .await;
-        let held = held_amount(&state, &account.account_id, &phone, retail_store_id).await?;
-        if spending && held > Decimal::ZERO {
+        if held_amount(&state, &account.account_id, &phone, retail_store_id).await? > Decimal::ZERO
+        {
             release_open(
                 &state,
                 &account.key,
@@ -92,18 +92,29 @@ pub async fn recalc(
             )
             .await?;
         }
-        held
-    };
-    if spending {
-        held = Decimal::ZERO;
-    }
-    if spending {
+        drop(guard);
         calc.bonus_debit = match preferred {
             Some(preferred) => preferred,
             None => state.max_debits.get(receipt_key).unwrap_or(Decimal::ZERO),
         };
-    }
-    let (result, customer) = calc_with_balance(&state, &account, &calc).await?;
+        (
+            Decimal::ZERO,
+            calc_with_balance(&state, &account, &calc).await?,
+        )
+    } else {
+        // Reserves held at this point of sale (waiting for one still being made here). Earning
+        // changes nothing held, so the database read overlaps the BonusPlus calls.
+        let held_here = async {
+            let _guard = state
+                .reserve_locks
+                .lock(&account.account_id, &phone, retail_store_id)
+                .await;
+            held_amount(&state, &account.account_id, &phone, retail_store_id).await
+        };
+        let (held, calculated) =
+            tokio::join!(held_here, calc_with_balance(&state, &account, &calc));
+        (held?, calculated?)
+    };
     let (result, customer) = match settle_debit(
         &state,
         &account,
