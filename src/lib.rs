@@ -1,18 +1,43 @@
 //! MoySklad LoyaltyAPI ↔ BonusPlus bridge: a MoySklad marketplace app that answers the cash desk's
 //! loyalty calls by talking to BonusPlus.
-pub mod admin;
+//!
+//! The modules read top to bottom; each imports only what is listed below it (the utilities
+//! excepted, which anything may use), and `tests/it/architecture.rs` holds the line.
+
+// Start-up and the whole router: build the state, mount the incoming APIs, spawn the workers.
+pub mod routes;
+pub mod startup;
+
+// Incoming, by who calls us: MoySklad's LoyaltyAPI (the till), MoySklad's Vendor API (the app's
+// life cycle), the settings page. They never import each other.
+pub mod loyalty_api;
+pub mod ui;
+pub mod vendor_api;
+
+// What the handlers share.
+pub mod state;
+
+// Shared services, used by handlers and workers alike; they never import `state` or a handler.
+pub mod accounts;
+pub mod jobs;
+pub mod reserves;
+pub mod sync;
+
+// Outgoing clients: BonusPlus, and what we call of MoySklad.
 pub mod bonusplus;
+pub mod moysklad;
+
+// Storage over PostgreSQL / SQLite.
+pub mod store;
+
+// Pure rules: no I/O, no state, no storage, no clients.
+pub mod domain;
+
+// Utilities, usable from any layer above; they import no incoming module and no `state`.
+pub mod admin;
 pub mod config;
 pub mod crypto;
 pub mod descriptor;
-pub mod domain;
 pub mod http;
-pub mod jobs;
-pub mod loyalty;
 pub mod meters;
-pub mod moysklad;
-pub mod startup;
-pub mod store;
-pub mod sync;
 pub mod telemetry;
-pub mod ui;

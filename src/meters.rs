@@ -5,6 +5,8 @@
 //! time, so every instance reports the shared truth — the outbox backlog and its age and the
 //! reserves outstanding. Labels never carry an account, a token or a phone: cardinality stays
 //! bounded and nothing private leaves through metrics.
+//!
+//! A utility: must not depend on `state` or on incoming modules (the scrape gets a [`ScrapeState`]).
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -17,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::startup::AppState;
+use crate::store::{Store, StoreError};
 
 /// Latency buckets in seconds: fine below 10 ms, where the bridge's own share lives.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -81,9 +83,16 @@ pub fn record_upstream(endpoint: &'static str, outcome: &'static str, started: I
         .record(started.elapsed().as_secs_f64());
 }
 
+/// What `GET /metrics` needs: the database (gauges) and `server.metrics_token` (empty: open).
+#[derive(Clone)]
+pub struct ScrapeState {
+    pub store: Store,
+    pub token: String,
+}
+
 /// `GET /metrics` in Prometheus text format; a bearer token when `server.metrics_token` is set.
-pub async fn scrape(State(state): State<AppState>, request: Request) -> Response {
-    let expected = state.settings.server.metrics_token.as_str();
+pub async fn scrape(State(state): State<ScrapeState>, request: Request) -> Response {
+    let expected = state.token.as_str();
     if !expected.is_empty() {
         let given = request
             .headers()
@@ -95,7 +104,7 @@ pub async fn scrape(State(state): State<AppState>, request: Request) -> Response
             return (StatusCode::UNAUTHORIZED, "metrics token required\n").into_response();
         }
     }
-    if let Err(error) = refresh_gauges(&state).await {
+    if let Err(error) = refresh_gauges(&state.store).await {
         tracing::warn!(%error, "metrics: database gauges not refreshed");
     }
     (
@@ -105,11 +114,9 @@ pub async fn scrape(State(state): State<AppState>, request: Request) -> Response
         .into_response()
 }
 
-async fn refresh_gauges(state: &AppState) -> Result<(), crate::store::StoreError> {
-    let (backlog, reserves) = tokio::join!(
-        state.store.job_backlog(None, None),
-        state.store.outstanding_reserves(),
-    );
+async fn refresh_gauges(store: &Store) -> Result<(), StoreError> {
+    let (backlog, reserves) =
+        tokio::join!(store.job_backlog(None, None), store.outstanding_reserves());
     let backlog = backlog?;
     gauge!("outbox_jobs", "state" => "ready").set(backlog.ready as f64);
     gauge!("outbox_jobs", "state" => "running").set(backlog.running as f64);

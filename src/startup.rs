@@ -1,5 +1,7 @@
-//! Builds the whole application from [`Settings`]. `main` and the tests use the same
-//! [`Application`], so tests exercise the real server (bound to port 0).
+//! Builds the whole application from [`Settings`]: the [`AppState`] handlers share, the narrow
+//! handles of the services and workers, the router, and the background tasks (workers, call-log
+//! writer, metrics upkeep). `main` and the tests use the same [`Application`], so tests exercise
+//! the real server (bound to port 0). Nothing imports it but `main`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,41 +10,19 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::accounts::Accounts;
 use crate::bonusplus::{BonusPlusClient, BonusPlusError};
 use crate::config::Settings;
 use crate::crypto::Cipher;
-use crate::http::rate_limit::RateLimits;
-use crate::moysklad::client::{VendorApiError, VendorClient};
+use crate::jobs::JobContext;
+use crate::loyalty_api::call_log::{self, CallLog, CallRecord};
+use crate::moysklad::json_api::{JsonApiClient, JsonApiError};
 use crate::moysklad::jwt::VendorJwt;
-use crate::moysklad::loyalty::call_log::{CallLog, CallRecord};
-use crate::moysklad::loyalty::reserves::ReserveLocks;
-use crate::moysklad::loyalty::{AccountCache, MaxDebitCache};
-use crate::moysklad::remap::{RemapClient, RemapError};
+use crate::moysklad::vendor_client::{VendorApiError, VendorClient};
+use crate::reserves::Reserves;
+use crate::state::AppState;
 use crate::store::{Store, StoreError};
-
-/// Everything a handler needs, cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub store: Store,
-    pub cipher: Cipher,
-    pub bonusplus: BonusPlusClient,
-    /// MoySklad's JSON API (points of sale, catalogue).
-    pub remap: RemapClient,
-    /// MoySklad's Vendor API (context, loyalty settings, status).
-    pub vendor: VendorClient,
-    /// Verifies MoySklad's calls to our Vendor API endpoints.
-    pub vendor_jwt: VendorJwt,
-    /// LoyaltyAPI token → account, briefly cached (see `moysklad::loyalty::context`).
-    pub accounts: Arc<AccountCache>,
-    /// Maximum spendable bonuses per receipt, briefly remembered.
-    pub max_debits: Arc<MaxDebitCache>,
-    /// Serialises reserve work per customer and point of sale (see `moysklad::loyalty::reserves`).
-    pub reserve_locks: Arc<ReserveLocks>,
-    pub rate_limits: Arc<RateLimits>,
-    /// The LoyaltyAPI call log's request side (see `moysklad::loyalty::call_log`).
-    pub call_log: CallLog,
-}
+use crate::sync::SyncContext;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -53,7 +33,7 @@ pub enum StartupError {
     #[error("bonusplus.base_url: {0}")]
     BonusPlus(#[from] BonusPlusError),
     #[error("moysklad.json_api_url: {0}")]
-    Remap(#[from] RemapError),
+    JsonApi(#[from] JsonApiError),
     #[error("moysklad.vendor_api_url: {0}")]
     Vendor(#[from] VendorApiError),
     #[error("cannot listen on {addr}: {source}")]
@@ -81,6 +61,8 @@ pub async fn open_store(settings: &Settings) -> Result<Store, StoreError> {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// The LoyaltyAPI call log's request side, handed to its router.
+    call_log: CallLog,
     /// The call log's queue, drained by its writer while the app runs.
     call_records: tokio::sync::mpsc::Receiver<CallRecord>,
     shutdown: CancellationToken,
@@ -100,7 +82,7 @@ impl Application {
             settings.bonusplus.base_url.as_str(),
             Duration::from_millis(settings.bonusplus.timeout_ms),
         )?;
-        let remap = RemapClient::new(
+        let json_api = JsonApiClient::new(
             settings.moysklad.json_api_url.as_str(),
             Duration::from_millis(settings.moysklad.timeout_ms),
         )?;
@@ -111,25 +93,40 @@ impl Application {
             vendor_jwt.clone(),
             Duration::from_millis(settings.moysklad.timeout_ms),
         )?;
-        let rate_limits = Arc::new(RateLimits::new(&settings.limits));
+        let cipher = Cipher::new(active, &keys);
+        let accounts = Accounts::new(store.clone(), cipher.clone());
+        let reserves = Reserves::new(store.clone(), bonusplus.clone(), accounts.clone());
+        let jobs = JobContext {
+            store: store.clone(),
+            bonusplus: bonusplus.clone(),
+            accounts: accounts.clone(),
+            reserves: reserves.clone(),
+            settings: Arc::new(settings.jobs.clone()),
+            sync: SyncContext {
+                store: store.clone(),
+                bonusplus: bonusplus.clone(),
+                json_api: json_api.clone(),
+                accounts: accounts.clone(),
+                settings: Arc::new(settings.sync.clone()),
+            },
+        };
         let (call_log, call_records) = CallLog::channel();
         let state = AppState {
             settings: Arc::new(settings),
             store,
-            cipher: Cipher::new(active, &keys),
+            cipher,
             bonusplus,
-            remap,
+            json_api,
             vendor,
             vendor_jwt,
-            accounts: Arc::default(),
-            max_debits: Arc::default(),
-            reserve_locks: Arc::default(),
-            rate_limits,
-            call_log,
+            accounts,
+            reserves,
+            jobs,
         };
         Ok(Application {
             listener,
             state,
+            call_log,
             call_records,
             shutdown: CancellationToken::new(),
         })
@@ -156,13 +153,15 @@ impl Application {
         let Application {
             listener,
             state,
+            call_log,
             call_records,
             shutdown,
         } = self;
-        let app = crate::http::router(state.clone());
-        let workers = tokio::spawn(crate::jobs::run(state.clone(), shutdown.clone()));
-        let call_log = tokio::spawn(crate::moysklad::loyalty::call_log::write(
-            state.clone(),
+        let app = crate::routes::router(state.clone(), call_log);
+        let workers = tokio::spawn(crate::jobs::run(state.jobs.clone(), shutdown.clone()));
+        let call_writer = tokio::spawn(call_log::write(
+            state.accounts.clone(),
+            state.store.clone(),
             call_records,
             shutdown.clone(),
         ));
@@ -179,7 +178,7 @@ impl Application {
         .map_err(StartupError::Serve);
         shutdown.cancel();
         let _ = workers.await;
-        let _ = call_log.await;
+        let _ = call_writer.await;
         state.store.close().await;
         tracing::info!("stopped");
         result

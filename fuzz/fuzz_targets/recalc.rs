@@ -5,8 +5,8 @@
 use bonusbridge::bonusplus::{CalcRequest, CalcResult, ItemDiscount};
 use bonusbridge::domain::phone::Phone;
 use bonusbridge::http::extract::parse_json;
-use bonusbridge::moysklad::loyalty::receipts::{calc_items, recalc_answer};
-use bonusbridge::moysklad::loyalty_types::RecalcRequest;
+use bonusbridge::loyalty_api::receipt::{calc_items, recalc_answer};
+use bonusbridge::loyalty_api::receipt_wire::RecalcRequest;
 use libfuzzer_sys::fuzz_target;
 use rust_decimal::{Decimal, RoundingStrategy};
 

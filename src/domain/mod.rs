@@ -1,4 +1,8 @@
-//! Validated domain types: once constructed, a value is known to be well-formed.
+//! Pure rules: validated domain types and the translation rules between MoySklad and BonusPlus.
+//! Must not depend on anything with I/O — no `state`, `store`, clients, HTTP or services.
+pub mod identity;
 pub mod phone;
+pub mod receipt;
+pub mod returns;
 
 pub use phone::{Phone, PhoneError};

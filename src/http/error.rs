@@ -1,12 +1,12 @@
 //! HTTP errors in MoySklad's LoyaltyAPI error format:
 //! `{"errors": [{"error": <title for the cashier>, "parameter": <field>, "code": <n>, "error_message": <text>}]}`.
 //! Every refusal of the service goes through [`ApiError`], so no endpoint answers a bare 500 or a
-//! stack trace.
+//! stack trace. HTTP plumbing: must not depend on `state` or on the incoming modules.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Stable error codes (documented in the README).
 pub mod codes {
@@ -39,17 +39,21 @@ pub struct ApiError {
     pub parameter: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// Body of every error answer.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub errors: Vec<ErrorItem>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorItem {
+    /// Short title shown to the cashier (in Russian).
     pub error: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The request field at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
     pub code: u32,
+    /// Longer explanation. Snake case on the wire, unlike every other field.
     pub error_message: String,
 }
 
@@ -166,3 +170,27 @@ impl std::fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_keeps_snake_case_error_message() {
+        let body = ErrorBody {
+            errors: vec![ErrorItem {
+                error: "Требуется подтверждение".into(),
+                parameter: Some("phone".into()),
+                code: 28001,
+                error_message: "Подтвердите регистрацию кодом".into(),
+            }],
+        };
+        let value = serde_json::to_value(&body).unwrap();
+        assert_eq!(
+            value["errors"][0]["error_message"],
+            "Подтвердите регистрацию кодом"
+        );
+        assert_eq!(value["errors"][0]["code"], 28001);
+        assert_eq!(serde_json::from_value::<ErrorBody>(value).unwrap(), body);
+    }
+}

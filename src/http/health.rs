@@ -1,11 +1,11 @@
-//! Liveness and readiness probes.
+//! Liveness and readiness probes. HTTP plumbing: needs only the [`Store`], never `state`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::json;
 
-use crate::startup::AppState;
+use crate::store::Store;
 
 /// The process is up and serving.
 pub async fn live() -> Json<serde_json::Value> {
@@ -13,8 +13,8 @@ pub async fn live() -> Json<serde_json::Value> {
 }
 
 /// The service can do its work: the database answers.
-pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    match state.store.ping().await {
+pub async fn ready(State(store): State<Store>) -> (StatusCode, Json<serde_json::Value>) {
+    match store.ping().await {
         Ok(()) => (
             StatusCode::OK,
             Json(json!({"status": "ok", "database": "ok"})),

@@ -1,75 +1,21 @@
-//! The HTTP surface: routes of every module, and the layers every request passes through
-//! (request id, tracing, panic guard, time limit, body limit, JSON 404).
+//! HTTP plumbing shared by every incoming API: the error format ([`error`]), the JSON extractor
+//! ([`extract`]), health probes, rate limits, request-id tracing and well-known header names.
+//! Must not depend on `state` or on the incoming modules (`loyalty_api`, `vendor_api`, `ui`).
 
 pub mod error;
 pub mod extract;
-mod health;
+pub mod health;
 pub mod rate_limit;
 
-use axum::error_handling::HandleErrorLayer;
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
-use axum::routing::get;
-use axum::Router;
-use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{
-    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
-use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
-
-use crate::startup::AppState;
-use error::ApiError;
+use axum::http::Request;
+use tower_http::request_id::RequestId;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// The header MoySklad's LoyaltyAPI calls carry the account's token in.
+pub const TOKEN_HEADER: &str = "lognex-discount-api-auth-token";
 
-/// The whole application router.
-///
-/// Layers, outermost first: a request id is assigned (or taken from the caller), the span that
-/// carries it wraps everything below, panics become a JSON 500, and a request that overruns the
-/// time limit is answered with a JSON 504.
-pub fn router(state: AppState) -> Router {
-    let body_limit = state.settings.server.body_limit_bytes;
-    let timeout = state.settings.request_timeout();
-    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    Router::new()
-        .route("/health/live", get(health::live))
-        .route("/health/ready", get(health::ready))
-        .route("/metrics", get(crate::meters::scrape))
-        .nest("/loyalty", crate::moysklad::loyalty::router(state.clone()))
-        .merge(crate::moysklad::vendor::router())
-        .merge(crate::ui::router(state.clone()))
-        .fallback(|| async { ApiError::not_found_path() })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            rate_limit::enforce,
-        ))
-        .layer(axum::middleware::from_fn(crate::meters::track_requests))
-        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-                .layer(PropagateRequestIdLayer::new(request_id))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(request_span)
-                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
-                        .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
-                )
-                .layer(CatchPanicLayer::custom(|_panic| {
-                    tracing::error!("handler panicked");
-                    axum::response::IntoResponse::into_response(ApiError::internal())
-                }))
-                .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-                    ApiError::timeout()
-                }))
-                .timeout(timeout),
-        )
-}
-
-fn request_span<B>(request: &Request<B>) -> tracing::Span {
+/// The span every request is served in: its request id, method and path.
+pub fn request_span<B>(request: &Request<B>) -> tracing::Span {
     let request_id = request
         .extensions()
         .get::<RequestId>()

@@ -1,9 +1,11 @@
 //! Rate limits on the public endpoints: per client IP for everything but the health probes, and per
 //! LoyaltyAPI token on top. A refusal is a 429 in MoySklad's error format with `Retry-After`.
+//! HTTP plumbing: the middleware takes only the [`RateLimits`], never `state`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -14,10 +16,9 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::error::{codes, ApiError};
+use super::TOKEN_HEADER;
 use crate::config::LimitSettings;
 use crate::crypto::token_hash;
-use crate::moysklad::loyalty::context::TOKEN_HEADER;
-use crate::startup::AppState;
 
 /// Forget idle keys every this many checks, so the maps stay small.
 const RETAIN_EVERY: u64 = 10_000;
@@ -78,7 +79,11 @@ impl RateLimits {
     }
 }
 
-pub async fn enforce(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn enforce(
+    State(limits): State<Arc<RateLimits>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.uri().path().starts_with("/health/") {
         return next.run(request).await;
     }
@@ -90,7 +95,7 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
         .headers()
         .get(TOKEN_HEADER)
         .and_then(|value| value.to_str().ok());
-    match state.rate_limits.check(ip, token) {
+    match limits.check(ip, token) {
         Ok(()) => next.run(request).await,
         Err(wait) => too_many(wait),
     }

@@ -2,16 +2,16 @@
 //! from the job queue (retries, crash recovery). Deliveries carry stable ids (`externalId` = our
 //! operation id, item `ext` = operation id + line), so a sale delivered twice is booked once
 //! (BonusPlus refuses a repeated `externalId`, which counts as delivered).
+//! Must not depend on `state` or on incoming modules: the sale handler calls in with a [`JobContext`].
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::{JobContext, JobError};
 use crate::bonusplus::codes;
 use crate::bonusplus::{ApiKey, BonusPlusError, CalcItem, ReturnLine, SaleRequest};
 use crate::domain::phone::Phone;
-use crate::loyalty::returns::{ReturnPart, SoldLine};
-use crate::moysklad::loyalty::reserves::release_open;
-use crate::startup::AppState;
+use crate::domain::returns::{ReturnPart, SoldLine};
 use crate::store::{
     now_ms, NewJob, Operation, OperationKind, OperationState, ReserveState, StoreError,
 };
@@ -23,7 +23,7 @@ pub const MAX_ATTEMPTS: i64 = 100;
 /// What a sale operation sends to BonusPlus.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SalePayload {
-    pub phone: String,
+    pub phone: Phone,
     pub store: String,
     pub retail_store_id: String,
     pub bonus_debit: Decimal,
@@ -33,7 +33,7 @@ pub struct SalePayload {
 /// What a return operation reverses in BonusPlus.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReturnPayload {
-    pub phone: String,
+    pub phone: Phone,
     pub parts: Vec<ReturnPart>,
     /// Returned positions that matched nothing left of the sale (reported, not booked).
     #[serde(default)]
@@ -47,28 +47,6 @@ struct ReturnProgress {
     done: usize,
     #[serde(default)]
     in_flight: Option<usize>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum DeliveryError {
-    /// Try again later (BonusPlus unavailable, the sale of a return not delivered yet).
-    #[error("{0}")]
-    Retry(String),
-    /// Trying again will not help (BonusPlus refused, account uninstalled).
-    #[error("{0}")]
-    Permanent(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<BonusPlusError> for DeliveryError {
-    fn from(error: BonusPlusError) -> Self {
-        if error.is_retryable() {
-            DeliveryError::Retry(error.to_string())
-        } else {
-            DeliveryError::Permanent(error.to_string())
-        }
-    }
 }
 
 pub fn job_key(operation_id: &str) -> String {
@@ -87,82 +65,71 @@ pub fn delivery_job(account_id: &str, operation_id: &str, run_at: i64) -> NewJob
 }
 
 /// Delivers a pending operation and records the outcome on it. Already finished: nothing to do.
-pub async fn deliver(state: &AppState, op: &Operation) -> Result<(), DeliveryError> {
+pub async fn deliver(ctx: &JobContext, op: &Operation) -> Result<(), JobError> {
     if op.state != OperationState::Pending {
         return Ok(());
     }
-    let key = account_key(state, &op.account_id).await?;
+    let key = ctx
+        .accounts
+        .bonusplus_key(&op.account_id)
+        .await?
+        .ok_or_else(|| {
+            JobError::Permanent("the account has no usable BonusPlus key (uninstalled?)".into())
+        })?;
     match op.kind {
-        OperationKind::Sale => deliver_sale(state, op, &key).await,
-        OperationKind::Return => deliver_return(state, op, &key).await,
+        OperationKind::Sale => deliver_sale(ctx, op, &key).await,
+        OperationKind::Return => deliver_return(ctx, op, &key).await,
     }
 }
 
 /// Delivers inline (from the request), leaving the job for the workers on a transient failure.
-pub async fn deliver_now(state: &AppState, op: &Operation) -> Result<(), StoreError> {
-    match deliver(state, op).await {
+pub async fn deliver_now(ctx: &JobContext, op: &Operation) -> Result<(), StoreError> {
+    match deliver(ctx, op).await {
         Ok(()) => {
-            state.store.finish_job_by_key(&job_key(&op.id)).await?;
+            ctx.store.finish_job_by_key(&job_key(&op.id)).await?;
         }
-        Err(DeliveryError::Retry(reason)) => {
+        Err(JobError::Retry(reason)) => {
             tracing::warn!(operation = %op.id, %reason, "delivery postponed to the outbox");
-            state
-                .store
+            ctx.store
                 .finish_operation(&op.id, OperationState::Pending, None, Some(&reason))
                 .await?;
             // The workers take it from here, after the first backoff step rather than the grace.
-            let max_backoff = i64::try_from(state.settings.jobs.max_backoff_ms).unwrap_or(i64::MAX);
-            state
-                .store
+            let max_backoff = i64::try_from(ctx.settings.max_backoff_ms).unwrap_or(i64::MAX);
+            ctx.store
                 .reschedule_job_by_key(&job_key(&op.id), retry_at(1, max_backoff))
                 .await?;
         }
-        Err(DeliveryError::Permanent(reason)) => {
+        Err(JobError::Permanent(reason)) => {
             tracing::warn!(operation = %op.id, %reason, "delivery refused for good");
-            state
-                .store
+            ctx.store
                 .finish_operation(&op.id, OperationState::Failed, None, Some(&reason))
                 .await?;
-            state
-                .store
-                .park_job_by_key(&job_key(&op.id), &reason)
-                .await?;
+            ctx.store.park_job_by_key(&job_key(&op.id), &reason).await?;
         }
-        Err(DeliveryError::Store(error)) => return Err(error),
+        Err(JobError::Store(error)) => return Err(error),
     }
     Ok(())
 }
 
-async fn account_key(state: &AppState, account_id: &str) -> Result<ApiKey, DeliveryError> {
-    super::account_key(state, account_id).await?.ok_or_else(|| {
-        DeliveryError::Permanent("the account has no usable BonusPlus key (uninstalled?)".into())
-    })
-}
-
-fn parse_phone(text: &str) -> Result<Phone, DeliveryError> {
-    Phone::parse(text).map_err(|e| DeliveryError::Permanent(e.to_string()))
-}
-
-async fn deliver_sale(state: &AppState, op: &Operation, key: &ApiKey) -> Result<(), DeliveryError> {
+async fn deliver_sale(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Result<(), JobError> {
     let payload: SalePayload = serde_json::from_str(&op.payload)
-        .map_err(|e| DeliveryError::Permanent(format!("corrupt sale payload: {e}")))?;
-    let phone = parse_phone(&payload.phone)?;
+        .map_err(|e| JobError::Permanent(format!("corrupt sale payload: {e}")))?;
     // The guide's order: release the reserve, then book the sale with the same bonuses.
-    let _guard = state
-        .reserve_locks
-        .lock(&op.account_id, &phone, &payload.retail_store_id)
+    let _guard = ctx
+        .reserves
+        .lock(&op.account_id, &payload.phone, &payload.retail_store_id)
         .await;
-    release_open(
-        state,
-        key,
-        &op.account_id,
-        &phone,
-        &payload.retail_store_id,
-        ReserveState::Consumed,
-    )
-    .await?;
+    ctx.reserves
+        .release_open(
+            key,
+            &op.account_id,
+            &payload.phone,
+            &payload.retail_store_id,
+            ReserveState::Consumed,
+        )
+        .await?;
     let request = SaleRequest {
-        phone,
+        phone: payload.phone.clone(),
         store: payload.store.clone(),
         bonus_debit: payload.bonus_debit,
         external_id: op.id.clone(),
@@ -181,7 +148,7 @@ async fn deliver_sale(state: &AppState, op: &Operation, key: &ApiKey) -> Result<
             })
             .collect(),
     };
-    let response = match state.bonusplus.sale(key, &request).await {
+    let response = match ctx.bonusplus.sale(key, &request).await {
         Ok(result) => serde_json::json!({
             "booked": true,
             "availableBonuses": result.customer.and_then(|c| c.available_bonuses).map(|d| d.to_string()),
@@ -189,8 +156,7 @@ async fn deliver_sale(state: &AppState, op: &Operation, key: &ApiKey) -> Result<
         Err(BonusPlusError::AlreadyBooked) => serde_json::json!({"booked": true, "repeated": true}),
         Err(error) => return Err(error.into()),
     };
-    state
-        .store
+    ctx.store
         .finish_operation(
             &op.id,
             OperationState::Delivered,
@@ -201,32 +167,25 @@ async fn deliver_sale(state: &AppState, op: &Operation, key: &ApiKey) -> Result<
     Ok(())
 }
 
-async fn deliver_return(
-    state: &AppState,
-    op: &Operation,
-    key: &ApiKey,
-) -> Result<(), DeliveryError> {
+async fn deliver_return(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Result<(), JobError> {
     let payload: ReturnPayload = serde_json::from_str(&op.payload)
-        .map_err(|e| DeliveryError::Permanent(format!("corrupt return payload: {e}")))?;
+        .map_err(|e| JobError::Permanent(format!("corrupt return payload: {e}")))?;
     let sale_id = op.sale_id.as_deref().unwrap_or_default();
-    let sale = state
+    let sale = ctx
         .store
         .operation(&op.account_id, sale_id)
         .await?
-        .ok_or_else(|| DeliveryError::Permanent("the sale of this return is unknown".into()))?;
+        .ok_or_else(|| JobError::Permanent("the sale of this return is unknown".into()))?;
     match sale.state {
         OperationState::Delivered => {}
         OperationState::Pending => {
-            return Err(DeliveryError::Retry(
-                "waiting for the sale's delivery".into(),
-            ))
+            return Err(JobError::Retry("waiting for the sale's delivery".into()))
         }
         OperationState::Failed => {
-            return Err(DeliveryError::Permanent("the sale was never booked".into()))
+            return Err(JobError::Permanent("the sale was never booked".into()))
         }
         OperationState::NothingToDo => {
-            state
-                .store
+            ctx.store
                 .finish_operation(&op.id, OperationState::NothingToDo, None, None)
                 .await?;
             return Ok(());
@@ -244,12 +203,12 @@ async fn deliver_return(
     for (index, part) in payload.parts.iter().enumerate().skip(progress.done) {
         let resumed = progress.in_flight == Some(index);
         progress.in_flight = Some(index);
-        save_progress(state, op, &progress).await?;
+        save_progress(ctx, op, &progress).await?;
         let line = ReturnLine {
             ext: part.ext.clone(),
             sum: part.sum,
         };
-        match state.bonusplus.return_line(key, &line).await {
+        match ctx.bonusplus.return_line(key, &line).await {
             Ok(()) => {}
             Err(error) if resumed && error.code() == Some(codes::RETURN_SUM_TOO_BIG) => {
                 tracing::warn!(operation = %op.id, part = index, "return part was applied before a crash");
@@ -258,23 +217,22 @@ async fn deliver_return(
         }
         progress.done = index + 1;
         progress.in_flight = None;
-        save_progress(state, op, &progress).await?;
+        save_progress(ctx, op, &progress).await?;
     }
     let text = serde_json::to_string(&progress).unwrap_or_default();
-    state
-        .store
+    ctx.store
         .finish_operation(&op.id, OperationState::Delivered, Some(&text), None)
         .await?;
     Ok(())
 }
 
 async fn save_progress(
-    state: &AppState,
+    ctx: &JobContext,
     op: &Operation,
     progress: &ReturnProgress,
 ) -> Result<(), StoreError> {
     let text = serde_json::to_string(progress).unwrap_or_default();
-    state.store.save_operation_progress(&op.id, &text).await
+    ctx.store.save_operation_progress(&op.id, &text).await
 }
 
 /// When a failed attempt runs again: exponential backoff from 1 s, capped at `max_backoff_ms`,

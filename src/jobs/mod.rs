@@ -1,23 +1,28 @@
-//! Background work: delivering the outbox, releasing expired reserves, pruning. Workers claim jobs
-//! from the shared database with a lease, so any number of instances can run them; a job held by a
-//! killed instance is claimed again when its lease runs out.
+//! Shared service: the job queue's workers — delivering the outbox, running product syncs,
+//! releasing expired reserves, pruning. Must not depend on `state` or on incoming modules
+//! (`loyalty_api`, `vendor_api`, `ui`); the workers get a narrow [`JobContext`].
+//!
+//! Workers claim jobs from the shared database with a lease, so any number of instances can run
+//! them; a job held by a killed instance is claimed again when its lease runs out.
 
 pub mod delivery;
+mod error;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use rust_decimal::Decimal;
 use tokio_util::sync::CancellationToken;
 
-use crate::bonusplus::ApiKey;
-use crate::crypto::Purpose;
-use crate::domain::phone::Phone;
-use crate::startup::AppState;
-use crate::store::{now_ms, Job, OperationState, ReserveState, Store, StoreError};
-use delivery::{deliver, retry_at, DeliveryError, DELIVER_KIND};
+use crate::accounts::Accounts;
+use crate::bonusplus::BonusPlusClient;
+use crate::config::JobSettings;
+use crate::reserves::Reserves;
+use crate::store::{now_ms, Job, OperationState, Store, StoreError};
+use crate::sync::SyncContext;
+use delivery::{deliver, retry_at, DELIVER_KIND};
+pub use error::JobError;
 
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 /// How often the workers look for accounts due for a scheduled product sync.
@@ -25,18 +30,29 @@ const SYNC_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
 /// How long the LoyaltyAPI call log is kept.
 const KEEP_CALLS_MS: i64 = 7 * 24 * 3600 * 1000;
 
+/// What the workers (and the inline delivery of a request) use. Cheap to clone.
+#[derive(Clone)]
+pub struct JobContext {
+    pub store: Store,
+    pub bonusplus: BonusPlusClient,
+    pub accounts: Accounts,
+    pub reserves: Reserves,
+    pub settings: Arc<JobSettings>,
+    pub sync: SyncContext,
+}
+
 /// Runs the workers until `shutdown` is cancelled; the jobs in hand are finished first, others
 /// stay claimable.
-pub async fn run(state: AppState, shutdown: CancellationToken) {
+pub async fn run(ctx: JobContext, shutdown: CancellationToken) {
     let worker = format!("worker-{}", uuid::Uuid::new_v4());
-    let jobs = &state.settings.jobs;
+    let jobs = &ctx.settings;
     let idle_poll = Duration::from_millis(jobs.poll_interval_ms);
     let sweep_every = Duration::from_millis(jobs.reserve_sweep_ms);
     let mut last_sweep = tokio::time::Instant::now();
     let mut last_prune = tokio::time::Instant::now();
     let mut last_schedule: Option<tokio::time::Instant> = None;
     while !shutdown.is_cancelled() {
-        let busy = match run_due_jobs(&state, &worker).await {
+        let busy = match run_due_jobs(&ctx, &worker).await {
             Ok(count) => count > 0,
             Err(error) => {
                 tracing::warn!(%error, "job queue unavailable");
@@ -45,19 +61,19 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
         };
         if last_sweep.elapsed() >= sweep_every {
             last_sweep = tokio::time::Instant::now();
-            if let Err(error) = release_expired_reserves(&state).await {
+            if let Err(error) = ctx.reserves.release_expired().await {
                 tracing::warn!(%error, "reserve sweep failed");
             }
         }
         if last_schedule.is_none_or(|at| at.elapsed() >= SYNC_SCHEDULE_EVERY) {
             last_schedule = Some(tokio::time::Instant::now());
-            if let Err(error) = crate::sync::enqueue_due(&state).await {
+            if let Err(error) = crate::sync::enqueue_due(&ctx.sync).await {
                 tracing::warn!(%error, "product sync schedule failed");
             }
         }
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = tokio::time::Instant::now();
-            if let Err(error) = state.store.prune(now_ms(), KEEP_CALLS_MS).await {
+            if let Err(error) = ctx.store.prune(now_ms(), KEEP_CALLS_MS).await {
                 tracing::warn!(%error, "pruning failed");
             }
         }
@@ -74,11 +90,11 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
 /// Claims and runs one batch of due jobs (several at a time); returns how many were claimed.
 /// While the batch runs, a heartbeat renews the lease of every job not finished yet, so a slow
 /// BonusPlus never lets another instance take a job that is still in hand.
-pub async fn run_due_jobs(state: &AppState, worker: &str) -> Result<usize, StoreError> {
-    let settings = &state.settings.jobs;
+pub async fn run_due_jobs(ctx: &JobContext, worker: &str) -> Result<usize, StoreError> {
+    let settings = &ctx.settings;
     let lease_ms = i64::try_from(settings.lease_ms).unwrap_or(i64::MAX);
     let batch = i64::try_from(settings.concurrency * 2).unwrap_or(16);
-    let jobs = state.store.claim_jobs(worker, batch, lease_ms).await?;
+    let jobs = ctx.store.claim_jobs(worker, batch, lease_ms).await?;
     let count = jobs.len();
     if count == 0 {
         return Ok(0);
@@ -89,7 +105,7 @@ pub async fn run_due_jobs(state: &AppState, worker: &str) -> Result<usize, Store
             let held = held.clone();
             async move {
                 let id = job.id;
-                let result = run_job(state, worker, job).await;
+                let result = run_job(ctx, worker, job).await;
                 if let Ok(mut held) = held.lock() {
                     held.remove(&id);
                 }
@@ -100,14 +116,14 @@ pub async fn run_due_jobs(state: &AppState, worker: &str) -> Result<usize, Store
         .collect::<Vec<_>>();
     let results = tokio::select! {
         results = work => results,
-        () = heartbeat(state, worker, &held, lease_ms) => unreachable!("the heartbeat never ends"),
+        () = heartbeat(&ctx.store, worker, &held, lease_ms) => unreachable!("the heartbeat never ends"),
     };
     results.into_iter().collect::<Result<Vec<()>, _>>()?;
     Ok(count)
 }
 
 /// Renews the leases of the jobs in `held` every third of the lease, forever.
-async fn heartbeat(state: &AppState, worker: &str, held: &Mutex<HashSet<i64>>, lease_ms: i64) {
+async fn heartbeat(store: &Store, worker: &str, held: &Mutex<HashSet<i64>>, lease_ms: i64) {
     let every = Duration::from_millis(u64::try_from(lease_ms / 3).unwrap_or(1).max(1));
     loop {
         tokio::time::sleep(every).await;
@@ -116,7 +132,7 @@ async fn heartbeat(state: &AppState, worker: &str, held: &Mutex<HashSet<i64>>, l
             .map(|h| h.iter().copied().collect())
             .unwrap_or_default();
         for id in ids {
-            match state.store.extend_lease(id, worker, lease_ms).await {
+            match store.extend_lease(id, worker, lease_ms).await {
                 Ok(true) => {}
                 Ok(false) => tracing::warn!(job = id, "lease lost to another worker"),
                 Err(error) => tracing::warn!(job = id, %error, "lease not renewed"),
@@ -125,23 +141,23 @@ async fn heartbeat(state: &AppState, worker: &str, held: &Mutex<HashSet<i64>>, l
     }
 }
 
-async fn run_job(state: &AppState, worker: &str, job: Job) -> Result<(), StoreError> {
-    let max_backoff = i64::try_from(state.settings.jobs.max_backoff_ms).unwrap_or(i64::MAX);
+async fn run_job(ctx: &JobContext, worker: &str, job: Job) -> Result<(), StoreError> {
+    let max_backoff = i64::try_from(ctx.settings.max_backoff_ms).unwrap_or(i64::MAX);
     let outcome = match job.kind.as_str() {
-        DELIVER_KIND => deliver_job(state, &job).await,
-        crate::sync::SYNC_KIND => crate::sync::run_job(state, &job).await,
-        other => Err(DeliveryError::Permanent(format!(
-            "unknown job kind `{other}`"
-        ))),
+        DELIVER_KIND => deliver_job(ctx, &job).await,
+        crate::sync::SYNC_KIND => crate::sync::run_job(&ctx.sync, &job)
+            .await
+            .map_err(JobError::from),
+        other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),
     };
+    let store = &ctx.store;
     match outcome {
         Ok(()) => {
-            state.store.complete_job(job.id, worker).await?;
+            store.complete_job(job.id, worker).await?;
         }
-        Err(DeliveryError::Retry(reason)) if job.attempts < job.max_attempts => {
+        Err(JobError::Retry(reason)) if job.attempts < job.max_attempts => {
             tracing::debug!(job = job.id, attempts = job.attempts, %reason, "job will be retried");
-            state
-                .store
+            store
                 .fail_job(
                     job.id,
                     worker,
@@ -150,22 +166,20 @@ async fn run_job(state: &AppState, worker: &str, job: Job) -> Result<(), StoreEr
                 )
                 .await?;
         }
-        Err(DeliveryError::Retry(reason)) | Err(DeliveryError::Permanent(reason)) => {
+        Err(JobError::Retry(reason)) | Err(JobError::Permanent(reason)) => {
             tracing::warn!(job = job.id, %reason, "job failed for good");
             if job.kind == DELIVER_KIND {
                 let account = job.account_id.as_deref().unwrap_or_default();
-                if let Some(op) = state.store.operation(account, &job.payload).await? {
-                    state
-                        .store
+                if let Some(op) = store.operation(account, &job.payload).await? {
+                    store
                         .finish_operation(&op.id, OperationState::Failed, None, Some(&reason))
                         .await?;
                 }
             }
-            state.store.fail_job(job.id, worker, &reason, None).await?;
+            store.fail_job(job.id, worker, &reason, None).await?;
         }
-        Err(DeliveryError::Store(error)) => {
-            state
-                .store
+        Err(JobError::Store(error)) => {
+            store
                 .fail_job(
                     job.id,
                     worker,
@@ -199,97 +213,16 @@ pub async fn retry_failed(store: &Store, kind: Option<&str>) -> Result<u64, Stor
     Ok(requeued.max(reopened.len() as u64))
 }
 
-async fn deliver_job(state: &AppState, job: &Job) -> Result<(), DeliveryError> {
+async fn deliver_job(ctx: &JobContext, job: &Job) -> Result<(), JobError> {
     let account = job.account_id.as_deref().unwrap_or_default();
-    let Some(op) = state.store.operation(account, &job.payload).await? else {
-        return Err(DeliveryError::Permanent(
-            "the operation no longer exists".into(),
-        ));
+    let Some(op) = ctx.store.operation(account, &job.payload).await? else {
+        return Err(JobError::Permanent("the operation no longer exists".into()));
     };
-    let result = deliver(state, &op).await;
-    if let Err(DeliveryError::Retry(reason)) = &result {
-        state
-            .store
+    let result = deliver(ctx, &op).await;
+    if let Err(JobError::Retry(reason)) = &result {
+        ctx.store
             .finish_operation(&op.id, OperationState::Pending, None, Some(reason))
             .await?;
     }
     result
-}
-
-/// Releases reserves whose lifetime ran out (receipts that never became sales), including those a
-/// crash left between "recorded" and "made in BonusPlus".
-pub async fn release_expired_reserves(state: &AppState) -> Result<usize, StoreError> {
-    let mut released = 0;
-    for reserve in state.store.expired_reserves(now_ms(), 100).await? {
-        let Ok(amount) = reserve.amount.parse::<Decimal>() else {
-            continue;
-        };
-        let Ok(phone) = Phone::parse(&reserve.phone) else {
-            continue;
-        };
-        let Some(key) = account_key(state, &reserve.account_id).await? else {
-            // No key any more (uninstalled): nothing can be released; close the row.
-            state
-                .store
-                .transition_reserve(
-                    &reserve.account_id,
-                    &reserve.id,
-                    reserve.state,
-                    ReserveState::Released,
-                )
-                .await?;
-            continue;
-        };
-        if !state
-            .store
-            .transition_reserve(
-                &reserve.account_id,
-                &reserve.id,
-                reserve.state,
-                ReserveState::Released,
-            )
-            .await?
-        {
-            continue;
-        }
-        if let Err(error) = state
-            .bonusplus
-            .reserve(&key, &phone, &reserve.id, -amount)
-            .await
-        {
-            tracing::warn!(%error, reserve = %reserve.id, "expired reserve not released yet");
-            state
-                .store
-                .transition_reserve(
-                    &reserve.account_id,
-                    &reserve.id,
-                    ReserveState::Released,
-                    reserve.state,
-                )
-                .await?;
-            continue;
-        }
-        released += 1;
-    }
-    Ok(released)
-}
-
-/// The account's BonusPlus key, if it still has a usable one.
-pub(crate) async fn account_key(
-    state: &AppState,
-    account_id: &str,
-) -> Result<Option<ApiKey>, StoreError> {
-    let Some(sealed) = state
-        .store
-        .settings(account_id)
-        .await?
-        .and_then(|s| s.bonusplus_key_enc)
-    else {
-        return Ok(None);
-    };
-    Ok(state
-        .cipher
-        .open(account_id, Purpose::BonusPlusKey, &sealed)
-        .ok()
-        .and_then(|secret| ApiKey::new(secret).ok()))
 }

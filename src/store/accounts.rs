@@ -1,9 +1,13 @@
-//! Installed accounts, their loyalty settings, LoyaltyAPI tokens, settings-page sessions and audit.
+//! Installed accounts and their place in MoySklad's app life cycle (install, suspend, uninstall).
+//! Storage only: no crypto, no clients, no HTTP; settings, tokens and sessions have their own files.
 
-use super::{now_ms, with_pool, Store, StoreError};
+use super::{decode, now_ms, with_pool, Store, StoreError};
 
 /// Where an account stands in MoySklad's app life cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Stored as its variant name (`SettingsRequired`, …), the word MoySklad uses.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
+)]
 pub enum AccountStatus {
     /// Installed, not configured yet.
     SettingsRequired,
@@ -16,25 +20,6 @@ pub enum AccountStatus {
 }
 
 impl AccountStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountStatus::SettingsRequired => "SettingsRequired",
-            AccountStatus::Activated => "Activated",
-            AccountStatus::Suspended => "Suspended",
-            AccountStatus::Uninstalled => "Uninstalled",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Self, StoreError> {
-        Ok(match text {
-            "SettingsRequired" => AccountStatus::SettingsRequired,
-            "Activated" => AccountStatus::Activated,
-            "Suspended" => AccountStatus::Suspended,
-            "Uninstalled" => AccountStatus::Uninstalled,
-            other => return Err(StoreError::Corrupt(format!("account status `{other}`"))),
-        })
-    }
-
     /// Whether LoyaltyAPI calls are answered.
     pub fn is_active(self) -> bool {
         self == AccountStatus::Activated
@@ -72,7 +57,7 @@ impl TryFrom<AccountRow> for Account {
     type Error = StoreError;
     fn try_from(row: AccountRow) -> Result<Self, StoreError> {
         Ok(Account {
-            status: AccountStatus::parse(&row.status)?,
+            status: decode("account status", &row.status)?,
             account_id: row.account_id,
             app_id: row.app_id,
             account_name: row.account_name,
@@ -94,31 +79,6 @@ pub struct ActivationRecord {
     pub subscription: Option<String>,
     /// `None` keeps the token already stored (TariffChanged / Autoprolongation bring none).
     pub access_token_enc: Option<Vec<u8>>,
-}
-
-/// Loyalty settings of one account. The BonusPlus key stays encrypted here.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct LoyaltySettings {
-    pub account_id: String,
-    pub bonusplus_key_enc: Option<Vec<u8>>,
-    pub default_store: String,
-    /// JSON object: MoySklad retail store id → BonusPlus store.
-    pub store_map: String,
-    pub external_search: bool,
-    pub spend_requires_code: bool,
-    pub register_requires_code: bool,
-    pub reserve_ttl_secs: i64,
-    pub updated_at: i64,
-    pub updated_by: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct UiSession {
-    pub account_id: String,
-    pub user_name: String,
-    pub user_login: String,
-    pub is_admin: bool,
-    pub expires_at: i64,
 }
 
 const ACCOUNT_COLUMNS: &str = "account_id, app_id, account_name, status, reported_status, subscription, access_token_enc, created_at, updated_at";
@@ -190,7 +150,7 @@ impl Store {
         let changed = with_pool!(self, |pool| {
             sqlx::query("UPDATE accounts SET status = $2, updated_at = $3 WHERE account_id = $1")
                 .bind(account_id)
-                .bind(status.as_str())
+                .bind(status.as_ref())
                 .bind(now_ms())
                 .execute(pool)
                 .await?
@@ -252,331 +212,4 @@ impl Store {
         });
         Ok(changed == 1)
     }
-
-    pub async fn settings(&self, account_id: &str) -> Result<Option<LoyaltySettings>, StoreError> {
-        let row = with_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT account_id, bonusplus_key_enc, default_store, store_map, external_search, spend_requires_code,
-                        register_requires_code, reserve_ttl_secs, updated_at, updated_by
-                 FROM loyalty_settings WHERE account_id = $1",
-            )
-            .bind(account_id)
-            .fetch_optional(pool)
-            .await?
-        });
-        Ok(row)
-    }
-
-    /// Saves settings; `bonusplus_key_enc = None` keeps the stored key.
-    pub async fn save_settings(&self, settings: &LoyaltySettings) -> Result<(), StoreError> {
-        with_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO loyalty_settings (account_id, bonusplus_key_enc, default_store, store_map, external_search,
-                     spend_requires_code, register_requires_code, reserve_ttl_secs, updated_at, updated_by)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                 ON CONFLICT (account_id) DO UPDATE SET
-                   bonusplus_key_enc = COALESCE(excluded.bonusplus_key_enc, loyalty_settings.bonusplus_key_enc),
-                   default_store = excluded.default_store,
-                   store_map = excluded.store_map,
-                   external_search = excluded.external_search,
-                   spend_requires_code = excluded.spend_requires_code,
-                   register_requires_code = excluded.register_requires_code,
-                   reserve_ttl_secs = excluded.reserve_ttl_secs,
-                   updated_at = excluded.updated_at,
-                   updated_by = excluded.updated_by",
-            )
-            .bind(&settings.account_id)
-            .bind(&settings.bonusplus_key_enc)
-            .bind(&settings.default_store)
-            .bind(&settings.store_map)
-            .bind(settings.external_search)
-            .bind(settings.spend_requires_code)
-            .bind(settings.register_requires_code)
-            .bind(settings.reserve_ttl_secs)
-            .bind(settings.updated_at)
-            .bind(&settings.updated_by)
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
-    }
-
-    /// Replaces the account's LoyaltyAPI token: older ones stop working in the same transaction.
-    pub async fn replace_api_token(
-        &self,
-        account_id: &str,
-        token_hash: &str,
-    ) -> Result<(), StoreError> {
-        let now = now_ms();
-        with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL")
-                .bind(account_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO api_tokens (token_hash, account_id, created_at) VALUES ($1, $2, $3)",
-            )
-            .bind(token_hash)
-            .bind(account_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    /// The account a (hashed) LoyaltyAPI token belongs to, if the token is current.
-    pub async fn account_by_token_hash(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let found: Option<(String, String)> = with_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT token_hash, account_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-            )
-            .bind(token_hash)
-            .fetch_optional(pool)
-            .await?
-        });
-        // The index lookup already matched; the constant-time comparison keeps that true even if the
-        // lookup were ever made by prefix or collation.
-        Ok(found.and_then(|(stored, account)| {
-            crate::crypto::constant_time_eq(stored.as_bytes(), token_hash.as_bytes())
-                .then_some(account)
-        }))
-    }
-
-    pub async fn create_ui_session(
-        &self,
-        token_hash: &str,
-        session: &UiSession,
-    ) -> Result<(), StoreError> {
-        with_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO ui_sessions (token_hash, account_id, user_name, user_login, is_admin, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(token_hash)
-            .bind(&session.account_id)
-            .bind(&session.user_name)
-            .bind(&session.user_login)
-            .bind(session.is_admin)
-            .bind(session.expires_at)
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
-    }
-
-    pub async fn ui_session(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> Result<Option<UiSession>, StoreError> {
-        let row = with_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT account_id, user_name, user_login, is_admin, expires_at FROM ui_sessions
-                 WHERE token_hash = $1 AND expires_at > $2",
-            )
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(pool)
-            .await?
-        });
-        Ok(row)
-    }
-
-    /// Appends to the audit log (who, what; never a secret).
-    pub async fn audit(
-        &self,
-        account_id: &str,
-        actor: &str,
-        action: &str,
-        details: &str,
-    ) -> Result<(), StoreError> {
-        with_pool!(self, |pool| {
-            sqlx::query("INSERT INTO audit_log (account_id, actor, action, details, at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(account_id)
-                .bind(actor)
-                .bind(action)
-                .bind(details)
-                .bind(now_ms())
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
-    /// The newest audit entries of an account: (actor, action, details, at).
-    pub async fn audit_entries(
-        &self,
-        account_id: &str,
-        limit: i64,
-    ) -> Result<Vec<(String, String, String, i64)>, StoreError> {
-        let rows = with_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT actor, action, details, at FROM audit_log WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
-            )
-            .bind(account_id)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
-        });
-        Ok(rows)
-    }
-
-    /// Writes a batch of LoyaltyAPI call outcomes in one transaction.
-    pub async fn record_api_calls(&self, calls: &[ApiCall]) -> Result<(), StoreError> {
-        if calls.is_empty() {
-            return Ok(());
-        }
-        with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            for call in calls {
-                sqlx::query("INSERT INTO api_calls (account_id, endpoint, status, error, at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(&call.account_id)
-                    .bind(&call.endpoint)
-                    .bind(i64::from(call.status))
-                    .bind(&call.error)
-                    .bind(call.at)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    /// The newest LoyaltyAPI calls of an account: (endpoint, status, error, at).
-    pub async fn recent_api_calls(
-        &self,
-        account_id: &str,
-        limit: i64,
-    ) -> Result<Vec<(String, i64, Option<String>, i64)>, StoreError> {
-        let rows = with_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT endpoint, status, error, at FROM api_calls WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
-            )
-            .bind(account_id)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
-        });
-        Ok(rows)
-    }
-}
-
-/// Where a sealed secret lives, for key rotation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecretColumn {
-    /// `accounts.access_token_enc` (MoySklad JSON API token).
-    AccessToken,
-    /// `loyalty_settings.bonusplus_key_enc`.
-    BonusPlusKey,
-    /// `verification_requests.code_enc`.
-    VerificationCode,
-}
-
-#[derive(Debug, Clone)]
-pub struct SealedSecret {
-    pub column: SecretColumn,
-    pub account_id: String,
-    /// Only for verification codes: (phone, purpose) complete the key.
-    pub phone: String,
-    pub purpose: String,
-    pub sealed: Vec<u8>,
-}
-
-impl Store {
-    /// Every sealed secret in the database.
-    pub async fn sealed_secrets(&self) -> Result<Vec<SealedSecret>, StoreError> {
-        let mut secrets = Vec::new();
-        let rows: Vec<(String, Vec<u8>)> = with_pool!(self, |pool| {
-            sqlx::query_as("SELECT account_id, access_token_enc FROM accounts WHERE access_token_enc IS NOT NULL")
-                .fetch_all(pool)
-                .await?
-        });
-        secrets.extend(rows.into_iter().map(|(account_id, sealed)| SealedSecret {
-            column: SecretColumn::AccessToken,
-            account_id,
-            phone: String::new(),
-            purpose: String::new(),
-            sealed,
-        }));
-        let rows: Vec<(String, Vec<u8>)> = with_pool!(self, |pool| {
-            sqlx::query_as("SELECT account_id, bonusplus_key_enc FROM loyalty_settings WHERE bonusplus_key_enc IS NOT NULL")
-                .fetch_all(pool)
-                .await?
-        });
-        secrets.extend(rows.into_iter().map(|(account_id, sealed)| SealedSecret {
-            column: SecretColumn::BonusPlusKey,
-            account_id,
-            phone: String::new(),
-            purpose: String::new(),
-            sealed,
-        }));
-        let rows: Vec<(String, String, String, Vec<u8>)> = with_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT account_id, phone, purpose, code_enc FROM verification_requests WHERE code_enc IS NOT NULL",
-            )
-            .fetch_all(pool)
-            .await?
-        });
-        secrets.extend(
-            rows.into_iter()
-                .map(|(account_id, phone, purpose, sealed)| SealedSecret {
-                    column: SecretColumn::VerificationCode,
-                    account_id,
-                    phone,
-                    purpose,
-                    sealed,
-                }),
-        );
-        Ok(secrets)
-    }
-
-    /// Replaces a sealed secret if it is still the one read (compare-and-swap, so a secret saved
-    /// meanwhile is never overwritten with an older value).
-    pub async fn replace_sealed_secret(
-        &self,
-        secret: &SealedSecret,
-        resealed: &[u8],
-    ) -> Result<bool, StoreError> {
-        let sql = match secret.column {
-            SecretColumn::AccessToken => {
-                "UPDATE accounts SET access_token_enc = $1 WHERE account_id = $2 AND access_token_enc = $3 AND $4 = $4 AND $5 = $5"
-            }
-            SecretColumn::BonusPlusKey => {
-                "UPDATE loyalty_settings SET bonusplus_key_enc = $1 WHERE account_id = $2 AND bonusplus_key_enc = $3 AND $4 = $4 AND $5 = $5"
-            }
-            SecretColumn::VerificationCode => {
-                "UPDATE verification_requests SET code_enc = $1 WHERE account_id = $2 AND code_enc = $3 AND phone = $4 AND purpose = $5"
-            }
-        };
-        let changed = with_pool!(self, |pool| {
-            sqlx::query(sql)
-                .bind(resealed)
-                .bind(&secret.account_id)
-                .bind(&secret.sealed)
-                .bind(&secret.phone)
-                .bind(&secret.purpose)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(changed == 1)
-    }
-}
-
-/// One LoyaltyAPI call's outcome, as the settings page lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiCall {
-    pub account_id: String,
-    pub endpoint: String,
-    pub status: u16,
-    pub error: Option<String>,
-    pub at: i64,
 }

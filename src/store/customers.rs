@@ -1,6 +1,7 @@
 //! Customer identity: BonusPlus knows a customer by phone, MoySklad by counterparty id, and the
 //! LoyaltyAPI answers our GUID. The GUID is derived from (account, phone) so it is the same every
 //! time, on every instance, even before the row exists; the row adds the MoySklad link.
+//! Storage only: the GUID rule is `domain::identity`'s.
 
 use super::{now_ms, with_pool, Store, StoreError};
 
@@ -80,51 +81,5 @@ impl Store {
                 .await?
         });
         Ok(row)
-    }
-}
-
-impl Store {
-    /// When a code was last sent to a customer for `purpose`, and the sealed code answered then.
-    pub async fn verification_request(
-        &self,
-        account_id: &str,
-        phone: &str,
-        purpose: &str,
-    ) -> Result<Option<(i64, Option<Vec<u8>>)>, StoreError> {
-        let row = with_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT sent_at, code_enc FROM verification_requests WHERE account_id = $1 AND phone = $2 AND purpose = $3",
-            )
-            .bind(account_id)
-            .bind(phone)
-            .bind(purpose)
-            .fetch_optional(pool)
-            .await?
-        });
-        Ok(row)
-    }
-
-    pub async fn save_verification_request(
-        &self,
-        account_id: &str,
-        phone: &str,
-        purpose: &str,
-        sent_at: i64,
-        code_enc: &[u8],
-    ) -> Result<(), StoreError> {
-        with_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO verification_requests (account_id, phone, purpose, sent_at, code_enc) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (account_id, phone, purpose) DO UPDATE SET sent_at = excluded.sent_at, code_enc = excluded.code_enc",
-            )
-            .bind(account_id)
-            .bind(phone)
-            .bind(purpose)
-            .bind(sent_at)
-            .bind(code_enc)
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
     }
 }

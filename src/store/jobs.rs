@@ -2,26 +2,17 @@
 //! its jobs claimable again once the lease runs out. On PostgreSQL the claim skips rows locked by
 //! other instances (`FOR UPDATE SKIP LOCKED`); on SQLite the single `UPDATE … RETURNING` runs under
 //! the database's write lock, which serialises claims within the one instance SQLite supports.
+//! Storage only: what a job does is the workers' business (`jobs`).
 
-use super::{now_ms, with_pool, Backend, Store, StoreError};
+use super::{decode, now_ms, with_pool, Backend, Store, StoreError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::AsRefStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum JobState {
     Ready,
     Running,
     Done,
     Failed,
-}
-
-impl JobState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Ready => "ready",
-            JobState::Running => "running",
-            JobState::Done => "done",
-            JobState::Failed => "failed",
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +35,31 @@ pub struct Job {
     pub attempts: i64,
     pub max_attempts: i64,
 }
+
+pub(super) const INSERT_JOB: &str = "INSERT INTO jobs (account_id, kind, payload, dedupe_key, state, attempts, max_attempts, run_at, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, 'ready', 0, $5, $6, $7, $7)
+     ON CONFLICT (dedupe_key) DO NOTHING
+     RETURNING id";
+
+/// Binds a [`NewJob`] to [`INSERT_JOB`] and runs it on `$executor` (a pool or a transaction of
+/// either backend): the one place the jobs INSERT is written. Yields the new id, `None` when a
+/// job with the same dedupe key exists.
+macro_rules! insert_job {
+    ($executor:expr, $job:expr, $now:expr) => {
+        sqlx::query_as::<_, (i64,)>($crate::store::jobs::INSERT_JOB)
+            .bind(&$job.account_id)
+            .bind(&$job.kind)
+            .bind(&$job.payload)
+            .bind(&$job.dedupe_key)
+            .bind($job.max_attempts)
+            .bind($job.run_at)
+            .bind($now)
+            .fetch_optional($executor)
+            .await?
+            .map(|(id,)| id)
+    };
+}
+pub(super) use insert_job;
 
 const CLAIM_POSTGRES: &str = "
     UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1, updated_at = $3
@@ -68,24 +84,7 @@ impl Store {
     /// Adds a job; returns its id, or `None` when a job with the same dedupe key already exists.
     pub async fn enqueue_job(&self, job: &NewJob) -> Result<Option<i64>, StoreError> {
         let now = now_ms();
-        let id: Option<(i64,)> = with_pool!(self, |pool| {
-            sqlx::query_as(
-                "INSERT INTO jobs (account_id, kind, payload, dedupe_key, state, attempts, max_attempts, run_at, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, 'ready', 0, $5, $6, $7, $7)
-                 ON CONFLICT (dedupe_key) DO NOTHING
-                 RETURNING id",
-            )
-            .bind(&job.account_id)
-            .bind(&job.kind)
-            .bind(&job.payload)
-            .bind(&job.dedupe_key)
-            .bind(job.max_attempts)
-            .bind(job.run_at)
-            .bind(now)
-            .fetch_optional(pool)
-            .await?
-        });
-        Ok(id.map(|(id,)| id))
+        Ok(with_pool!(self, |pool| insert_job!(pool, job, now)))
     }
 
     /// Claims up to `limit` due jobs for `worker` with a lease of `lease_ms`.
@@ -170,7 +169,7 @@ impl Store {
             )
             .bind(job_id)
             .bind(worker)
-            .bind(state.as_str())
+            .bind(state.as_ref())
             .bind(run_at)
             .bind(error)
             .bind(now_ms())
@@ -233,15 +232,15 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// State of the job with this dedupe key (`ready`, `running`, `done`, `failed`), if any.
-    pub async fn job_state_by_key(&self, dedupe_key: &str) -> Result<Option<String>, StoreError> {
+    /// State of the job with this dedupe key, if any.
+    pub async fn job_state_by_key(&self, dedupe_key: &str) -> Result<Option<JobState>, StoreError> {
         let row: Option<(String,)> = with_pool!(self, |pool| {
             sqlx::query_as("SELECT state FROM jobs WHERE dedupe_key = $1")
                 .bind(dedupe_key)
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(row.map(|(state,)| state))
+        row.map(|(state,)| decode("job state", &state)).transpose()
     }
 
     /// Puts failed jobs back in the queue (operator retry). `kind = None` retries every kind.

@@ -5,30 +5,42 @@
 //! `BIGINT` times, decimals as text); only the few statements whose concurrency semantics differ
 //! (claiming jobs) have a variant per backend. The [`with_pool!`] macro expands one body for each
 //! backend's pool type, so a query is written once and type-checked against both drivers.
+//! Storage only: one file per concern; nothing here calls a client, HTTP or a service.
 
 mod accounts;
+mod audit;
+mod calls;
 mod customers;
 mod jobs;
+mod jwt_ids;
 mod operations;
 mod reserves;
+mod secrets;
+mod sessions;
+mod settings;
 mod sync;
+mod tokens;
+mod verification;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::domain::phone::Phone;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::ConnectOptions;
 
-pub use accounts::{
-    Account, AccountStatus, ActivationRecord, ApiCall, LoyaltySettings, SealedSecret, SecretColumn,
-    UiSession,
-};
+pub use accounts::{Account, AccountStatus, ActivationRecord};
+pub use calls::ApiCall;
 pub use customers::CustomerLink;
-pub use jobs::{Job, JobState, NewJob};
+pub use jobs::{Job, JobBacklog, JobState, NewJob};
 pub use operations::{NewOperation, Operation, OperationKind, OperationState};
 pub use reserves::{Reserve, ReserveState};
+pub use secrets::{SealedSecret, SecretColumn};
+pub use sessions::UiSession;
+pub use settings::LoyaltySettings;
 pub use sync::SyncRun;
 
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -74,6 +86,18 @@ macro_rules! with_pool {
     };
 }
 pub(crate) use with_pool;
+
+/// A text column read back as its enum (strum's `EnumString`); unknown text is corrupt data.
+fn decode<T: FromStr>(column: &str, text: &str) -> Result<T, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("{column} `{text}`")))
+}
+
+/// A stored phone read back as a [`Phone`] (the value is not echoed: it is personal data).
+fn decode_phone(text: &str) -> Result<Phone, StoreError> {
+    Phone::parse(text)
+        .map_err(|_| StoreError::Corrupt("a stored phone is not a phone number".into()))
+}
 
 /// Current time in epoch milliseconds, the unit of every stored time.
 pub fn now_ms() -> i64 {
@@ -150,22 +174,6 @@ impl Store {
                 .rows_affected();
         });
         Ok(removed)
-    }
-
-    /// Records a Vendor API JWT id; `false` if it was seen before (a replay). Shared by every
-    /// instance through the database, and durable across restarts.
-    pub async fn remember_jwt_id(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError> {
-        let inserted = with_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO seen_jwt_ids (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
-            )
-            .bind(jti)
-            .bind(expires_at)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(inserted == 1)
     }
 }
 

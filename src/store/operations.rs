@@ -1,31 +1,19 @@
-//! Sales and returns, each recorded once per idempotency key before it is delivered to BonusPlus.
+//! Sales and returns, each recorded once per idempotency key (with its delivery job, in one
+//! transaction) before it is delivered to BonusPlus. Storage only: no clients, no HTTP.
 
-use super::{now_ms, with_pool, NewJob, Store, StoreError};
+use super::jobs::insert_job;
+use super::{decode, decode_phone, now_ms, with_pool, NewJob, Store, StoreError};
+use crate::domain::phone::Phone;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::AsRefStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum OperationKind {
     Sale,
     Return,
 }
 
-impl OperationKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OperationKind::Sale => "sale",
-            OperationKind::Return => "return",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Self, StoreError> {
-        match text {
-            "sale" => Ok(OperationKind::Sale),
-            "return" => Ok(OperationKind::Return),
-            other => Err(StoreError::Corrupt(format!("operation kind `{other}`"))),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::AsRefStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum OperationState {
     /// Recorded, not yet confirmed by BonusPlus.
     Pending,
@@ -37,27 +25,6 @@ pub enum OperationState {
     NothingToDo,
 }
 
-impl OperationState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OperationState::Pending => "pending",
-            OperationState::Delivered => "delivered",
-            OperationState::Failed => "failed",
-            OperationState::NothingToDo => "nothing_to_do",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Self, StoreError> {
-        match text {
-            "pending" => Ok(OperationState::Pending),
-            "delivered" => Ok(OperationState::Delivered),
-            "failed" => Ok(OperationState::Failed),
-            "nothing_to_do" => Ok(OperationState::NothingToDo),
-            other => Err(StoreError::Corrupt(format!("operation state `{other}`"))),
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct NewOperation {
     pub id: String,
@@ -66,7 +33,7 @@ pub struct NewOperation {
     pub idempotency_key: String,
     pub ms_id: Option<String>,
     pub sale_id: Option<String>,
-    pub phone: Option<String>,
+    pub phone: Option<Phone>,
     pub state: OperationState,
     pub payload: String,
 }
@@ -79,7 +46,7 @@ pub struct Operation {
     pub idempotency_key: String,
     pub ms_id: Option<String>,
     pub sale_id: Option<String>,
-    pub phone: Option<String>,
+    pub phone: Option<Phone>,
     pub state: OperationState,
     pub payload: String,
     pub response: Option<String>,
@@ -111,14 +78,14 @@ impl TryFrom<OperationRow> for Operation {
     type Error = StoreError;
     fn try_from(row: OperationRow) -> Result<Self, StoreError> {
         Ok(Operation {
-            kind: OperationKind::parse(&row.kind)?,
-            state: OperationState::parse(&row.state)?,
+            kind: decode("operation kind", &row.kind)?,
+            state: decode("operation state", &row.state)?,
+            phone: row.phone.as_deref().map(decode_phone).transpose()?,
             id: row.id,
             account_id: row.account_id,
             idempotency_key: row.idempotency_key,
             ms_id: row.ms_id,
             sale_id: row.sale_id,
-            phone: row.phone,
             payload: row.payload,
             response: row.response,
             last_error: row.last_error,
@@ -129,96 +96,66 @@ impl TryFrom<OperationRow> for Operation {
     }
 }
 
-const OPERATION_COLUMNS: &str = "id, account_id, kind, idempotency_key, ms_id, sale_id, phone, state, payload, response, last_error, attempts, created_at, updated_at";
+/// The columns an [`OperationRow`] reads, as a literal (so statements can be built with `concat!`).
+macro_rules! operation_columns {
+    () => {
+        "id, account_id, kind, idempotency_key, ms_id, sale_id, phone, state, payload, response, last_error, attempts, created_at, updated_at"
+    };
+}
+
+const OPERATION_COLUMNS: &str = operation_columns!();
+
+/// Binds a [`NewOperation`] to [`INSERT_OPERATION`] and runs it on `$executor` (a pool or a
+/// transaction of either backend): the one place the operation INSERT is written.
+macro_rules! insert_operation {
+    ($executor:expr, $op:expr, $now:expr) => {
+        sqlx::query_as::<_, OperationRow>(INSERT_OPERATION)
+            .bind(&$op.id)
+            .bind(&$op.account_id)
+            .bind($op.kind.as_ref())
+            .bind(&$op.idempotency_key)
+            .bind(&$op.ms_id)
+            .bind(&$op.sale_id)
+            .bind($op.phone.as_ref().map(Phone::as_str))
+            .bind($op.state.as_ref())
+            .bind(&$op.payload)
+            .bind($now)
+            .fetch_optional($executor)
+            .await?
+    };
+}
+
+const INSERT_OPERATION: &str = concat!(
+    "INSERT INTO operations (id, account_id, kind, idempotency_key, ms_id, sale_id, phone, state, payload, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+     ON CONFLICT (account_id, kind, idempotency_key) DO NOTHING
+     RETURNING ",
+    operation_columns!()
+);
 
 impl Store {
-    /// Records an operation unless one with the same (account, kind, idempotency key) exists.
-    /// Returns the stored operation and whether this call created it. Concurrent calls with one key
-    /// create exactly one row (the unique constraint decides).
+    /// Records an operation unless one with the same (account, kind, idempotency key) exists, with
+    /// its delivery `job` when given — in one transaction (the transactional outbox): either both
+    /// exist or neither. Returns the stored operation and whether this call created it; a repeated
+    /// key records nothing. Concurrent calls with one key create exactly one row (the unique
+    /// constraint decides).
     pub async fn record_operation(
         &self,
         op: &NewOperation,
+        job: Option<&NewJob>,
     ) -> Result<(Operation, bool), StoreError> {
         let now = now_ms();
-        let insert = format!(
-            "INSERT INTO operations (id, account_id, kind, idempotency_key, ms_id, sale_id, phone, state, payload, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
-             ON CONFLICT (account_id, kind, idempotency_key) DO NOTHING
-             RETURNING {OPERATION_COLUMNS}"
-        );
-        let created: Option<OperationRow> = with_pool!(self, |pool| {
-            sqlx::query_as(&insert)
-                .bind(&op.id)
-                .bind(&op.account_id)
-                .bind(op.kind.as_str())
-                .bind(&op.idempotency_key)
-                .bind(&op.ms_id)
-                .bind(&op.sale_id)
-                .bind(&op.phone)
-                .bind(op.state.as_str())
-                .bind(&op.payload)
-                .bind(now)
-                .fetch_optional(pool)
-                .await?
-        });
-        if let Some(row) = created {
-            return Ok((row.try_into()?, true));
-        }
-        let existing = self
-            .operation_by_key(&op.account_id, op.kind, &op.idempotency_key)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("operation vanished after a conflict".into()))?;
-        Ok((existing, false))
-    }
-
-    /// Records an operation and its delivery job in one transaction (the transactional outbox):
-    /// either both exist or neither. A repeated key records nothing and returns the existing
-    /// operation with `false`.
-    pub async fn record_operation_with_job(
-        &self,
-        op: &NewOperation,
-        job: &NewJob,
-    ) -> Result<(Operation, bool), StoreError> {
-        let now = now_ms();
-        let insert = format!(
-            "INSERT INTO operations (id, account_id, kind, idempotency_key, ms_id, sale_id, phone, state, payload, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
-             ON CONFLICT (account_id, kind, idempotency_key) DO NOTHING
-             RETURNING {OPERATION_COLUMNS}"
-        );
-        let created: Option<OperationRow> = with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let created: Option<OperationRow> = sqlx::query_as(&insert)
-                .bind(&op.id)
-                .bind(&op.account_id)
-                .bind(op.kind.as_str())
-                .bind(&op.idempotency_key)
-                .bind(&op.ms_id)
-                .bind(&op.sale_id)
-                .bind(&op.phone)
-                .bind(op.state.as_str())
-                .bind(&op.payload)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if created.is_some() {
-                sqlx::query(
-                    "INSERT INTO jobs (account_id, kind, payload, dedupe_key, state, attempts, max_attempts, run_at, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, 'ready', 0, $5, $6, $7, $7)
-                     ON CONFLICT (dedupe_key) DO NOTHING",
-                )
-                .bind(&job.account_id)
-                .bind(&job.kind)
-                .bind(&job.payload)
-                .bind(&job.dedupe_key)
-                .bind(job.max_attempts)
-                .bind(job.run_at)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+        let created: Option<OperationRow> = with_pool!(self, |pool| match job {
+            None => insert_operation!(pool, op, now),
+            Some(job) => {
+                let mut tx = pool.begin().await?;
+                let created = insert_operation!(&mut *tx, op, now);
+                if created.is_some() {
+                    insert_job!(&mut *tx, job, now);
+                }
+                tx.commit().await?;
+                created
             }
-            tx.commit().await?;
-            created
         });
         if let Some(row) = created {
             return Ok((row.try_into()?, true));
@@ -273,7 +210,7 @@ impl Store {
         let row: Option<OperationRow> = with_pool!(self, |pool| {
             sqlx::query_as(&sql)
                 .bind(account_id)
-                .bind(kind.as_str())
+                .bind(kind.as_ref())
                 .bind(idempotency_key)
                 .fetch_optional(pool)
                 .await?
@@ -354,7 +291,7 @@ impl Store {
                  WHERE id = $1",
             )
             .bind(id)
-            .bind(state.as_str())
+            .bind(state.as_ref())
             .bind(response)
             .bind(error)
             .bind(now_ms())

@@ -2,10 +2,15 @@
 //!
 //! A reserve row is written *before* BonusPlus is asked (state `intended`), so a crash between the
 //! two steps leaves a row that the expiry worker reconciles by releasing whatever BonusPlus may hold.
+//! Storage only: asking BonusPlus is the `reserves` service's.
 
-use super::{now_ms, with_pool, Store, StoreError};
+use rust_decimal::Decimal;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use super::{decode, decode_phone, now_ms, with_pool, Store, StoreError};
+use crate::domain::phone::Phone;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::AsRefStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum ReserveState {
     /// Recorded; BonusPlus may or may not hold it yet.
     Intended,
@@ -17,35 +22,14 @@ pub enum ReserveState {
     Consumed,
 }
 
-impl ReserveState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReserveState::Intended => "intended",
-            ReserveState::Active => "active",
-            ReserveState::Released => "released",
-            ReserveState::Consumed => "consumed",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Self, StoreError> {
-        match text {
-            "intended" => Ok(ReserveState::Intended),
-            "active" => Ok(ReserveState::Active),
-            "released" => Ok(ReserveState::Released),
-            "consumed" => Ok(ReserveState::Consumed),
-            other => Err(StoreError::Corrupt(format!("reserve state `{other}`"))),
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reserve {
     pub id: String,
     pub account_id: String,
-    pub phone: String,
+    pub phone: Phone,
     pub retail_store_id: String,
-    /// Exact decimal text.
-    pub amount: String,
+    /// Stored as exact decimal text.
+    pub amount: Decimal,
     pub state: ReserveState,
     pub expires_at: i64,
 }
@@ -65,12 +49,12 @@ impl TryFrom<ReserveRow> for Reserve {
     type Error = StoreError;
     fn try_from(row: ReserveRow) -> Result<Self, StoreError> {
         Ok(Reserve {
-            state: ReserveState::parse(&row.state)?,
+            state: decode("reserve state", &row.state)?,
+            phone: decode_phone(&row.phone)?,
+            amount: decode("reserve amount", &row.amount)?,
             id: row.id,
             account_id: row.account_id,
-            phone: row.phone,
             retail_store_id: row.retail_store_id,
-            amount: row.amount,
             expires_at: row.expires_at,
         })
     }
@@ -88,10 +72,10 @@ impl Store {
             )
             .bind(&reserve.id)
             .bind(&reserve.account_id)
-            .bind(&reserve.phone)
+            .bind(reserve.phone.as_str())
             .bind(&reserve.retail_store_id)
-            .bind(&reserve.amount)
-            .bind(reserve.state.as_str())
+            .bind(reserve.amount.to_string())
+            .bind(reserve.state.as_ref())
             .bind(reserve.expires_at)
             .bind(now)
             .execute(pool)
@@ -114,8 +98,8 @@ impl Store {
             )
             .bind(account_id)
             .bind(id)
-            .bind(from.as_str())
-            .bind(to.as_str())
+            .bind(from.as_ref())
+            .bind(to.as_ref())
             .bind(now_ms())
             .execute(pool)
             .await?
@@ -128,7 +112,7 @@ impl Store {
     pub async fn open_reserves(
         &self,
         account_id: &str,
-        phone: &str,
+        phone: &Phone,
         retail_store_id: &str,
     ) -> Result<Vec<Reserve>, StoreError> {
         let sql = format!(
@@ -139,7 +123,7 @@ impl Store {
         let rows: Vec<ReserveRow> = with_pool!(self, |pool| {
             sqlx::query_as(&sql)
                 .bind(account_id)
-                .bind(phone)
+                .bind(phone.as_str())
                 .bind(retail_store_id)
                 .fetch_all(pool)
                 .await?

@@ -1,4 +1,5 @@
 //! Product-sync runs and what each product looked like when it was last sent to BonusPlus.
+//! Storage only: the sync itself is `sync`'s.
 
 use super::{now_ms, with_pool, Store, StoreError};
 
@@ -107,20 +108,9 @@ impl Store {
         product_id: &str,
         fingerprint: &str,
     ) -> Result<(), StoreError> {
-        with_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO synced_products (account_id, store, product_id, fingerprint, synced_at) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (account_id, store, product_id) DO UPDATE SET fingerprint = excluded.fingerprint, synced_at = excluded.synced_at",
-            )
-            .bind(account_id)
-            .bind(store)
-            .bind(product_id)
-            .bind(fingerprint)
-            .bind(now_ms())
-            .execute(pool)
-            .await?;
-        });
-        Ok(())
+        let row = (product_id.to_owned(), fingerprint.to_owned());
+        self.save_synced_fingerprints(account_id, store, &[row])
+            .await
     }
 
     /// Every fingerprint of products last imported into `store` (product id → fingerprint).

@@ -7,24 +7,52 @@
 //! never run one account's sync twice); progress and the resume point are saved after every page,
 //! and a run interrupted by a failure continues from there. Fingerprints are saved after every
 //! accepted batch, so nothing accepted is sent again.
+//!
+//! Shared service below the settings page and the workers. Must not depend on `state`, on incoming
+//! modules or on `jobs` (the queue runs it through [`run_job`] and maps [`SyncError`]).
 
 pub mod catalogue;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::bonusplus::{ApiKey, BonusPlusError, ProductImport, ProductTiny};
-use crate::crypto::Purpose;
-use crate::jobs::delivery::DeliveryError as JobError;
-use crate::moysklad::remap::RemapError;
-use crate::startup::AppState;
-use crate::store::{now_ms, AccountStatus, Job, LoyaltySettings, NewJob, StoreError, SyncRun};
+use crate::accounts::Accounts;
+use crate::bonusplus::{ApiKey, BonusPlusClient, BonusPlusError, ProductImport, ProductTiny};
+use crate::config::SyncSettings;
+use crate::moysklad::json_api::{JsonApiClient, JsonApiError};
+use crate::store::{
+    now_ms, AccountStatus, Job, JobState, LoyaltySettings, NewJob, Store, StoreError, SyncRun,
+};
 use catalogue::{fingerprint, to_import_rows, CatalogueRow, ENTITIES, PRODUCT_ENTITY};
 
 pub const SYNC_KIND: &str = "product_sync";
 const MAX_ATTEMPTS: i64 = 30;
+
+/// What a sync run uses. Cheap to clone.
+#[derive(Clone)]
+pub struct SyncContext {
+    pub store: Store,
+    pub bonusplus: BonusPlusClient,
+    pub json_api: JsonApiClient,
+    pub accounts: Accounts,
+    pub settings: Arc<SyncSettings>,
+}
+
+/// Why a run stopped; the job queue maps it into its own error.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// Worth another attempt (MoySklad or BonusPlus unavailable, too many 429s).
+    #[error("{0}")]
+    Retry(String),
+    /// Will not succeed without someone changing something (token revoked, no key, no store).
+    #[error("{0}")]
+    Permanent(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// A run's progress as the settings page shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -74,7 +102,7 @@ fn job_key(account_id: &str) -> String {
 }
 
 /// Asks for a sync of the account now; `false` when one is already running.
-pub async fn request_sync(state: &AppState, account_id: &str) -> Result<bool, StoreError> {
+pub async fn request_sync(store: &Store, account_id: &str) -> Result<bool, StoreError> {
     let job = NewJob {
         account_id: Some(account_id.to_owned()),
         kind: SYNC_KIND.to_owned(),
@@ -83,48 +111,47 @@ pub async fn request_sync(state: &AppState, account_id: &str) -> Result<bool, St
         max_attempts: MAX_ATTEMPTS,
         run_at: now_ms(),
     };
-    if state.store.enqueue_job(&job).await?.is_some() {
+    if store.enqueue_job(&job).await?.is_some() {
         return Ok(true);
     }
     // The account's job exists: due again unless it is running right now.
-    state
-        .store
+    store
         .reschedule_job_by_key(&job_key(account_id), now_ms())
         .await
 }
 
 /// The account's latest run, if any, and whether a run waits in the queue for a worker.
 pub async fn sync_status(
-    state: &AppState,
+    store: &Store,
     account_id: &str,
 ) -> Result<(Option<SyncStatus>, bool), StoreError> {
     let key = job_key(account_id);
     let (run, job) = tokio::join!(
-        state.store.latest_sync_run(account_id),
-        state.store.job_state_by_key(&key),
+        store.latest_sync_run(account_id),
+        store.job_state_by_key(&key),
     );
     let run = run?.map(SyncStatus::from);
     let running = run.as_ref().is_some_and(|r| r.state == "running");
-    let queued = !running && matches!(job?.as_deref(), Some("ready" | "running"));
+    let queued = !running && matches!(job?, Some(JobState::Ready | JobState::Running));
     Ok((run, queued))
 }
 
 /// The schedule: asks for a sync of every served account whose last run is older than the interval.
-pub async fn enqueue_due(state: &AppState) -> Result<usize, StoreError> {
-    let interval_ms = i64::try_from(state.settings.sync.interval_secs)
+pub async fn enqueue_due(ctx: &SyncContext) -> Result<usize, StoreError> {
+    let interval_ms = i64::try_from(ctx.settings.interval_secs)
         .unwrap_or(i64::MAX / 1000)
         .saturating_mul(1000);
     if interval_ms == 0 {
         return Ok(0);
     }
     let mut requested = 0;
-    for account_id in state.store.active_account_ids().await? {
-        let due = match state.store.latest_sync_run(&account_id).await? {
+    for account_id in ctx.store.active_account_ids().await? {
+        let due = match ctx.store.latest_sync_run(&account_id).await? {
             None => true,
             Some(run) if run.state == "running" => false,
             Some(run) => run.started_at.saturating_add(interval_ms) <= now_ms(),
         };
-        if due && request_sync(state, &account_id).await? {
+        if due && request_sync(&ctx.store, &account_id).await? {
             requested += 1;
         }
     }
@@ -136,55 +163,55 @@ pub async fn enqueue_due(state: &AppState) -> Result<usize, StoreError> {
 /// A run that cannot go on (permanent refusal, or the queue's last attempt) ends as `failed` with
 /// its reason on the settings page and completes its job: a sync failure is the page's business,
 /// not the delivery backlog's (operators' `retry-failed` and the outbox metrics stay about money).
-pub async fn run_job(state: &AppState, job: &Job) -> Result<(), JobError> {
+pub async fn run_job(ctx: &SyncContext, job: &Job) -> Result<(), SyncError> {
     let account_id = job.payload.as_str();
     let last_attempt = job.attempts >= job.max_attempts;
-    let inputs = match inputs(state, account_id).await {
+    let inputs = match inputs(ctx, account_id).await {
         Ok(inputs) => inputs,
-        Err(JobError::Store(error)) => return Err(JobError::Store(error)),
+        Err(SyncError::Store(error)) => return Err(SyncError::Store(error)),
         Err(error) => {
-            let mut run = match state.store.latest_sync_run(account_id).await? {
+            let mut run = match ctx.store.latest_sync_run(account_id).await? {
                 Some(run) if run.state == "running" => run,
                 _ => {
                     let id = uuid::Uuid::new_v4().to_string();
-                    state.store.start_sync_run(&id, account_id, false).await?
+                    ctx.store.start_sync_run(&id, account_id, false).await?
                 }
             };
-            return give_up_or_retry(state, &mut run, error, last_attempt).await;
+            return give_up_or_retry(ctx, &mut run, error, last_attempt).await;
         }
     };
-    let mut run = match state.store.latest_sync_run(account_id).await? {
+    let mut run = match ctx.store.latest_sync_run(account_id).await? {
         Some(run) if run.state == "running" => run,
         _ => {
             let first = inputs.fingerprints.values().all(HashMap::is_empty);
             let id = uuid::Uuid::new_v4().to_string();
-            state.store.start_sync_run(&id, account_id, first).await?
+            ctx.store.start_sync_run(&id, account_id, first).await?
         }
     };
-    match sync(state, &inputs, &mut run).await {
-        Ok(()) => finish(state, &mut run, "done", None)
+    match sync(ctx, &inputs, &mut run).await {
+        Ok(()) => finish(ctx, &mut run, "done", None)
             .await
-            .map_err(JobError::from),
-        Err(JobError::Store(error)) => Err(JobError::Store(error)),
-        Err(error) => give_up_or_retry(state, &mut run, error, last_attempt).await,
+            .map_err(SyncError::from),
+        Err(SyncError::Store(error)) => Err(SyncError::Store(error)),
+        Err(error) => give_up_or_retry(ctx, &mut run, error, last_attempt).await,
     }
 }
 
 /// Records the failure on the run; ends the run (and its job) when it cannot succeed later.
 async fn give_up_or_retry(
-    state: &AppState,
+    ctx: &SyncContext,
     run: &mut SyncRun,
-    error: JobError,
+    error: SyncError,
     last_attempt: bool,
-) -> Result<(), JobError> {
+) -> Result<(), SyncError> {
     run.errors += 1;
     run.last_error = Some(error.to_string());
-    if matches!(error, JobError::Permanent(_)) || last_attempt {
+    if matches!(error, SyncError::Permanent(_)) || last_attempt {
         tracing::warn!(account = %run.account_id, %error, "product sync failed");
-        finish(state, run, "failed", Some(error.to_string())).await?;
+        finish(ctx, run, "failed", Some(error.to_string())).await?;
         return Ok(());
     }
-    state.store.update_sync_run(run).await?;
+    ctx.store.update_sync_run(run).await?;
     Err(error)
 }
 
@@ -213,37 +240,36 @@ struct Inputs {
     fingerprints: HashMap<String, HashMap<String, String>>,
 }
 
-async fn inputs(state: &AppState, account_id: &str) -> Result<Inputs, JobError> {
-    let account = state
+async fn inputs(ctx: &SyncContext, account_id: &str) -> Result<Inputs, SyncError> {
+    let account = ctx
         .store
         .account(account_id)
         .await?
         .filter(|a| a.status == AccountStatus::Activated)
-        .ok_or_else(|| JobError::Permanent("Приложение не подключено".into()))?;
-    let sealed = account.access_token_enc.ok_or_else(|| {
-        JobError::Permanent("МойСклад не передал приложению доступ к JSON API".into())
-    })?;
-    let token = state
-        .cipher
-        .open(account_id, Purpose::MoySkladToken, &sealed)
-        .map_err(|_| JobError::Permanent("Не удалось прочитать доступ к МоемуСкладу".into()))?;
-    let key = crate::jobs::account_key(state, account_id)
+        .ok_or_else(|| SyncError::Permanent("Приложение не подключено".into()))?;
+    let token = ctx
+        .accounts
+        .json_api_token(&account)
+        .map_err(|error| SyncError::Permanent(error.to_string()))?;
+    let key = ctx
+        .accounts
+        .bonusplus_key(account_id)
         .await?
-        .ok_or_else(|| JobError::Permanent("Не указан ключ API БонусПлюс".into()))?;
-    let settings = state
+        .ok_or_else(|| SyncError::Permanent("Не указан ключ API БонусПлюс".into()))?;
+    let settings = ctx
         .store
         .settings(account_id)
         .await?
-        .ok_or_else(|| JobError::Permanent("Настройки не сохранены".into()))?;
+        .ok_or_else(|| SyncError::Permanent("Настройки не сохранены".into()))?;
     let stores = bonusplus_stores(&settings);
     if stores.is_empty() {
-        return Err(JobError::Permanent(
+        return Err(SyncError::Permanent(
             "Не сопоставлен ни один магазин БонусПлюс".into(),
         ));
     }
     let mut fingerprints = HashMap::new();
     for store in stores {
-        let known = state.store.synced_fingerprints(account_id, &store).await?;
+        let known = ctx.store.synced_fingerprints(account_id, &store).await?;
         fingerprints.insert(store, known);
     }
     Ok(Inputs {
@@ -254,21 +280,21 @@ async fn inputs(state: &AppState, account_id: &str) -> Result<Inputs, JobError> 
     })
 }
 
-async fn sync(state: &AppState, inputs: &Inputs, run: &mut SyncRun) -> Result<(), JobError> {
-    let page_size = state.settings.sync.page_size;
+async fn sync(ctx: &SyncContext, inputs: &Inputs, run: &mut SyncRun) -> Result<(), SyncError> {
+    let page_size = ctx.settings.page_size;
     let cursor: Cursor = run
         .cursor
         .as_deref()
         .and_then(|c| serde_json::from_str(c).ok())
         .unwrap_or_default();
     if run.total == 0 {
-        run.total = catalogue_size(state, &inputs.token).await?;
-        state.store.update_sync_run(run).await?;
+        run.total = catalogue_size(ctx, &inputs.token).await?;
+        ctx.store.update_sync_run(run).await?;
     }
     let mut folders = HashMap::new();
     if cursor.entity > PRODUCT_ENTITY {
         // Resuming after the products: their folders are still needed for the variants.
-        product_folders(state, &inputs.token, &mut folders).await?;
+        product_folders(ctx, &inputs.token, &mut folders).await?;
     }
     let mut fingerprints = inputs.fingerprints.clone();
     for (entity, name) in ENTITIES.iter().enumerate().skip(cursor.entity) {
@@ -278,14 +304,14 @@ async fn sync(state: &AppState, inputs: &Inputs, run: &mut SyncRun) -> Result<()
             0
         };
         loop {
-            let page = state
-                .remap
+            let page = ctx
+                .json_api
                 .page::<CatalogueRow>(&inputs.token, name, offset, page_size, &[])
                 .await
-                .map_err(remap_error)?;
+                .map_err(json_api_error)?;
             let rows = to_import_rows(entity, &page.rows, &mut folders);
             for (store, known) in fingerprints.iter_mut() {
-                run.sent += import_changed(state, inputs, store, &rows, known).await?;
+                run.sent += import_changed(ctx, inputs, store, &rows, known).await?;
             }
             run.processed += page.rows.len() as i64;
             let next = page.next_offset();
@@ -300,7 +326,7 @@ async fn sync(state: &AppState, inputs: &Inputs, run: &mut SyncRun) -> Result<()
                 },
             };
             run.cursor = serde_json::to_string(&resume).ok();
-            state.store.update_sync_run(run).await?;
+            ctx.store.update_sync_run(run).await?;
             match next {
                 Some(next) => offset = next,
                 None => break,
@@ -312,24 +338,23 @@ async fn sync(state: &AppState, inputs: &Inputs, run: &mut SyncRun) -> Result<()
 
 /// Sends `store` the rows it does not have as they are now, in batches; returns how many.
 async fn import_changed(
-    state: &AppState,
+    ctx: &SyncContext,
     inputs: &Inputs,
     store: &str,
     rows: &[ProductTiny],
     known: &mut HashMap<String, String>,
-) -> Result<i64, JobError> {
+) -> Result<i64, SyncError> {
     let changed: Vec<(ProductTiny, String)> = rows
         .iter()
         .map(|row| (row.clone(), fingerprint(row)))
         .filter(|(row, print)| known.get(&row.id) != Some(print))
         .collect();
-    for batch in changed.chunks(state.settings.sync.batch_size.max(1)) {
+    for batch in changed.chunks(ctx.settings.batch_size.max(1)) {
         let import = ProductImport {
             store: store.to_owned(),
             products: batch.iter().map(|(row, _)| row.clone()).collect(),
         };
-        state
-            .bonusplus
+        ctx.bonusplus
             .import_products(&inputs.key, &import)
             .await
             .map_err(bonusplus_error)?;
@@ -337,8 +362,7 @@ async fn import_changed(
             .iter()
             .map(|(row, print)| (row.id.clone(), print.clone()))
             .collect();
-        state
-            .store
+        ctx.store
             .save_synced_fingerprints(&inputs.account_id, store, &accepted)
             .await?;
         known.extend(accepted);
@@ -347,37 +371,37 @@ async fn import_changed(
 }
 
 /// Number of rows of every list, for the progress percentage (one small request per list).
-async fn catalogue_size(state: &AppState, token: &SecretString) -> Result<i64, JobError> {
+async fn catalogue_size(ctx: &SyncContext, token: &SecretString) -> Result<i64, SyncError> {
     let mut total = 0;
     for name in ENTITIES {
-        let page = state
-            .remap
+        let page = ctx
+            .json_api
             .page::<serde_json::Value>(token, name, 0, 1, &[])
             .await
-            .map_err(remap_error)?;
+            .map_err(json_api_error)?;
         total += i64::try_from(page.total).unwrap_or(i64::MAX / 8);
     }
     Ok(total)
 }
 
 async fn product_folders(
-    state: &AppState,
+    ctx: &SyncContext,
     token: &SecretString,
     folders: &mut HashMap<String, String>,
-) -> Result<(), JobError> {
+) -> Result<(), SyncError> {
     let mut offset = 0;
     loop {
-        let page = state
-            .remap
+        let page = ctx
+            .json_api
             .page::<CatalogueRow>(
                 token,
                 ENTITIES[PRODUCT_ENTITY],
                 offset,
-                state.settings.sync.page_size,
+                ctx.settings.page_size,
                 &[],
             )
             .await
-            .map_err(remap_error)?;
+            .map_err(json_api_error)?;
         to_import_rows(PRODUCT_ENTITY, &page.rows, folders);
         match page.next_offset() {
             Some(next) => offset = next,
@@ -387,7 +411,7 @@ async fn product_folders(
 }
 
 async fn finish(
-    state: &AppState,
+    ctx: &SyncContext,
     run: &mut SyncRun,
     outcome: &str,
     error: Option<String>,
@@ -401,25 +425,25 @@ async fn finish(
     if error.is_some() {
         run.last_error = error;
     }
-    state.store.update_sync_run(run).await?;
+    ctx.store.update_sync_run(run).await?;
     tracing::info!(account = %run.account_id, outcome, sent = run.sent, "product sync finished");
     Ok(())
 }
 
-fn remap_error(error: RemapError) -> JobError {
+fn json_api_error(error: JsonApiError) -> SyncError {
     let message = format!("МойСклад: {error}");
     if error.is_transient() {
-        JobError::Retry(message)
+        SyncError::Retry(message)
     } else {
-        JobError::Permanent(message)
+        SyncError::Permanent(message)
     }
 }
 
-fn bonusplus_error(error: BonusPlusError) -> JobError {
+fn bonusplus_error(error: BonusPlusError) -> SyncError {
     let message = format!("БонусПлюс: {error}");
     if error.is_retryable() {
-        JobError::Retry(message)
+        SyncError::Retry(message)
     } else {
-        JobError::Permanent(message)
+        SyncError::Permanent(message)
     }
 }

@@ -3,9 +3,14 @@
 //! The page exchanges MoySklad's `contextKey` once for a short-lived session token that it keeps in
 //! memory and sends as a bearer token: no cookies (third-party cookies are often blocked in a
 //! cross-site frame) and therefore no CSRF surface. Only account administrators may change settings.
+//!
+//! Incoming: must not depend on the other incoming modules (`loyalty_api`, `vendor_api`).
 
 mod session;
 mod settings;
+mod sync;
+mod token;
+mod view;
 
 use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -15,7 +20,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use crate::startup::AppState;
+use crate::moysklad::vendor_client::VendorApiError;
+use crate::state::AppState;
+use crate::store::{Account, AccountStatus};
 pub use session::UiUser;
 
 const PAGE: &str = include_str!("page.html");
@@ -49,11 +56,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/ui/api/session", post(session::open))
         .route("/ui/api/settings", get(settings::show).put(settings::save))
-        .route("/ui/api/token/rotate", post(settings::rotate_token))
-        .route(
-            "/ui/api/sync",
-            get(settings::sync_progress).post(settings::start_sync),
-        )
+        .route("/ui/api/token/rotate", post(token::rotate))
+        .route("/ui/api/sync", get(sync::progress).post(sync::start))
         .layer(axum::middleware::from_fn_with_state(
             state,
             security_headers,
@@ -148,4 +152,41 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, UiEr
         message: format!("Некорректные данные: {}", e.message),
         field: e.parameter,
     })
+}
+
+/// The user's account, if its settings may be changed now (installed, not suspended).
+async fn changeable_account(state: &AppState, user: &UiUser) -> Result<Account, UiError> {
+    let account = state
+        .store
+        .account(&user.account_id)
+        .await?
+        .ok_or_else(|| UiError::new(StatusCode::NOT_FOUND, "Аккаунт не найден"))?;
+    match account.status {
+        AccountStatus::SettingsRequired | AccountStatus::Activated => Ok(account),
+        AccountStatus::Suspended => Err(UiError::new(
+            StatusCode::CONFLICT,
+            "Приложение приостановлено: продлите подписку в МоёмСкладе",
+        )),
+        AccountStatus::Uninstalled => Err(UiError::new(StatusCode::CONFLICT, "Приложение удалено")),
+    }
+}
+
+fn moysklad_refused(error: VendorApiError) -> UiError {
+    tracing::warn!(%error, "MoySklad refused the loyalty settings");
+    UiError::new(
+        StatusCode::BAD_GATEWAY,
+        format!(
+            "Настройки сохранены, но МойСклад их не принял: {error}. Попробуйте сохранить ещё раз"
+        ),
+    )
+}
+
+async fn audit(state: &AppState, account_id: &str, user: &UiUser, action: &str, details: &str) {
+    if let Err(error) = state
+        .store
+        .audit(account_id, &user.actor(), action, details)
+        .await
+    {
+        tracing::warn!(%error, "audit entry not written");
+    }
 }

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{parse_body, UiError};
 use crate::crypto::{new_token, token_hash};
-use crate::moysklad::client::VendorApiError;
 use crate::moysklad::jwt::bearer;
-use crate::startup::AppState;
+use crate::moysklad::vendor_client::VendorApiError;
+use crate::state::AppState;
 use crate::store::{now_ms, AccountStatus, UiSession};
 
 /// How long a settings-page session lives (the page simply reopens one from a new context key).

@@ -13,8 +13,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::common::{Backend, TestDb};
 use crate::lifecycle::{World, POS};
+use crate::support::{Backend, TestDb};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";

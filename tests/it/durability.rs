@@ -12,8 +12,8 @@ use futures::StreamExt;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use crate::common::{Backend, TestApp, TestDb};
-use crate::loyalty_support::{agent, configure_account, dec, position, retail_store, Options, Pos};
+use crate::support::pos::{agent, configure_account, dec, position, retail_store, Options, Pos};
+use crate::support::{Backend, TestApp, TestDb};
 
 /// Workers that poll often and back off briefly, so the tests wait seconds, not minutes.
 fn quick_jobs(s: &mut Settings) {
@@ -220,20 +220,20 @@ async fn expired_and_interrupted_reserves_are_released(db: TestDb) {
         .await
         .unwrap()
         .unwrap();
+    let phone = bonusbridge::domain::phone::Phone::parse(&customer).unwrap();
     store
         .insert_reserve(&Reserve {
             id: reserve_id.clone(),
             account_id: account.clone(),
-            phone: customer.clone(),
-            retail_store_id: crate::loyalty_support::POS.to_owned(),
-            amount: "30".into(),
+            phone: phone.clone(),
+            retail_store_id: crate::support::pos::POS.to_owned(),
+            amount: dec("30"),
             state: ReserveState::Intended,
             expires_at: bonusbridge::store::now_ms() + 300,
         })
         .await
         .unwrap();
     let key = bonusbridge::bonusplus::ApiKey::new(pos.key.clone().into()).unwrap();
-    let phone = bonusbridge::domain::phone::Phone::parse(&customer).unwrap();
     pos.app
         .state
         .bonusplus

@@ -1,6 +1,6 @@
 //! HTTP basics on both backends: health, request ids, JSON 404/405, body limit.
 
-use crate::common::{TestApp, TestDb};
+use crate::support::{TestApp, TestDb};
 
 crate::on_both_backends!(health_and_fallbacks);
 

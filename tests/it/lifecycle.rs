@@ -8,8 +8,8 @@ use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
-use crate::common::{TestApp, TestDb};
-use crate::moysklad_fake::{moysklad_jwt, FakeMoySklad};
+use crate::support::moysklad_fake::{moysklad_jwt, FakeMoySklad};
+use crate::support::{TestApp, TestDb};
 
 pub const SECRET: &str = "lifecycle-test-secret-key-0123456789abcdef";
 pub const APP_UID: &str = "bonusbridge.testvendor";

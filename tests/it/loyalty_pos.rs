@@ -3,8 +3,8 @@
 use bonusplus_emulator::{FailureMode, NewCustomer, Person};
 use serde_json::{json, Value};
 
-use crate::common::TestDb;
-use crate::loyalty_support::{agent, dec, decimal_at, position, retail_store, Options, Pos};
+use crate::support::pos::{agent, dec, decimal_at, position, retail_store, Options, Pos};
+use crate::support::TestDb;
 
 crate::on_both_backends!(
     customer_flow_search_create_detail,
@@ -35,7 +35,7 @@ async fn customer_flow_search_create_detail(db: TestDb) {
         let (status, body) = pos
             .get(&format!(
                 "/counterparty?search={search}&retailStoreId={}",
-                crate::loyalty_support::POS
+                crate::support::pos::POS
             ))
             .await;
         assert_eq!(status, 200, "{body}");
@@ -129,7 +129,7 @@ fn receipt(kind: &str, preferred: Option<&str>) -> Value {
         "bonusProgram": {"transactionType": kind},
     });
     if let Some(p) = preferred {
-        body["preferredBonusToSpend"] = crate::loyalty_support::num(p);
+        body["preferredBonusToSpend"] = crate::support::pos::num(p);
     }
     body
 }

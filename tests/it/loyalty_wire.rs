@@ -5,10 +5,10 @@ use serde_json::{json, Value};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{Backend, TestApp, TestDb};
-use crate::loyalty_support::{
+use crate::support::pos::{
     agent, configure_account, num, position, retail_store, Options, POS, STORE,
 };
+use crate::support::{Backend, TestApp, TestDb};
 
 const KEY: &str = "wire-key";
 const TOKEN: &str = "wire-token";

@@ -1,18 +1,19 @@
-//! Integration tests: one binary (faster to build and link) with a module per area.
+//! Integration tests: one binary (faster to build and link) with a module per area; what they
+//! share is in `support/`.
 
+mod architecture;
+mod bonusplus_client;
 mod browser;
 mod cli;
-mod common;
 mod config;
 mod durability;
 mod http_basics;
+mod json_api;
 mod lifecycle;
 mod loyalty_pos;
-mod loyalty_support;
 mod loyalty_wire;
 mod metrics;
-mod moysklad_fake;
 mod product_sync;
-mod remap;
 mod security;
 mod store_conformance;
+mod support;

@@ -4,8 +4,8 @@
 use bonusplus_emulator::NewCustomer;
 use serde_json::json;
 
-use crate::common::TestDb;
-use crate::loyalty_support::{agent, dec, position, retail_store, Options, Pos};
+use crate::support::pos::{agent, dec, position, retail_store, Options, Pos};
+use crate::support::TestDb;
 
 crate::on_both_backends!(metrics_count_requests_upstream_calls_and_backlog);
 

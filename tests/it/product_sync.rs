@@ -9,10 +9,10 @@ use bonusplus_emulator::FailureMode;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::common::TestDb;
 use crate::lifecycle::World;
 use crate::lifecycle::POS;
-use crate::loyalty_support::{agent, dec, decimal_at, position};
+use crate::support::pos::{agent, dec, decimal_at, position};
+use crate::support::TestDb;
 
 crate::on_both_backends!(
     first_run_imports_everything_then_only_changes,
@@ -463,13 +463,13 @@ async fn schedule_asks_again_once_the_interval_has_passed(db: TestDb) {
     let started = now_ms();
     let shop = Shop::activate(world, session).await;
     let (first, _) = shop.wait_done(started).await;
-    let state = &shop.world.app.state;
+    let sync = &shop.world.app.state.jobs.sync;
 
     // Inside the interval nothing is due; after it, the account is asked again.
-    assert_eq!(bonusbridge::sync::enqueue_due(state).await.unwrap(), 0);
+    assert_eq!(bonusbridge::sync::enqueue_due(sync).await.unwrap(), 0);
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     let due_at = now_ms();
-    assert_eq!(bonusbridge::sync::enqueue_due(state).await.unwrap(), 1);
+    assert_eq!(bonusbridge::sync::enqueue_due(sync).await.unwrap(), 1);
     let (second, _) = shop.wait_done(due_at).await;
     assert_ne!(second["startedAt"], first["startedAt"]);
     assert_eq!(second["sent"], 0);

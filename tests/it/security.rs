@@ -11,8 +11,8 @@ use bonusplus_emulator::TenantRules;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
-use crate::common::{Backend, TestDb};
-use crate::loyalty_support::{agent, configure_account, position, retail_store, Options, Pos, POS};
+use crate::support::pos::{agent, configure_account, position, retail_store, Options, Pos, POS};
+use crate::support::{Backend, TestDb};
 
 crate::on_both_backends!(
     one_account_never_reaches_another,
@@ -51,7 +51,7 @@ async fn one_account_never_reaches_another(db: TestDb) {
         .unwrap();
     assert_eq!(response.status(), 201);
     let balance_b = a.emu.customer(key_b, PHONE_B).unwrap().balance;
-    let guid_b = bonusbridge::loyalty::identity::customer_guid("account-b", PHONE_B);
+    let guid_b = bonusbridge::domain::identity::customer_guid("account-b", PHONE_B);
 
     // A cannot find B's customer by B's ids, nor by phone (A's BonusPlus does not know it).
     for id in ["ms-b", guid_b.as_str()] {

@@ -3,12 +3,13 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use bonusbridge::domain::phone::Phone;
 use bonusbridge::store::{
     AccountStatus, ActivationRecord, CustomerLink, LoyaltySettings, NewJob, NewOperation,
     OperationKind, OperationState, Reserve, ReserveState, Store,
 };
 
-use crate::common::TestDb;
+use crate::support::TestDb;
 
 crate::on_both_backends!(
     migrations_are_idempotent,
@@ -250,17 +251,20 @@ async fn operation_recorded_once_under_concurrency(db: TestDb) {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             store
-                .record_operation(&NewOperation {
-                    id: format!("op-{i}"),
-                    account_id: "acc".into(),
-                    kind: OperationKind::Sale,
-                    idempotency_key: "sale-42".into(),
-                    ms_id: Some("ms-sale".into()),
-                    sale_id: None,
-                    phone: Some("79011231122".into()),
-                    state: OperationState::Pending,
-                    payload: "{}".into(),
-                })
+                .record_operation(
+                    &NewOperation {
+                        id: format!("op-{i}"),
+                        account_id: "acc".into(),
+                        kind: OperationKind::Sale,
+                        idempotency_key: "sale-42".into(),
+                        ms_id: Some("ms-sale".into()),
+                        sale_id: None,
+                        phone: Some(Phone::parse("79011231122").unwrap()),
+                        state: OperationState::Pending,
+                        payload: "{}".into(),
+                    },
+                    None,
+                )
                 .await
                 .unwrap()
         }));
@@ -438,16 +442,16 @@ async fn reserves_move_through_states(db: TestDb) {
     let reserve = Reserve {
         id: "r-1".into(),
         account_id: "acc".into(),
-        phone: "79011231122".into(),
+        phone: Phone::parse("79011231122").unwrap(),
         retail_store_id: "pos-1".into(),
-        amount: "12.50".into(),
+        amount: "12.50".parse().unwrap(),
         state: ReserveState::Intended,
         expires_at: 100,
     };
     store.insert_reserve(&reserve).await.unwrap();
     assert_eq!(
         store
-            .open_reserves("acc", "79011231122", "pos-1")
+            .open_reserves("acc", &reserve.phone, "pos-1")
             .await
             .unwrap(),
         vec![reserve.clone()]
@@ -463,7 +467,9 @@ async fn reserves_move_through_states(db: TestDb) {
     assert_eq!(store.outstanding_reserves().await.unwrap(), 1);
     assert_eq!(store.expired_reserves(50, 10).await.unwrap().len(), 0);
     assert_eq!(
-        store.expired_reserves(100, 10).await.unwrap()[0].amount,
+        store.expired_reserves(100, 10).await.unwrap()[0]
+            .amount
+            .to_string(),
         "12.50"
     );
     assert!(store
@@ -484,17 +490,20 @@ async fn accounts_are_isolated(db: TestDb) {
         .await
         .unwrap();
     let (op, _) = store
-        .record_operation(&NewOperation {
-            id: "op-b".into(),
-            account_id: "b".into(),
-            kind: OperationKind::Sale,
-            idempotency_key: "k".into(),
-            ms_id: Some("sale-b".into()),
-            sale_id: None,
-            phone: None,
-            state: OperationState::Pending,
-            payload: "{}".into(),
-        })
+        .record_operation(
+            &NewOperation {
+                id: "op-b".into(),
+                account_id: "b".into(),
+                kind: OperationKind::Sale,
+                idempotency_key: "k".into(),
+                ms_id: Some("sale-b".into()),
+                sale_id: None,
+                phone: None,
+                state: OperationState::Pending,
+                payload: "{}".into(),
+            },
+            None,
+        )
         .await
         .unwrap();
     assert!(store.operation("a", &op.id).await.unwrap().is_none());

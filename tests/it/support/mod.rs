@@ -1,10 +1,16 @@
-//! Test support: fresh databases on both backends, and the real application on port 0.
+//! Test support shared by every area: fresh databases on both backends, the real application on
+//! port 0 ([`TestApp`]), a configured till account with the BonusPlus emulator behind it ([`pos`]),
+//! and a fake MoySklad (Vendor API, JSON API) for the app's life cycle ([`moysklad_fake`]).
+
+pub mod moysklad_fake;
+pub mod pos;
 
 use std::net::SocketAddr;
 use std::path::Path;
 
 use bonusbridge::config::Settings;
-use bonusbridge::startup::{AppState, Application};
+use bonusbridge::startup::Application;
+use bonusbridge::state::AppState;
 use bonusbridge::store::Store;
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
@@ -155,7 +161,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let db = $crate::common::TestDb::new($crate::common::Backend::Sqlite).await.expect("sqlite");
+                    let db = $crate::support::TestDb::new($crate::support::Backend::Sqlite).await.expect("sqlite");
                     super::$name(db).await;
                 }
             )+
@@ -164,7 +170,7 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if let Some(db) = $crate::common::TestDb::new($crate::common::Backend::Postgres).await {
+                    if let Some(db) = $crate::support::TestDb::new($crate::support::Backend::Postgres).await {
                         super::$name(db).await;
                     }
                 }

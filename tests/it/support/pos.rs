@@ -8,7 +8,7 @@ use bonusplus_emulator::{Emulator, EmulatorHandle, TenantRules};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-use crate::common::{TestApp, TestDb};
+use crate::support::{TestApp, TestDb};
 
 pub const STORE: &str = "Магазин 1";
 pub const POS: &str = "a1b2c3d4-0000-0000-0000-000000000001";

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use bonusbridge::moysklad::remap::{RemapClient, RemapError, RetailStore};
+use bonusbridge::moysklad::json_api::{JsonApiClient, JsonApiError, RetailStore};
 use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param};
@@ -18,8 +18,8 @@ fn list(size: usize, offset: usize, rows: Vec<serde_json::Value>) -> serde_json:
     json!({"meta": {"size": size, "limit": 1000, "offset": offset}, "rows": rows})
 }
 
-async fn client(server: &MockServer) -> RemapClient {
-    RemapClient::new(
+async fn client(server: &MockServer) -> JsonApiClient {
+    JsonApiClient::new(
         &format!("{}/api/remap/1.2", server.uri()),
         Duration::from_secs(5),
     )
@@ -106,15 +106,16 @@ async fn refusals_are_typed() {
     let client = client(&server).await;
     assert!(matches!(
         client.retail_stores(&token()).await,
-        Err(RemapError::Unauthorized)
+        Err(JsonApiError::Unauthorized)
     ));
     let denied = client
         .page::<serde_json::Value>(&token(), "product", 0, 100, &[])
         .await;
-    assert!(matches!(denied, Err(RemapError::Forbidden(m)) if m == "Нет прав"));
-    let unreachable = RemapClient::new("http://127.0.0.1:9/api/remap/1.2", Duration::from_secs(2))
-        .unwrap()
-        .retail_stores(&token())
-        .await;
+    assert!(matches!(denied, Err(JsonApiError::Forbidden(m)) if m == "Нет прав"));
+    let unreachable =
+        JsonApiClient::new("http://127.0.0.1:9/api/remap/1.2", Duration::from_secs(2))
+            .unwrap()
+            .retail_stores(&token())
+            .await;
     assert!(matches!(&unreachable, Err(e) if e.is_transient()));
 }

@@ -8,17 +8,17 @@
 //! answering a code the customer never received would block every sale with a code.
 //!
 //! A second request for the same customer and purpose inside [`TIME_FOR_REPEAT`] answers the same
-//! code without a second SMS.
+//! code without a second SMS. Must not depend on `vendor_api` or `ui`.
 
 use axum::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::context::LoyaltyAccount;
+use super::wire::VerifyResponse;
+use crate::accounts::LoyaltyAccount;
 use crate::crypto::Purpose as SecretPurpose;
 use crate::domain::phone::Phone;
 use crate::http::error::{codes, ApiError};
-use crate::moysklad::loyalty_types::VerifyResponse;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::now_ms;
 
 /// Seconds before a new code may be requested.

@@ -1,17 +1,16 @@
 //! `GET /giftcard`: BonusPlus exposes no gift-certificate API that this app could call (the
 //! `certificate` flag its plugins send is undocumented), so the lookup answers a clear refusal the
 //! cashier understands instead of pretending a certificate does not exist.
+//! Must not depend on `vendor_api` or `ui`.
 
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 
-use super::context::Caller;
+use super::caller::Caller;
+use super::giftcard_wire::GiftCardQuery;
 use crate::http::error::{codes, ApiError};
-use crate::moysklad::loyalty_types::GiftCardQuery;
-use crate::startup::AppState;
 
 pub async fn lookup(
-    State(_state): State<AppState>,
     Caller(_account): Caller,
     query: Result<Query<GiftCardQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, ApiError> {

@@ -29,7 +29,7 @@ const USER_AGENT: &str = concat!("bonusbridge/", env!("CARGO_PKG_VERSION"));
 const MAX_REASON_CHARS: usize = 300;
 
 #[derive(Debug, thiserror::Error)]
-pub enum RemapError {
+pub enum JsonApiError {
     /// The access token is not (or no longer) valid: the app was uninstalled or the token revoked.
     #[error("MoySklad refused the access token")]
     Unauthorized,
@@ -51,12 +51,12 @@ pub enum RemapError {
     BadUrl(String),
 }
 
-impl RemapError {
+impl JsonApiError {
     /// Whether a later attempt may succeed without anyone changing anything.
     pub fn is_transient(&self) -> bool {
         match self {
-            RemapError::RateLimited | RemapError::Transport(_) => true,
-            RemapError::Status { status, .. } => *status >= 500,
+            JsonApiError::RateLimited | JsonApiError::Transport(_) => true,
+            JsonApiError::Status { status, .. } => *status >= 500,
             _ => false,
         }
     }
@@ -105,7 +105,7 @@ pub struct RetailStore {
 
 /// Client of the JSON API. Cheap to clone: clones share one connection pool.
 #[derive(Clone)]
-pub struct RemapClient {
+pub struct JsonApiClient {
     inner: Arc<Inner>,
 }
 
@@ -114,10 +114,10 @@ struct Inner {
     base: Url,
 }
 
-impl RemapClient {
+impl JsonApiClient {
     /// `base` is the JSON API root, e.g. `https://api.moysklad.ru/api/remap/1.2`.
-    pub fn new(base: &str, timeout: Duration) -> Result<Self, RemapError> {
-        let mut base = Url::parse(base).map_err(|e| RemapError::BadUrl(e.to_string()))?;
+    pub fn new(base: &str, timeout: Duration) -> Result<Self, JsonApiError> {
+        let mut base = Url::parse(base).map_err(|e| JsonApiError::BadUrl(e.to_string()))?;
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
@@ -136,8 +136,8 @@ impl RemapClient {
             .timeout(timeout)
             .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
             .build()
-            .map_err(|e| RemapError::Transport(e.to_string()))?;
-        Ok(RemapClient {
+            .map_err(|e| JsonApiError::Transport(e.to_string()))?;
+        Ok(JsonApiClient {
             inner: Arc::new(Inner { http, base }),
         })
     }
@@ -151,12 +151,12 @@ impl RemapClient {
         offset: u64,
         limit: u32,
         extra: &[(&str, &str)],
-    ) -> Result<Page<T>, RemapError> {
+    ) -> Result<Page<T>, JsonApiError> {
         let mut url = self
             .inner
             .base
             .join(&format!("entity/{entity}"))
-            .map_err(|e| RemapError::BadUrl(e.to_string()))?;
+            .map_err(|e| JsonApiError::BadUrl(e.to_string()))?;
         url.query_pairs_mut()
             .append_pair("limit", &limit.clamp(1, MAX_PAGE).to_string())
             .append_pair("offset", &offset.to_string())
@@ -170,13 +170,13 @@ impl RemapClient {
     }
 
     /// Every entity of a list, page after page. For lists that fit in memory (points of sale);
-    /// a catalogue is read page by page with [`RemapClient::page`].
+    /// a catalogue is read page by page with [`JsonApiClient::page`].
     pub async fn all<T: DeserializeOwned>(
         &self,
         token: &SecretString,
         entity: &str,
         extra: &[(&str, &str)],
-    ) -> Result<Vec<T>, RemapError> {
+    ) -> Result<Vec<T>, JsonApiError> {
         let mut rows = Vec::new();
         let mut offset = 0;
         loop {
@@ -194,7 +194,7 @@ impl RemapClient {
     pub async fn retail_stores(
         &self,
         token: &SecretString,
-    ) -> Result<Vec<RetailStore>, RemapError> {
+    ) -> Result<Vec<RetailStore>, JsonApiError> {
         self.all(token, "retailstore", &[]).await
     }
 
@@ -202,9 +202,9 @@ impl RemapClient {
         &self,
         token: &SecretString,
         url: Url,
-    ) -> Result<T, RemapError> {
+    ) -> Result<T, JsonApiError> {
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| RemapError::Unauthorized)?;
+            .map_err(|_| JsonApiError::Unauthorized)?;
         auth.set_sensitive(true);
         let mut waits = 0;
         loop {
@@ -216,7 +216,7 @@ impl RemapClient {
                 .header(AUTHORIZATION, auth.clone())
                 .send()
                 .await
-                .map_err(|e| RemapError::Transport(without_url(e)))?;
+                .map_err(|e| JsonApiError::Transport(without_url(e)))?;
             let status = response.status();
             tracing::debug!(
                 path = url.path(),
@@ -227,7 +227,7 @@ impl RemapClient {
             if status == StatusCode::TOO_MANY_REQUESTS {
                 waits += 1;
                 if waits > MAX_RATE_LIMIT_WAITS {
-                    return Err(RemapError::RateLimited);
+                    return Err(JsonApiError::RateLimited);
                 }
                 let wait = rate_limit_wait(response.headers());
                 tracing::info!(
@@ -240,11 +240,11 @@ impl RemapClient {
             let bytes = response
                 .bytes()
                 .await
-                .map_err(|e| RemapError::Transport(without_url(e)))?;
+                .map_err(|e| JsonApiError::Transport(without_url(e)))?;
             if !status.is_success() {
                 return Err(status_error(status, &bytes));
             }
-            return serde_json::from_slice(&bytes).map_err(|e| RemapError::Decode(e.to_string()));
+            return serde_json::from_slice(&bytes).map_err(|e| JsonApiError::Decode(e.to_string()));
         }
     }
 }
@@ -277,7 +277,7 @@ struct ErrorItem {
     error: String,
 }
 
-fn status_error(status: StatusCode, body: &[u8]) -> RemapError {
+fn status_error(status: StatusCode, body: &[u8]) -> JsonApiError {
     let message: String = serde_json::from_slice::<ErrorBody>(body)
         .ok()
         .and_then(|body| body.errors.into_iter().next())
@@ -287,10 +287,10 @@ fn status_error(status: StatusCode, body: &[u8]) -> RemapError {
         .take(MAX_REASON_CHARS)
         .collect();
     match status {
-        StatusCode::UNAUTHORIZED => RemapError::Unauthorized,
-        StatusCode::FORBIDDEN => RemapError::Forbidden(message),
-        StatusCode::NOT_FOUND => RemapError::NotFound,
-        _ => RemapError::Status {
+        StatusCode::UNAUTHORIZED => JsonApiError::Unauthorized,
+        StatusCode::FORBIDDEN => JsonApiError::Forbidden(message),
+        StatusCode::NOT_FOUND => JsonApiError::NotFound,
+        _ => JsonApiError::Status {
             status: status.as_u16(),
             message,
         },
@@ -358,11 +358,11 @@ mod tests {
         let body = br#"{"errors":[{"error":"Access denied","code":1016}]}"#;
         assert!(matches!(
             status_error(StatusCode::FORBIDDEN, body),
-            RemapError::Forbidden(message) if message == "Access denied"
+            JsonApiError::Forbidden(message) if message == "Access denied"
         ));
         assert!(matches!(
             status_error(StatusCode::UNAUTHORIZED, b""),
-            RemapError::Unauthorized
+            JsonApiError::Unauthorized
         ));
         let error = status_error(StatusCode::BAD_GATEWAY, b"<html>");
         assert!(error.is_transient());

@@ -1,5 +1,6 @@
 //! BonusPlus failures as the cashier sees them: one place maps every [`BonusPlusError`] to
 //! MoySklad's error format with a Russian title the cashier can act on.
+//! Must not depend on `vendor_api` or `ui`.
 
 use axum::http::StatusCode;
 
@@ -17,6 +18,17 @@ pub fn customer_not_found() -> ApiError {
         "Покупатель не найден",
         "No BonusPlus customer matches this customer",
     )
+}
+
+/// The point of sale has neither a mapping nor a default BonusPlus store.
+pub fn unmapped_store() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        codes::INVALID_INPUT,
+        "Точка продаж не сопоставлена с магазином БонусПлюс",
+        "The point of sale has no BonusPlus store in the app settings",
+    )
+    .with_parameter("retailStore")
 }
 
 pub fn invalid_phone(parameter: &str, error: &PhoneError) -> ApiError {

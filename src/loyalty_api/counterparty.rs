@@ -1,24 +1,27 @@
-//! Customers at the till: search, registration, balance, registration codes.
+//! Customers at the till: `GET/POST /counterparty`, `/counterparty/detail`, `/counterparty/verify`
+//! (search, registration, balance, registration codes). Must not depend on `vendor_api` or `ui`.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use time::macros::format_description;
 
-use super::context::{Caller, LoyaltyAccount};
+use super::caller::Caller;
+use super::counterparty_wire::{
+    BonusBalance, CounterpartyCreate, CounterpartyDetailRequest, CounterpartyDetailResponse,
+    CounterpartyRow, CounterpartySearchQuery, CounterpartySearchResponse,
+    CounterpartyVerifyRequest, StatusCheck,
+};
 use super::errors::{customer_not_found, invalid_phone};
 use super::verification::{send_verification, Purpose};
+use super::wire::{CustomerAttributes, Sex, VerifyResponse};
+use crate::accounts::LoyaltyAccount;
 use crate::bonusplus::{self, BonusPlusError, Customer, NewCustomer};
+use crate::domain::identity::{customer_guid, full_name, split_full_name, NameParts};
 use crate::domain::phone::Phone;
 use crate::http::error::{codes, ApiError};
 use crate::http::extract::ApiJson;
-use crate::loyalty::identity::{customer_guid, full_name, split_full_name, NameParts};
-use crate::moysklad::loyalty_types::{
-    BonusBalance, CounterpartyCreate, CounterpartyDetailRequest, CounterpartyDetailResponse,
-    CounterpartyRow, CounterpartySearchQuery, CounterpartySearchResponse,
-    CounterpartyVerifyRequest, CustomerAttributes, Sex, StatusCheck, VerifyResponse,
-};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::CustomerLink;
 
 /// Longest search string worth looking at (a phone or a card number).

@@ -4,12 +4,13 @@
 //! writer task resolves the accounts and writes whatever has accumulated in one transaction — a
 //! single commit for a whole burst instead of one per request. When the channel is full (the
 //! database is far behind), entries are dropped: the log is a diagnostic, not a record of money.
+//! The writer gets the accounts service and the store, never `state`.
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::startup::AppState;
-use crate::store::{now_ms, ApiCall};
+use crate::accounts::Accounts;
+use crate::store::{now_ms, ApiCall, Store};
 
 const CAPACITY: usize = 10_000;
 const MAX_BATCH: usize = 500;
@@ -53,7 +54,8 @@ impl CallLog {
 
 /// Writes batches until shutdown, then what is still queued.
 pub async fn write(
-    state: AppState,
+    accounts: Accounts,
+    store: Store,
     mut rx: mpsc::Receiver<CallRecord>,
     shutdown: CancellationToken,
 ) {
@@ -64,22 +66,22 @@ pub async fn write(
                 if received == 0 {
                     return;
                 }
-                flush(&state, &mut batch).await;
+                flush(&accounts, &store, &mut batch).await;
             }
             () = shutdown.cancelled() => {
                 while rx.try_recv().map(|record| batch.push(record)).is_ok() {}
-                flush(&state, &mut batch).await;
+                flush(&accounts, &store, &mut batch).await;
                 return;
             }
         }
     }
 }
 
-async fn flush(state: &AppState, batch: &mut Vec<CallRecord>) {
+async fn flush(accounts: &Accounts, store: &Store, batch: &mut Vec<CallRecord>) {
     let mut calls = Vec::with_capacity(batch.len());
     for record in batch.drain(..) {
         // Calls with an unknown token belong to no account and are not kept.
-        if let Some(account_id) = super::context::account_of_token(state, &record.token).await {
+        if let Some(account_id) = accounts.account_of_token(&record.token).await {
             calls.push(ApiCall {
                 account_id,
                 endpoint: record.endpoint,
@@ -89,7 +91,7 @@ async fn flush(state: &AppState, batch: &mut Vec<CallRecord>) {
             });
         }
     }
-    if let Err(error) = state.store.record_api_calls(&calls).await {
+    if let Err(error) = store.record_api_calls(&calls).await {
         tracing::debug!(%error, count = calls.len(), "call log not written");
     }
 }

@@ -6,45 +6,68 @@
 //! bonuses as spendable again), and a SPENDING recalc with no preferred amount whose maximum is not
 //! known yet (BonusPlus only tells the maximum in a calculation; it is remembered for
 //! [`MAX_DEBIT_TTL`] per receipt, so the usual EARNING-then-SPENDING sequence needs no extra call).
+//!
+//! Must not depend on `vendor_api` or `ui`.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::Json;
 use rust_decimal::Decimal;
 
-use super::context::{Caller, LoyaltyAccount};
-use super::customers::resolve_phone;
-use super::reserves::{held_amount, release_open, reserve_in_background};
+use super::caller::Caller;
+use super::counterparty::resolve_phone;
+use super::errors::unmapped_store;
+use super::receipt_wire::{
+    RecalcBonusResult, RecalcRequest, RecalcResponse, RetailDemandVerifyRequest, TransactionType,
+};
 use super::verification::{send_verification, Purpose};
+use super::wire::{Position, VerifyResponse};
+use crate::accounts::LoyaltyAccount;
 use crate::bonusplus::{BonusPlusError, CalcItem, CalcRequest, CalcResult, Customer};
+use crate::domain::receipt::{line_sum, price_receipt, ReceiptLine};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
-use crate::loyalty::receipt::{line_sum, price_receipt, ReceiptLine};
-use crate::moysklad::loyalty_types::{
-    Position, RecalcBonusResult, RecalcRequest, RecalcResponse, RetailDemandVerifyRequest,
-    TransactionType, VerifyResponse,
-};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::ReserveState;
 
 /// Most lines accepted in one receipt.
 pub const MAX_POSITIONS: usize = 1000;
 /// How long the maximum spendable amount of a receipt is remembered.
 pub const MAX_DEBIT_TTL: Duration = Duration::from_secs(120);
+/// Most receipts whose maximum is remembered at once.
+const MAX_DEBIT_CAPACITY: u64 = 100_000;
+
+/// The maximum spendable amount per receipt (see [`receipt_key`]), remembered for [`MAX_DEBIT_TTL`].
+#[derive(Clone)]
+pub struct MaxDebits(moka::sync::Cache<u64, Decimal>);
+
+impl Default for MaxDebits {
+    fn default() -> Self {
+        MaxDebits(
+            moka::sync::Cache::builder()
+                .max_capacity(MAX_DEBIT_CAPACITY)
+                .time_to_live(MAX_DEBIT_TTL)
+                .build(),
+        )
+    }
+}
 
 /// `POST /retaildemand/recalc`
 pub async fn recalc(
     State(state): State<AppState>,
+    State(max_debits): State<MaxDebits>,
     Caller(account): Caller,
     ApiJson(request): ApiJson<RecalcRequest>,
 ) -> Result<Json<RecalcResponse>, ApiError> {
     let retail_store_id = retail_store_id(&request.retail_store.meta.id)?;
-    let store = account.bonusplus_store(retail_store_id)?.to_owned();
+    let store = account
+        .bonusplus_store(retail_store_id)
+        .ok_or_else(unmapped_store)?
+        .to_owned();
     let items = calc_items(&request.positions)?;
     let phone = resolve_phone(
         &state,
@@ -76,26 +99,29 @@ pub async fn recalc(
     let receipt_key = receipt_key(&account.account_id, &calc);
     let (held, (result, customer)) = if spending {
         // Spending replaces what is held: release it (under the same lock), then ask with the debit.
-        let guard = state
-            .reserve_locks
+        let reserves = &state.reserves;
+        let guard = reserves
             .lock(&account.account_id, &phone, retail_store_id)
             .await;
-        if held_amount(&state, &account.account_id, &phone, retail_store_id).await? > Decimal::ZERO
+        if reserves
+            .held_amount(&account.account_id, &phone, retail_store_id)
+            .await?
+            > Decimal::ZERO
         {
-            release_open(
-                &state,
-                &account.key,
-                &account.account_id,
-                &phone,
-                retail_store_id,
-                ReserveState::Released,
-            )
-            .await?;
+            reserves
+                .release_open(
+                    &account.key,
+                    &account.account_id,
+                    &phone,
+                    retail_store_id,
+                    ReserveState::Released,
+                )
+                .await?;
         }
         drop(guard);
         calc.bonus_debit = match preferred {
             Some(preferred) => preferred,
-            None => state.max_debits.get(receipt_key).unwrap_or(Decimal::ZERO),
+            None => max_debits.0.get(&receipt_key).unwrap_or(Decimal::ZERO),
         };
         (
             Decimal::ZERO,
@@ -106,10 +132,13 @@ pub async fn recalc(
         // changes nothing held, so the database read overlaps the BonusPlus calls.
         let held_here = async {
             let _guard = state
-                .reserve_locks
+                .reserves
                 .lock(&account.account_id, &phone, retail_store_id)
                 .await;
-            held_amount(&state, &account.account_id, &phone, retail_store_id).await
+            state
+                .reserves
+                .held_amount(&account.account_id, &phone, retail_store_id)
+                .await
         };
         let (held, calculated) =
             tokio::join!(held_here, calc_with_balance(&state, &account, &calc));
@@ -117,6 +146,7 @@ pub async fn recalc(
     };
     let (result, customer) = match settle_debit(
         &state,
+        &max_debits,
         &account,
         &mut calc,
         result,
@@ -143,13 +173,9 @@ pub async fn recalc(
         .and_then(|b| b.bonus_value_to_spend)
         .unwrap_or_default();
     if spend > Decimal::ZERO {
-        reserve_in_background(
-            state.clone(),
-            &account,
-            phone,
-            retail_store_id.to_owned(),
-            spend,
-        );
+        state
+            .reserves
+            .hold(&account, phone, retail_store_id.to_owned(), spend);
     }
     Ok(Json(response))
 }
@@ -243,8 +269,10 @@ async fn calc_with_balance(
 
 /// Brings the debit within BonusPlus's maximum. Returns the final result, or `None` when
 /// `calc.bonus_debit` was changed and must be calculated again.
+#[allow(clippy::too_many_arguments)]
 async fn settle_debit(
     state: &AppState,
+    max_debits: &MaxDebits,
     account: &LoyaltyAccount,
     calc: &mut CalcRequest,
     result: Result<CalcResult, BonusPlusError>,
@@ -261,7 +289,7 @@ async fn settle_debit(
         other => other?,
     };
     let max = spendable_max(&result);
-    state.max_debits.put(receipt_key, max);
+    max_debits.0.insert(receipt_key, max);
     if !spending {
         return Ok(Some(result));
     }
@@ -379,31 +407,6 @@ fn receipt_key(account_id: &str, calc: &CalcRequest) -> u64 {
         item.sum.normalize().hash(&mut hasher);
     }
     hasher.finish()
-}
-
-/// The maximum spendable amount per receipt, remembered briefly.
-#[derive(Default)]
-pub struct MaxDebitCache {
-    entries: Mutex<HashMap<u64, (Decimal, Instant)>>,
-}
-
-impl MaxDebitCache {
-    fn get(&self, key: u64) -> Option<Decimal> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .get(&key)
-            .filter(|(_, at)| at.elapsed() < MAX_DEBIT_TTL)
-            .map(|(max, _)| *max)
-    }
-
-    fn put(&self, key: u64, max: Decimal) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() > 50_000 {
-                entries.retain(|_, (_, at)| at.elapsed() < MAX_DEBIT_TTL);
-            }
-            entries.insert(key, (max, Instant::now()));
-        }
-    }
 }
 
 #[cfg(test)]

@@ -135,8 +135,6 @@ pub enum ReceiptError {
     InvalidLine { line: usize, problem: InvalidAmount },
     #[error("{0}")]
     Invalid(InvalidAmount),
-    #[error("cannot distribute {total} over an empty list of weights")]
-    NothingToDistributeOver { total: Decimal },
     #[error("amounts too large to compute exactly")]
     Overflow,
 }
@@ -179,26 +177,6 @@ pub fn line_sum(price: Decimal, quantity: Decimal) -> Result<Decimal, ReceiptErr
     let price = parse_price(price).map_err(ReceiptError::Invalid)?;
     let quantity = parse_quantity(quantity).map_err(ReceiptError::Invalid)?;
     kopecks_to_decimal(paid_total(price, quantity))
-}
-
-/// Splits `total` (roubles, 2 decimals, ≥ 0) in proportion to `weights` (≥ 0), to the kopeck, by
-/// largest remainder: the parts add up to `total` exactly, ties go to the earlier weight. When every
-/// weight is zero the total is split evenly.
-pub fn distribute(total: Decimal, weights: &[Decimal]) -> Result<Vec<Decimal>, ReceiptError> {
-    let total_kopecks =
-        parse_amount("total", total, 2, Sign::ZeroAllowed).map_err(ReceiptError::Invalid)?;
-    if weights.is_empty() {
-        return if total_kopecks == 0 {
-            Ok(Vec::new())
-        } else {
-            Err(ReceiptError::NothingToDistributeOver { total })
-        };
-    }
-    let weights = integer_weights(weights)?;
-    largest_remainder(total_kopecks, &weights)?
-        .into_iter()
-        .map(kopecks_to_decimal)
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -485,60 +463,6 @@ impl Totals {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Distribution
-
-/// Weights as integers on a common scale (so proportions are exact).
-fn integer_weights(weights: &[Decimal]) -> Result<Vec<i128>, ReceiptError> {
-    for (index, weight) in weights.iter().enumerate() {
-        if weight.is_sign_negative() && !weight.is_zero() {
-            return Err(ReceiptError::InvalidLine {
-                line: index,
-                problem: InvalidAmount::Negative {
-                    field: "weight",
-                    value: *weight,
-                },
-            });
-        }
-    }
-    let scale = weights
-        .iter()
-        .map(|weight| weight.normalize().scale())
-        .max()
-        .unwrap_or(0);
-    let scaled: Option<Vec<i128>> = weights
-        .iter()
-        .map(|weight| fixed_point(*weight, scale))
-        .collect();
-    let scaled = scaled.ok_or(ReceiptError::Overflow)?;
-    if scaled.iter().all(|weight| *weight == 0) {
-        return Ok(vec![1; scaled.len()]);
-    }
-    Ok(scaled)
-}
-
-fn largest_remainder(total: i128, weights: &[i128]) -> Result<Vec<i128>, ReceiptError> {
-    let weight_sum = weights
-        .iter()
-        .try_fold(0i128, |sum, weight| sum.checked_add(*weight))
-        .ok_or(ReceiptError::Overflow)?;
-    let mut shares = Vec::with_capacity(weights.len());
-    let mut remainders = Vec::with_capacity(weights.len());
-    for (index, weight) in weights.iter().enumerate() {
-        let product = total.checked_mul(*weight).ok_or(ReceiptError::Overflow)?;
-        shares.push(product / weight_sum);
-        remainders.push((product % weight_sum, index));
-    }
-    let handed_out: i128 = shares.iter().sum();
-    let leftover = usize::try_from(total - handed_out).map_err(|_| ReceiptError::Overflow)?;
-    // Largest remainder first; equal remainders favour the earlier weight.
-    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (_, index) in remainders.into_iter().take(leftover) {
-        shares[index] += 1;
-    }
-    Ok(shares)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -797,21 +721,6 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn distribute_is_exact_and_proportional() {
-        let parts = distribute(dec!(10.00), &[dec!(1), dec!(1), dec!(1)]).unwrap();
-        assert_eq!(parts, vec![dec!(3.34), dec!(3.33), dec!(3.33)]);
-        let parts = distribute(dec!(1.00), &[dec!(300.00), dec!(100.00), dec!(0)]).unwrap();
-        assert_eq!(parts, vec![dec!(0.75), dec!(0.25), dec!(0.00)]);
-        let parts = distribute(dec!(0.05), &[dec!(0), dec!(0)]).unwrap();
-        assert_eq!(parts, vec![dec!(0.03), dec!(0.02)]);
-        assert_eq!(distribute(dec!(0), &[]).unwrap(), Vec::<Decimal>::new());
-        assert!(distribute(dec!(1), &[]).is_err());
-        assert!(distribute(dec!(1.001), &[dec!(1)]).is_err());
-        assert!(distribute(dec!(-1), &[dec!(1)]).is_err());
-        assert!(distribute(dec!(1), &[dec!(1), dec!(-1)]).is_err());
-    }
-
     /// Every target of every serial-free line in a grid of prices and weights is met exactly.
     #[test]
     fn weighed_lines_are_always_exact_without_serials() {
@@ -934,24 +843,6 @@ mod tests {
             let serials_out: Vec<_> = receipt.lines.iter().flat_map(|l| l.serials.clone()).collect();
             let serials_in: Vec<_> = input.iter().flat_map(|l| l.serials.clone()).collect();
             prop_assert_eq!(serials_out, serials_in);
-        }
-
-        #[test]
-        fn distribute_adds_up_exactly(
-            total in 0i64..=100_000_000,
-            weights in prop::collection::vec(0i64..=1_000_000, 1..30),
-        ) {
-            let weights: Vec<_> = weights.into_iter().map(|w| Decimal::new(w, 2)).collect();
-            let parts = distribute(Decimal::new(total, 2), &weights).unwrap();
-            prop_assert_eq!(parts.iter().sum::<Decimal>(), Decimal::new(total, 2));
-            let weight_sum: Decimal = weights.iter().sum();
-            for (part, weight) in parts.iter().zip(&weights) {
-                prop_assert!(*part >= Decimal::ZERO);
-                if !weight_sum.is_zero() {
-                    let exact = Decimal::new(total, 2) * weight / weight_sum;
-                    prop_assert!((exact - part).abs() < dec!(0.01));
-                }
-            }
         }
     }
 }

@@ -4,6 +4,8 @@
 //! Every call carries a single-use HS256 JWT. MoySklad repeats calls it got no answer to, so every
 //! handler is idempotent: the same activation twice leaves one account, the same deactivation twice
 //! answers 200 then 204.
+//!
+//! Incoming: must not depend on the other incoming modules (`loyalty_api`, `ui`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -15,9 +17,9 @@ use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::jwt::{bearer, JwtError};
 use crate::crypto::Purpose;
-use crate::startup::AppState;
+use crate::moysklad::jwt::{bearer, JwtError};
+use crate::state::AppState;
 use crate::store::{AccountStatus, ActivationRecord, StoreError};
 
 /// The JSON API resource whose token we keep.
@@ -139,7 +141,7 @@ async fn activate(
             access_token_enc,
         })
         .await?;
-    state.accounts.invalidate_account(&account_id);
+    state.accounts.invalidate(&account_id);
     if account.status == AccountStatus::Activated {
         // MoySklad now knows we are Activated: the settings page must never PUT that status again.
         state
@@ -153,11 +155,11 @@ async fn activate(
             &account_id,
             "moysklad",
             "activate",
-            &format!("cause={} status={}", body.cause, account.status.as_str()),
+            &format!("cause={} status={}", body.cause, account.status.as_ref()),
         )
         .await;
-    tracing::info!(account = %account_id, cause = %body.cause, status = account.status.as_str(), "app activated");
-    Ok(json_status(StatusCode::OK, account.status.as_str()))
+    tracing::info!(account = %account_id, cause = %body.cause, status = account.status.as_ref(), "app activated");
+    Ok(json_status(StatusCode::OK, account.status.as_ref()))
 }
 
 /// DELETE: Suspend or Uninstall.
@@ -179,7 +181,7 @@ async fn deactivate(
             ))
         }
     };
-    state.accounts.invalidate_account(&account_id);
+    state.accounts.invalidate(&account_id);
     if changed {
         let _ = state
             .store
@@ -230,7 +232,7 @@ async fn status(
     authenticate(&state, &headers, &app_id, &account_id).await?;
     match state.store.account(&account_id).await? {
         Some(account) if account.status != AccountStatus::Uninstalled => {
-            Ok(json_status(StatusCode::OK, account.status.as_str()))
+            Ok(json_status(StatusCode::OK, account.status.as_ref()))
         }
         _ => Err(VendorError::new(StatusCode::NOT_FOUND, "not installed")),
     }

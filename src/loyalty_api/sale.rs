@@ -4,21 +4,26 @@
 //! sale + number + moment), then delivered inline. MoySklad is answered 201 once the operation is
 //! recorded — the sale happened in the shop — whether BonusPlus booked it now or the outbox will;
 //! a repeated delivery of the same sale finds the record and books nothing more.
+//!
+//! Must not depend on `vendor_api` or `ui`; delivery is the job queue's ([`crate::jobs::delivery`]).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use rust_decimal::Decimal;
 
-use super::context::{Caller, LoyaltyAccount};
-use super::customers::resolve_phone;
+use super::caller::Caller;
+use super::counterparty::resolve_phone;
+use super::errors::unmapped_store;
+use super::sale_wire::{RetailDemand, RetailSalesReturn};
+use super::wire::Position;
+use crate::accounts::LoyaltyAccount;
+use crate::domain::identity::idempotency_key;
+use crate::domain::receipt::line_sum;
+use crate::domain::returns::{plan_return, ReturnedPosition, SoldLine};
 use crate::http::error::{codes, ApiError};
 use crate::http::extract::ApiJson;
 use crate::jobs::delivery::{deliver_now, delivery_job, ReturnPayload, SalePayload};
-use crate::loyalty::identity::idempotency_key;
-use crate::loyalty::receipt::line_sum;
-use crate::loyalty::returns::{plan_return, ReturnedPosition, SoldLine};
-use crate::moysklad::loyalty_types::{Position, RetailDemand, RetailSalesReturn};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{now_ms, NewOperation, Operation, OperationKind, OperationState};
 
 /// `POST /retaildemand`
@@ -73,9 +78,12 @@ pub async fn sale(
         .await?;
         return Ok(StatusCode::CREATED);
     };
-    let store = account.bonusplus_store(&retail_store_id)?.to_owned();
+    let store = account
+        .bonusplus_store(&retail_store_id)
+        .ok_or_else(unmapped_store)?
+        .to_owned();
     let payload = SalePayload {
-        phone: phone.as_str().to_owned(),
+        phone: phone.clone(),
         store,
         retail_store_id,
         bonus_debit,
@@ -88,19 +96,14 @@ pub async fn sale(
         idempotency_key: key,
         ms_id: non_empty(&body.meta.id),
         sale_id: None,
-        phone: Some(phone.as_str().to_owned()),
+        phone: Some(phone),
         state: OperationState::Pending,
         payload: to_json(&payload)?,
     };
-    let (op, created) = state
-        .store
-        .record_operation_with_job(
-            &op,
-            &delivery_job(&account.account_id, &id, inline_grace_until(&state)),
-        )
-        .await?;
+    let job = delivery_job(&account.account_id, &id, inline_grace_until(&state));
+    let (op, created) = state.store.record_operation(&op, Some(&job)).await?;
     if created {
-        deliver_now(&state, &op).await?;
+        deliver_now(&state.jobs, &op).await?;
     }
     Ok(StatusCode::CREATED)
 }
@@ -185,16 +188,11 @@ pub async fn sales_return(
         state: OperationState::Pending,
         payload: to_json(&payload)?,
     };
-    let (op, created) = state
-        .store
-        .record_operation_with_job(
-            &op,
-            &delivery_job(&account.account_id, &id, inline_grace_until(&state)),
-        )
-        .await?;
+    let job = delivery_job(&account.account_id, &id, inline_grace_until(&state));
+    let (op, created) = state.store.record_operation(&op, Some(&job)).await?;
     // A return waits for its sale: the workers deliver it once the sale is booked.
     if created && sale.state == OperationState::Delivered {
-        deliver_now(&state, &op).await?;
+        deliver_now(&state.jobs, &op).await?;
     }
     Ok(StatusCode::CREATED)
 }
@@ -307,17 +305,20 @@ async fn record_nothing_to_do(
 ) -> Result<(), ApiError> {
     let (op, created) = state
         .store
-        .record_operation(&NewOperation {
-            id,
-            account_id: account.account_id.clone(),
-            kind,
-            idempotency_key: key,
-            ms_id: non_empty(ms_id),
-            sale_id,
-            phone: None,
-            state: OperationState::NothingToDo,
-            payload: "{}".to_owned(),
-        })
+        .record_operation(
+            &NewOperation {
+                id,
+                account_id: account.account_id.clone(),
+                kind,
+                idempotency_key: key,
+                ms_id: non_empty(ms_id),
+                sale_id,
+                phone: None,
+                state: OperationState::NothingToDo,
+                payload: "{}".to_owned(),
+            },
+            None,
+        )
         .await?;
     if created {
         state

@@ -1,0 +1,38 @@
+//! The one error type of the job queue's work: whether a job is worth trying again.
+//! Must not depend on `state` or on incoming modules; other layers' errors are mapped here.
+
+use crate::bonusplus::BonusPlusError;
+use crate::store::StoreError;
+use crate::sync::SyncError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Try again later (BonusPlus unavailable, the sale of a return not delivered yet).
+    #[error("{0}")]
+    Retry(String),
+    /// Trying again will not help (BonusPlus refused, account uninstalled).
+    #[error("{0}")]
+    Permanent(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<BonusPlusError> for JobError {
+    fn from(error: BonusPlusError) -> Self {
+        if error.is_retryable() {
+            JobError::Retry(error.to_string())
+        } else {
+            JobError::Permanent(error.to_string())
+        }
+    }
+}
+
+impl From<SyncError> for JobError {
+    fn from(error: SyncError) -> Self {
+        match error {
+            SyncError::Retry(reason) => JobError::Retry(reason),
+            SyncError::Permanent(reason) => JobError::Permanent(reason),
+            SyncError::Store(error) => JobError::Store(error),
+        }
+    }
+}

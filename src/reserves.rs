@@ -1,0 +1,295 @@
+//! Shared service: bonus reserves — bonuses a SPENDING recalculation intends to spend are held in
+//! BonusPlus until the sale, so the same bonuses cannot be spent at two tills.
+//! Must not depend on `state`, on incoming modules (`loyalty_api`, `vendor_api`, `ui`) or on `jobs`.
+//!
+//! Reserving runs **off the cashier's critical path**: the recalc answer does not wait for it
+//! ([`Reserves::hold`]). That is safe because nothing depends on the reserve succeeding — the sale
+//! releases whatever is held before booking (BonusPlus checks the balance at the sale itself), and
+//! a row is written *before* BonusPlus is asked, so a crash or a failure in between leaves a row
+//! [`Reserves::release_expired`] reconciles (it releases the amount; releasing what BonusPlus never
+//! held is a no-op there).
+//!
+//! Work on one customer's reserve at one point of sale is serialised within an instance
+//! ([`Reserves::lock`]): a recalculation that arrives while the previous one's reserve is still
+//! being made waits for it, then releases it, instead of racing it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rust_decimal::Decimal;
+use tokio::sync::OwnedMutexGuard;
+
+use crate::accounts::{Accounts, LoyaltyAccount};
+use crate::bonusplus::{ApiKey, BonusPlusClient};
+use crate::domain::phone::Phone;
+use crate::store::{now_ms, Reserve, ReserveState, Store, StoreError};
+
+/// Most expired reserves released in one sweep.
+const EXPIRED_BATCH: i64 = 100;
+
+/// One async lock per (account, phone, point of sale).
+#[derive(Default)]
+struct ReserveLocks {
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl ReserveLocks {
+    async fn lock(
+        &self,
+        account_id: &str,
+        phone: &Phone,
+        retail_store_id: &str,
+    ) -> OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self
+                .locks
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if locks.len() > 10_000 {
+                locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+            }
+            locks
+                .entry(format!("{account_id}|{}|{retail_store_id}", phone.as_str()))
+                .or_default()
+                .clone()
+        };
+        lock.lock_owned().await
+    }
+}
+
+/// The reserves service: what it needs of storage, BonusPlus and the accounts, and the per-customer
+/// locks of this instance. Cheap to clone.
+#[derive(Clone)]
+pub struct Reserves {
+    store: Store,
+    bonusplus: BonusPlusClient,
+    accounts: Accounts,
+    locks: Arc<ReserveLocks>,
+}
+
+impl Reserves {
+    pub fn new(store: Store, bonusplus: BonusPlusClient, accounts: Accounts) -> Self {
+        Reserves {
+            store,
+            bonusplus,
+            accounts,
+            locks: Arc::default(),
+        }
+    }
+
+    /// Serialises reserve work on one customer at one point of sale (within this instance).
+    pub async fn lock(
+        &self,
+        account_id: &str,
+        phone: &Phone,
+        retail_store_id: &str,
+    ) -> OwnedMutexGuard<()> {
+        self.locks.lock(account_id, phone, retail_store_id).await
+    }
+
+    /// Holds `amount` for the customer at a point of sale, in the background.
+    pub fn hold(
+        &self,
+        account: &LoyaltyAccount,
+        phone: Phone,
+        retail_store_id: String,
+        amount: Decimal,
+    ) {
+        let reserves = self.clone();
+        let key = account.key.clone();
+        let account_id = account.account_id.clone();
+        let ttl_ms = i64::try_from(account.reserve_ttl.as_millis()).unwrap_or(i64::MAX);
+        tokio::spawn(async move {
+            let _guard = reserves.lock(&account_id, &phone, &retail_store_id).await;
+            if let Err(error) = reserves
+                .replace(&key, &account_id, &phone, &retail_store_id, amount, ttl_ms)
+                .await
+            {
+                tracing::warn!(%error, "could not record a bonus reserve");
+            }
+        });
+    }
+
+    /// One reserve per customer and point of sale: a newer recalculation replaces the older one.
+    /// The caller holds the customer's lock.
+    async fn replace(
+        &self,
+        key: &ApiKey,
+        account_id: &str,
+        phone: &Phone,
+        retail_store_id: &str,
+        amount: Decimal,
+        ttl_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.release_open(
+            key,
+            account_id,
+            phone,
+            retail_store_id,
+            ReserveState::Released,
+        )
+        .await?;
+        let row = Reserve {
+            id: uuid::Uuid::new_v4().to_string(),
+            account_id: account_id.to_owned(),
+            phone: phone.clone(),
+            retail_store_id: retail_store_id.to_owned(),
+            amount,
+            state: ReserveState::Intended,
+            expires_at: now_ms().saturating_add(ttl_ms),
+        };
+        self.store.insert_reserve(&row).await?;
+        match self.bonusplus.reserve(key, phone, &row.id, amount).await {
+            Ok(()) => {
+                let held = self
+                    .store
+                    .transition_reserve(
+                        account_id,
+                        &row.id,
+                        ReserveState::Intended,
+                        ReserveState::Active,
+                    )
+                    .await?;
+                if !held {
+                    // Released meanwhile (by another instance's sale): undo what BonusPlus now holds.
+                    if self
+                        .bonusplus
+                        .reserve(key, phone, &row.id, -amount)
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!(reserve = %row.id, "a superseded reserve is left for the expiry worker");
+                    }
+                }
+            }
+            Err(error) if error.is_retryable() => {
+                // BonusPlus may or may not hold it: the expiry worker releases it after its lifetime.
+                tracing::warn!(%error, reserve = %row.id, "reserve not confirmed by BonusPlus");
+            }
+            Err(error) => {
+                tracing::info!(%error, reserve = %row.id, "BonusPlus refused the reserve");
+                self.store
+                    .transition_reserve(
+                        account_id,
+                        &row.id,
+                        ReserveState::Intended,
+                        ReserveState::Released,
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Releases every reserve held for the customer at the point of sale (before a sale, or before
+    /// a newer recalculation); rows end in `final_state` (`Consumed` for a sale, `Released`
+    /// otherwise). The caller holds the customer's lock. A reserve BonusPlus cannot release now
+    /// stays open for the expiry worker. Returns the amount released.
+    pub async fn release_open(
+        &self,
+        key: &ApiKey,
+        account_id: &str,
+        phone: &Phone,
+        retail_store_id: &str,
+        final_state: ReserveState,
+    ) -> Result<Decimal, StoreError> {
+        let mut released = Decimal::ZERO;
+        for reserve in self
+            .store
+            .open_reserves(account_id, phone, retail_store_id)
+            .await?
+        {
+            // Claim the row first, so that a reserve still being made elsewhere sees it is unwanted.
+            if !self
+                .store
+                .transition_reserve(account_id, &reserve.id, reserve.state, final_state)
+                .await?
+            {
+                continue;
+            }
+            // An `intended` row may or may not be held by BonusPlus; releasing is harmless either way.
+            if let Err(error) = self
+                .bonusplus
+                .reserve(key, phone, &reserve.id, -reserve.amount)
+                .await
+            {
+                tracing::warn!(%error, reserve = %reserve.id, "could not release a reserve; the expiry worker will");
+                self.store
+                    .transition_reserve(account_id, &reserve.id, final_state, reserve.state)
+                    .await?;
+                continue;
+            }
+            if reserve.state == ReserveState::Active {
+                released += reserve.amount;
+            }
+        }
+        Ok(released)
+    }
+
+    /// Total held by BonusPlus for the customer at the point of sale, as far as we know.
+    pub async fn held_amount(
+        &self,
+        account_id: &str,
+        phone: &Phone,
+        retail_store_id: &str,
+    ) -> Result<Decimal, StoreError> {
+        Ok(self
+            .store
+            .open_reserves(account_id, phone, retail_store_id)
+            .await?
+            .iter()
+            .filter(|r| r.state == ReserveState::Active)
+            .map(|r| r.amount)
+            .sum())
+    }
+
+    /// Releases reserves whose lifetime ran out (receipts that never became sales), including those
+    /// a crash left between "recorded" and "made in BonusPlus". Returns how many were released.
+    pub async fn release_expired(&self) -> Result<usize, StoreError> {
+        let mut released = 0;
+        for reserve in self.store.expired_reserves(now_ms(), EXPIRED_BATCH).await? {
+            let Some(key) = self.accounts.bonusplus_key(&reserve.account_id).await? else {
+                // No key any more (uninstalled): nothing can be released; close the row.
+                self.store
+                    .transition_reserve(
+                        &reserve.account_id,
+                        &reserve.id,
+                        reserve.state,
+                        ReserveState::Released,
+                    )
+                    .await?;
+                continue;
+            };
+            if !self
+                .store
+                .transition_reserve(
+                    &reserve.account_id,
+                    &reserve.id,
+                    reserve.state,
+                    ReserveState::Released,
+                )
+                .await?
+            {
+                continue;
+            }
+            if let Err(error) = self
+                .bonusplus
+                .reserve(&key, &reserve.phone, &reserve.id, -reserve.amount)
+                .await
+            {
+                tracing::warn!(%error, reserve = %reserve.id, "expired reserve not released yet");
+                self.store
+                    .transition_reserve(
+                        &reserve.account_id,
+                        &reserve.id,
+                        ReserveState::Released,
+                        reserve.state,
+                    )
+                    .await?;
+                continue;
+            }
+            released += 1;
+        }
+        Ok(released)
+    }
+}

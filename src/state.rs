@@ -1,0 +1,61 @@
+//! What the request handlers share: [`AppState`], built once by `startup`.
+//! Services and workers must not import it: they are handed narrow handles (`Accounts`,
+//! `Reserves`, `JobContext`, `SyncContext`) instead.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::accounts::Accounts;
+use crate::bonusplus::BonusPlusClient;
+use crate::config::Settings;
+use crate::crypto::Cipher;
+use crate::jobs::JobContext;
+use crate::meters::ScrapeState;
+use crate::moysklad::json_api::JsonApiClient;
+use crate::moysklad::jwt::VendorJwt;
+use crate::moysklad::vendor_client::VendorClient;
+use crate::reserves::Reserves;
+use crate::store::Store;
+
+/// Everything a handler may need, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub cipher: Cipher,
+    pub bonusplus: BonusPlusClient,
+    /// MoySklad's JSON API (points of sale, catalogue).
+    pub json_api: JsonApiClient,
+    /// MoySklad's Vendor API (context, loyalty settings, status).
+    pub vendor: VendorClient,
+    /// Verifies MoySklad's calls to our Vendor API endpoints.
+    pub vendor_jwt: VendorJwt,
+    /// LoyaltyAPI token → account, briefly cached; opens the accounts' secrets.
+    pub accounts: Accounts,
+    /// Bonus reserves and the per-customer locks of this instance.
+    pub reserves: Reserves,
+    /// The job queue's handle: the sale handler delivers inline with it, the workers run on it.
+    pub jobs: JobContext,
+}
+
+impl FromRef<AppState> for Store {
+    fn from_ref(state: &AppState) -> Store {
+        state.store.clone()
+    }
+}
+
+impl FromRef<AppState> for Accounts {
+    fn from_ref(state: &AppState) -> Accounts {
+        state.accounts.clone()
+    }
+}
+
+impl FromRef<AppState> for ScrapeState {
+    fn from_ref(state: &AppState) -> ScrapeState {
+        ScrapeState {
+            store: state.store.clone(),
+            token: state.settings.server.metrics_token.clone(),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Each account's loyalty settings (BonusPlus key sealed, store mapping, codes, reserve lifetime).
+//! Storage only: no crypto (the key stays sealed here), no clients, no HTTP.
+
+use super::{with_pool, Store, StoreError};
+
+/// Loyalty settings of one account. The BonusPlus key stays encrypted here.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LoyaltySettings {
+    pub account_id: String,
+    pub bonusplus_key_enc: Option<Vec<u8>>,
+    pub default_store: String,
+    /// JSON object: MoySklad retail store id → BonusPlus store.
+    pub store_map: String,
+    pub external_search: bool,
+    pub spend_requires_code: bool,
+    pub register_requires_code: bool,
+    pub reserve_ttl_secs: i64,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+impl Store {
+    pub async fn settings(&self, account_id: &str) -> Result<Option<LoyaltySettings>, StoreError> {
+        let row = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT account_id, bonusplus_key_enc, default_store, store_map, external_search, spend_requires_code,
+                        register_requires_code, reserve_ttl_secs, updated_at, updated_by
+                 FROM loyalty_settings WHERE account_id = $1",
+            )
+            .bind(account_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row)
+    }
+
+    /// Saves settings; `bonusplus_key_enc = None` keeps the stored key.
+    pub async fn save_settings(&self, settings: &LoyaltySettings) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO loyalty_settings (account_id, bonusplus_key_enc, default_store, store_map, external_search,
+                     spend_requires_code, register_requires_code, reserve_ttl_secs, updated_at, updated_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (account_id) DO UPDATE SET
+                   bonusplus_key_enc = COALESCE(excluded.bonusplus_key_enc, loyalty_settings.bonusplus_key_enc),
+                   default_store = excluded.default_store,
+                   store_map = excluded.store_map,
+                   external_search = excluded.external_search,
+                   spend_requires_code = excluded.spend_requires_code,
+                   register_requires_code = excluded.register_requires_code,
+                   reserve_ttl_secs = excluded.reserve_ttl_secs,
+                   updated_at = excluded.updated_at,
+                   updated_by = excluded.updated_by",
+            )
+            .bind(&settings.account_id)
+            .bind(&settings.bonusplus_key_enc)
+            .bind(&settings.default_store)
+            .bind(&settings.store_map)
+            .bind(settings.external_search)
+            .bind(settings.spend_requires_code)
+            .bind(settings.register_requires_code)
+            .bind(settings.reserve_ttl_secs)
+            .bind(settings.updated_at)
+            .bind(&settings.updated_by)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+}
