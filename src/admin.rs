@@ -1,4 +1,5 @@
 //! Operator commands that work on the stored data.
+//! Must not depend on `state`, incoming modules or services: it works on the `Store` with a `Cipher`.
 
 use crate::crypto::{Cipher, Purpose};
 use crate::store::{SealedSecret, SecretColumn, Store, StoreError};

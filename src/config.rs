@@ -1,6 +1,7 @@
 //! Configuration: `config/default.toml`, overlaid by the file named in `BONUSBRIDGE_CONFIG`, overlaid by
 //! `BONUSBRIDGE__SECTION__KEY` environment variables. Loading either yields a fully validated
 //! [`Settings`] or one [`ConfigError`] whose message names the offending setting.
+//! A utility: must not depend on `state`, incoming modules or services.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -1,4 +1,5 @@
 //! Secrets at rest and bearer tokens.
+//! A utility: must not depend on any other module of the crate.
 //!
 //! * [`Cipher`] seals secrets (BonusPlus keys, MoySklad tokens) with AES-256-GCM. The envelope names
 //!   the key that sealed it, so keys can be rotated; the associated data binds a ciphertext to its

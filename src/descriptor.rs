@@ -1,5 +1,6 @@
 //! The MoySklad app descriptor of a deployment: `descriptor.xml` with its placeholder base URL
 //! replaced by the configured public base URL.
+//! A utility: must not depend on any other module of the crate.
 
 /// The base URL written in the committed `descriptor.xml`.
 pub const PLACEHOLDER_BASE_URL: &str = "https://bonusbridge.example.com";

@@ -1,5 +1,6 @@
 //! `bonusbridge` — the service binary. `serve` (the default) runs the HTTP server; `migrate`
 //! applies database migrations and exits.
+//! Only the command line: everything it runs comes from the library (`startup`, `jobs`, `admin`).
 
 use clap::{Parser, Subcommand};
 

@@ -1,5 +1,6 @@
 //! Structured logs through `tracing`: JSON lines in production, human-readable for development.
-//! Every line logged while a request is served carries that request's id (see `http::trace_layer`).
+//! Every line logged while a request is served carries that request's id (see `http::request_span`).
+//! A utility: must not depend on `state`, incoming modules or services.
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;

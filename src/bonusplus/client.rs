@@ -1,5 +1,6 @@
 //! The HTTP side: one shared connection pool, one way of sending a request and of reading
 //! BonusPlus's answer into a typed result or a [`BonusPlusError`].
+//! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
 
 use std::fmt;
 use std::sync::Arc;

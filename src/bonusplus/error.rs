@@ -1,4 +1,5 @@
 //! What can go wrong when talking to BonusPlus, sorted by what the caller should do about it.
+//! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
 
 use serde::de::{self, Deserializer};
 use serde::Deserialize;

@@ -1,5 +1,6 @@
 //! Typed client of the BonusPlus loyalty API. The wire contract is `docs/bonusplus-wire.md`;
 //! the points of it BonusPlus has not confirmed live in [`unconfirmed`].
+//! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
 mod client;
 mod error;
 mod types;

@@ -1,5 +1,6 @@
 //! Request and response bodies of the BonusPlus API, field for field as in
 //! `docs/bonusplus-wire.md`. Money and quantities are exact `Decimal`s written as JSON numbers.
+//! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
 //!
 //! Requests skip optional fields that are `None`. Responses ignore unknown fields and read an
 //! absent or `null` amount as zero, so a sparse answer does not fail a sale at the till.

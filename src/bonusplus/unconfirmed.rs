@@ -1,6 +1,7 @@
 //! Every point of the BonusPlus API that the project could not confirm, each in exactly one
 //! place so that correcting it is a one-line change. The decisions are recorded in
-//! `docs/bonusplus-wire.md`; the contract tests in `tests/bonusplus_client.rs` pin them.
+//! `docs/bonusplus-wire.md`; the contract tests in `tests/it/bonusplus_client.rs` pin them.
+//! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
 
 use serde::Serialize;
 

@@ -1,5 +1,6 @@
 //! Identity rules: the GUID we answer for a customer, idempotency keys of sales and returns, and
 //! customer names between MoySklad's one-line name and BonusPlus's parts.
+//! Pure rules: must not depend on anything with I/O (no `state`, `store`, clients or HTTP).
 
 use uuid::Uuid;
 

@@ -1,4 +1,5 @@
 //! Customer phone numbers in the one form BonusPlus accepts: digits only, country code first.
+//! Pure rules: must not depend on anything with I/O (no `state`, `store`, clients or HTTP).
 //!
 //! Tills send phones in any shape ("+7 (901) 123-11-22", "8 901 123 11 22", "9011231122"…).
 //! [`Phone::parse`] is the only way to obtain a [`Phone`], so code holding one never re-checks it.

@@ -1,5 +1,6 @@
 //! Exact receipt arithmetic: turning per-line discounts (roubles) into the per-unit
 //! `discountedPrice` / `discountPercent` that MoySklad's `/retaildemand/recalc` answer needs.
+//! Pure rules: must not depend on anything with I/O (no `state`, `store`, clients or HTTP).
 //!
 //! Pure functions, no I/O. All arithmetic is done on integers (kopecks, thousandths of a unit) in
 //! `i128`; inputs are bounded so that nothing can overflow, and the remaining sums are checked.

@@ -1,6 +1,7 @@
 //! Which sold lines a return gives back, and for how much: MoySklad sends the returned positions
 //! (product, price, quantity); BonusPlus reverses per sold line (`ext`) by the sum returned, in the
 //! same terms as the sold line's `sum` (before discounts).
+//! Pure rules: must not depend on anything with I/O (no `state`, `store`, clients or HTTP).
 
 use std::collections::HashMap;
 

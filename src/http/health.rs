@@ -1,4 +1,5 @@
-//! Liveness and readiness probes. HTTP plumbing: needs only the [`Store`], never `state`.
+//! Liveness and readiness probes.
+//! HTTP plumbing: must not depend on `state` or on incoming modules (readiness needs only the [`Store`]).
 
 use axum::extract::State;
 use axum::http::StatusCode;

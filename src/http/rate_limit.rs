@@ -1,6 +1,7 @@
 //! Rate limits on the public endpoints: per client IP for everything but the health probes, and per
 //! LoyaltyAPI token on top. A refusal is a 429 in MoySklad's error format with `Retry-After`.
-//! HTTP plumbing: the middleware takes only the [`RateLimits`], never `state`.
+//! HTTP plumbing: must not depend on `state` or on incoming modules (the middleware takes only the
+//! [`RateLimits`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;

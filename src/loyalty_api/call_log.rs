@@ -1,10 +1,10 @@
 //! The LoyaltyAPI call log behind the settings page ("why did the till get no bonuses?").
+//! Must not depend on `vendor_api` or `ui`; its writer gets the accounts service and the store, never `state`.
 //!
 //! The till must never wait for it: a request only drops its outcome into a bounded channel, and one
 //! writer task resolves the accounts and writes whatever has accumulated in one transaction — a
 //! single commit for a whole burst instead of one per request. When the channel is full (the
 //! database is far behind), entries are dropped: the log is a diagnostic, not a record of money.
-//! The writer gets the accounts service and the store, never `state`.
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

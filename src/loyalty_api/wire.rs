@@ -1,4 +1,5 @@
 //! Wire types of MoySklad's LoyaltyAPI 1.0: every body MoySklad sends to us and every body we answer.
+//! Plain data: must not depend on handlers, `state`, storage or clients.
 //!
 //! They mirror `shared/spec/moysklad-loyalty.md` field for field. Conventions:
 //! * JSON names are camelCase (the one exception, `error_message`, is renamed explicitly).

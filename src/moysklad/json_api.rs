@@ -1,5 +1,6 @@
 //! Client of MoySklad's JSON API 1.2 ("remap"): reads an account's points of sale and catalogue
 //! with the access token MoySklad gave us at activation.
+//! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
 //!
 //! Lists are paged (`limit` ≤ 1000, `offset`); MoySklad refuses calls without
 //! `Accept-Encoding: gzip` and answers 429 when an account calls too often, naming the wait in

@@ -1,4 +1,5 @@
 //! The JWTs of MoySklad's Vendor API, both ways, HS256 with the app's secretKey.
+//! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
 //!
 //! Incoming (MoySklad → us): signature, algorithm (HS256 only — `none` and every other algorithm
 //! are refused by the decoder), expiry and the presence of a `jti` are checked here; that the `jti`

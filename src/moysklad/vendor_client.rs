@@ -1,5 +1,6 @@
 //! Calls from us to MoySklad's Vendor API: the settings page's user context, the loyalty settings
 //! (LoyaltyAPI address and token) and the app's status on an account.
+//! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
 //!
 //! Every call carries a fresh JWT (see [`super::jwt`]) and `Accept-Encoding: gzip`, which MoySklad
 //! requires on this API.

@@ -1,6 +1,7 @@
 //! The account's catalogue as MoySklad's JSON API lists it, turned into BonusPlus's product
 //! import rows. The ids are MoySklad's entity ids — exactly what a receipt's
 //! `assortment.meta.id` carries, so the LoyaltyAPI calculation names the imported product.
+//! Pure conversion, no I/O: must not depend on `state`, incoming modules or `jobs`.
 
 use std::collections::HashMap;
 

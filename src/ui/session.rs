@@ -1,4 +1,5 @@
 //! Opening a settings-page session from MoySklad's context key, and recognising it afterwards.
+//! Must not depend on `loyalty_api` or `vendor_api`.
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;

@@ -143,7 +143,7 @@ fn group_heads(text: &str) -> Vec<&str> {
 }
 
 /// Top-level modules named after `prefix` (`crate::`, or `super::` resolving to the crate root).
-fn heads_after<'t>(code: &'t str, prefix: &str, out: &mut BTreeSet<String>) {
+fn heads_after(code: &str, prefix: &str, out: &mut BTreeSet<String>) {
     let mut rest = code;
     while let Some(at) = rest.find(prefix) {
         let before = rest[..at].chars().next_back();
