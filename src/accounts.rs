@@ -25,6 +25,8 @@ const CACHE_CAPACITY: u64 = 100_000;
 /// Reserve lifetime of settings that hold no usable one.
 const DEFAULT_RESERVE_TTL: Duration = Duration::from_secs(900);
 
+/// Why an account cannot be used. The JSON API variants read in Russian: the settings page and the
+/// product sync's status show them as they are.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     /// The token is missing, unknown or revoked.

@@ -41,7 +41,7 @@ pub use reserves::{Reserve, ReserveState};
 pub use secrets::{SealedSecret, SecretColumn};
 pub use sessions::UiSession;
 pub use settings::LoyaltySettings;
-pub use sync::SyncRun;
+pub use sync::{SyncRun, SyncState};
 
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

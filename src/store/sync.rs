@@ -1,13 +1,24 @@
 //! Product-sync runs and what each product looked like when it was last sent to BonusPlus.
 //! Storage only: the sync itself is `sync`'s.
 
-use super::{now_ms, with_pool, Store, StoreError};
+use super::{decode, now_ms, with_pool, Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+/// Where a product-sync run stands.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum SyncState {
+    Running,
+    Done,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyncRun {
     pub id: String,
     pub account_id: String,
-    pub state: String,
+    pub state: SyncState,
     pub full_import: bool,
     pub total: i64,
     pub processed: i64,
@@ -17,6 +28,42 @@ pub struct SyncRun {
     pub last_error: Option<String>,
     pub started_at: i64,
     pub finished_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SyncRunRow {
+    id: String,
+    account_id: String,
+    state: String,
+    full_import: bool,
+    total: i64,
+    processed: i64,
+    sent: i64,
+    errors: i64,
+    cursor: Option<String>,
+    last_error: Option<String>,
+    started_at: i64,
+    finished_at: Option<i64>,
+}
+
+impl TryFrom<SyncRunRow> for SyncRun {
+    type Error = StoreError;
+    fn try_from(row: SyncRunRow) -> Result<Self, StoreError> {
+        Ok(SyncRun {
+            state: decode("sync state", &row.state)?,
+            id: row.id,
+            account_id: row.account_id,
+            full_import: row.full_import,
+            total: row.total,
+            processed: row.processed,
+            sent: row.sent,
+            errors: row.errors,
+            cursor: row.cursor,
+            last_error: row.last_error,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+        })
+    }
 }
 
 const RUN_COLUMNS: &str = "id, account_id, state, full_import, total, processed, sent, errors, cursor, last_error, started_at, finished_at";
@@ -32,7 +79,7 @@ impl Store {
             "INSERT INTO sync_runs (id, account_id, state, full_import, started_at) VALUES ($1, $2, 'running', $3, $4)
              RETURNING {RUN_COLUMNS}"
         );
-        let run = with_pool!(self, |pool| {
+        let run: SyncRunRow = with_pool!(self, |pool| {
             sqlx::query_as(&sql)
                 .bind(id)
                 .bind(account_id)
@@ -41,7 +88,7 @@ impl Store {
                 .fetch_one(pool)
                 .await?
         });
-        Ok(run)
+        run.try_into()
     }
 
     /// Saves progress (and where to resume) of a running sync.
@@ -54,7 +101,7 @@ impl Store {
             )
             .bind(&run.id)
             .bind(&run.account_id)
-            .bind(&run.state)
+            .bind(run.state.as_ref())
             .bind(run.total)
             .bind(run.processed)
             .bind(run.sent)
@@ -72,13 +119,13 @@ impl Store {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM sync_runs WHERE account_id = $1 ORDER BY started_at DESC, id DESC LIMIT 1"
         );
-        let run = with_pool!(self, |pool| {
+        let run: Option<SyncRunRow> = with_pool!(self, |pool| {
             sqlx::query_as(&sql)
                 .bind(account_id)
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(run)
+        run.map(SyncRun::try_from).transpose()
     }
 
     /// The fingerprint a product had when it was last imported into `store`.

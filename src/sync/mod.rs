@@ -25,6 +25,7 @@ use crate::config::SyncSettings;
 use crate::moysklad::json_api::{JsonApiClient, JsonApiError};
 use crate::store::{
     now_ms, AccountStatus, Job, JobState, LoyaltySettings, NewJob, Store, StoreError, SyncRun,
+    SyncState,
 };
 use catalogue::{fingerprint, to_import_rows, CatalogueRow, ENTITIES, PRODUCT_ENTITY};
 
@@ -58,7 +59,8 @@ pub enum SyncError {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncStatus {
-    pub state: String,
+    /// `running`, `done` or `failed`.
+    pub state: &'static str,
     pub total: i64,
     pub processed: i64,
     pub sent: i64,
@@ -71,13 +73,13 @@ pub struct SyncStatus {
 
 impl From<SyncRun> for SyncStatus {
     fn from(run: SyncRun) -> Self {
-        let percent = match (run.state.as_str(), run.total) {
-            ("done", _) => 100,
+        let percent = match (run.state, run.total) {
+            (SyncState::Done, _) => 100,
             (_, 0) => 0,
             (_, total) => (run.processed * 100 / total).clamp(0, 100),
         };
         SyncStatus {
-            state: run.state,
+            state: run.state.into(),
             total: run.total,
             processed: run.processed,
             sent: run.sent,
@@ -130,10 +132,10 @@ pub async fn sync_status(
         store.latest_sync_run(account_id),
         store.job_state_by_key(&key),
     );
-    let run = run?.map(SyncStatus::from);
-    let running = run.as_ref().is_some_and(|r| r.state == "running");
+    let run = run?;
+    let running = run.as_ref().is_some_and(|r| r.state == SyncState::Running);
     let queued = !running && matches!(job?, Some(JobState::Ready | JobState::Running));
-    Ok((run, queued))
+    Ok((run.map(SyncStatus::from), queued))
 }
 
 /// The schedule: asks for a sync of every served account whose last run is older than the interval.
@@ -148,7 +150,7 @@ pub async fn enqueue_due(ctx: &SyncContext) -> Result<usize, StoreError> {
     for account_id in ctx.store.active_account_ids().await? {
         let due = match ctx.store.latest_sync_run(&account_id).await? {
             None => true,
-            Some(run) if run.state == "running" => false,
+            Some(run) if run.state == SyncState::Running => false,
             Some(run) => run.started_at.saturating_add(interval_ms) <= now_ms(),
         };
         if due && request_sync(&ctx.store, &account_id).await? {
@@ -171,7 +173,7 @@ pub async fn run_job(ctx: &SyncContext, job: &Job) -> Result<(), SyncError> {
         Err(SyncError::Store(error)) => return Err(SyncError::Store(error)),
         Err(error) => {
             let mut run = match ctx.store.latest_sync_run(account_id).await? {
-                Some(run) if run.state == "running" => run,
+                Some(run) if run.state == SyncState::Running => run,
                 _ => {
                     let id = uuid::Uuid::new_v4().to_string();
                     ctx.store.start_sync_run(&id, account_id, false).await?
@@ -181,7 +183,7 @@ pub async fn run_job(ctx: &SyncContext, job: &Job) -> Result<(), SyncError> {
         }
     };
     let mut run = match ctx.store.latest_sync_run(account_id).await? {
-        Some(run) if run.state == "running" => run,
+        Some(run) if run.state == SyncState::Running => run,
         _ => {
             let first = inputs.fingerprints.values().all(HashMap::is_empty);
             let id = uuid::Uuid::new_v4().to_string();
@@ -189,7 +191,7 @@ pub async fn run_job(ctx: &SyncContext, job: &Job) -> Result<(), SyncError> {
         }
     };
     match sync(ctx, &inputs, &mut run).await {
-        Ok(()) => finish(ctx, &mut run, "done", None)
+        Ok(()) => finish(ctx, &mut run, SyncState::Done, None)
             .await
             .map_err(SyncError::from),
         Err(SyncError::Store(error)) => Err(SyncError::Store(error)),
@@ -208,7 +210,7 @@ async fn give_up_or_retry(
     run.last_error = Some(error.to_string());
     if matches!(error, SyncError::Permanent(_)) || last_attempt {
         tracing::warn!(account = %run.account_id, %error, "product sync failed");
-        finish(ctx, run, "failed", Some(error.to_string())).await?;
+        finish(ctx, run, SyncState::Failed, Some(error.to_string())).await?;
         return Ok(());
     }
     ctx.store.update_sync_run(run).await?;
@@ -413,12 +415,12 @@ async fn product_folders(
 async fn finish(
     ctx: &SyncContext,
     run: &mut SyncRun,
-    outcome: &str,
+    outcome: SyncState,
     error: Option<String>,
 ) -> Result<(), StoreError> {
-    run.state = outcome.to_owned();
+    run.state = outcome;
     run.finished_at = Some(now_ms());
-    if outcome == "done" {
+    if outcome == SyncState::Done {
         run.cursor = None;
         run.processed = run.processed.max(run.total);
     }
@@ -426,7 +428,7 @@ async fn finish(
         run.last_error = error;
     }
     ctx.store.update_sync_run(run).await?;
-    tracing::info!(account = %run.account_id, outcome, sent = run.sent, "product sync finished");
+    tracing::info!(account = %run.account_id, outcome = outcome.as_ref(), sent = run.sent, "product sync finished");
     Ok(())
 }
 

@@ -171,6 +171,7 @@ async fn changeable_account(state: &AppState, user: &UiUser) -> Result<Account, 
     }
 }
 
+/// MoySklad did not take what we sent it (the settings are saved on our side already).
 fn moysklad_refused(error: VendorApiError) -> UiError {
     tracing::warn!(%error, "MoySklad refused the loyalty settings");
     UiError::new(
@@ -181,6 +182,7 @@ fn moysklad_refused(error: VendorApiError) -> UiError {
     )
 }
 
+/// Writes the audit entry of a change; a failure is logged, never shown to the user.
 async fn audit(state: &AppState, account_id: &str, user: &UiUser, action: &str, details: &str) {
     if let Err(error) = state
         .store
