@@ -1,12 +1,11 @@
 //! Prometheus metrics: `GET /metrics`.
+//! A utility: must not depend on `state` or on incoming modules (the scrape gets a [`ScrapeState`]).
 //!
 //! What is measured: every HTTP request (route template, method, status → count and latency), every
 //! BonusPlus call (endpoint, outcome → count and latency), and — read from the database at scrape
 //! time, so every instance reports the shared truth — the outbox backlog and its age and the
 //! reserves outstanding. Labels never carry an account, a token or a phone: cardinality stays
 //! bounded and nothing private leaves through metrics.
-//!
-//! A utility: must not depend on `state` or on incoming modules (the scrape gets a [`ScrapeState`]).
 
 use std::sync::OnceLock;
 use std::time::Instant;

@@ -1,11 +1,10 @@
 //! The Vendor API on our side: MoySklad activates, deactivates and asks about the app on an account
 //! at `{base}/api/moysklad/vendor/1.0/apps/{appId}/{accountId}`.
+//! Incoming: must not depend on the other incoming modules (`loyalty_api`, `ui`).
 //!
 //! Every call carries a single-use HS256 JWT. MoySklad repeats calls it got no answer to, so every
 //! handler is idempotent: the same activation twice leaves one account, the same deactivation twice
 //! answers 200 then 204.
-//!
-//! Incoming: must not depend on the other incoming modules (`loyalty_api`, `ui`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};

@@ -1,4 +1,5 @@
 //! Receipts at the till: `POST /retaildemand/recalc` and `POST /retaildemand/verify`.
+//! Must not depend on `vendor_api` or `ui`.
 //!
 //! A recalculation costs one `PUT retail/calc`, with the balance lookup (`GET customer`) running
 //! concurrently. Two cases add a sequential call: a SPENDING recalc while this customer already
@@ -6,8 +7,6 @@
 //! bonuses as spendable again), and a SPENDING recalc with no preferred amount whose maximum is not
 //! known yet (BonusPlus only tells the maximum in a calculation; it is remembered for
 //! [`MAX_DEBIT_TTL`] per receipt, so the usual EARNING-then-SPENDING sequence needs no extra call).
-//!
-//! Must not depend on `vendor_api` or `ui`.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -41,7 +40,8 @@ pub const MAX_DEBIT_TTL: Duration = Duration::from_secs(120);
 /// Most receipts whose maximum is remembered at once.
 const MAX_DEBIT_CAPACITY: u64 = 100_000;
 
-/// The maximum spendable amount per receipt (see [`receipt_key`]), remembered for [`MAX_DEBIT_TTL`].
+/// The maximum spendable amount per receipt (keyed by account, customer, store and lines),
+/// remembered for [`MAX_DEBIT_TTL`].
 #[derive(Clone)]
 pub struct MaxDebits(moka::sync::Cache<u64, Decimal>);
 

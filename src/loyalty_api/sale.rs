@@ -1,11 +1,10 @@
 //! Sales and returns: `POST /retaildemand` and `POST /retailsalesreturn`.
+//! Must not depend on `vendor_api` or `ui`; delivery is the job queue's ([`crate::jobs::delivery`]).
 //!
 //! Each is recorded with its delivery job in one transaction (keyed by MoySklad's id, or point of
 //! sale + number + moment), then delivered inline. MoySklad is answered 201 once the operation is
 //! recorded — the sale happened in the shop — whether BonusPlus booked it now or the outbox will;
 //! a repeated delivery of the same sale finds the record and books nothing more.
-//!
-//! Must not depend on `vendor_api` or `ui`; delivery is the job queue's ([`crate::jobs::delivery`]).
 
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,4 +1,5 @@
 //! Verification codes (registration and spending).
+//! Must not depend on `vendor_api` or `ui`.
 //!
 //! MoySklad's POS compares what the customer says with the `verificationCode` we answer, so the
 //! bridge must know the code. BonusPlus texts the customer a code (`PUT customer/{phone}/sendCode`);
@@ -8,7 +9,7 @@
 //! answering a code the customer never received would block every sale with a code.
 //!
 //! A second request for the same customer and purpose inside [`TIME_FOR_REPEAT`] answers the same
-//! code without a second SMS. Must not depend on `vendor_api` or `ui`.
+//! code without a second SMS.
 
 use axum::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};

@@ -1,11 +1,11 @@
 //! Storage: one [`Store`] over PostgreSQL (production, several instances) or SQLite (embedded
 //! default, one instance), chosen by the database URL.
+//! Storage only: one file per concern; nothing here calls a client, HTTP or a service.
 //!
 //! Both backends run the same SQL text (`$n` placeholders, `ON CONFLICT`, `RETURNING`, epoch-millisecond
 //! `BIGINT` times, decimals as text); only the few statements whose concurrency semantics differ
 //! (claiming jobs) have a variant per backend. The [`with_pool!`] macro expands one body for each
 //! backend's pool type, so a query is written once and type-checked against both drivers.
-//! Storage only: one file per concern; nothing here calls a client, HTTP or a service.
 
 mod accounts;
 mod audit;

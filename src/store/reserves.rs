@@ -1,8 +1,8 @@
 //! Bonus reserves held in BonusPlus for receipts being calculated at a till.
+//! Storage only: asking BonusPlus is the `reserves` service's.
 //!
 //! A reserve row is written *before* BonusPlus is asked (state `intended`), so a crash between the
 //! two steps leaves a row that the expiry worker reconciles by releasing whatever BonusPlus may hold.
-//! Storage only: asking BonusPlus is the `reserves` service's.
 
 use rust_decimal::Decimal;
 

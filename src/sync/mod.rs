@@ -1,5 +1,7 @@
 //! Product sync: keeps BonusPlus's catalogue in step with MoySklad's, so that promotions BonusPlus
 //! runs on particular products fire when the till names them.
+//! Shared service below the settings page and the workers: must not depend on `state`, on incoming
+//! modules or on `jobs` (the queue runs it through [`run_job`] and maps [`SyncError`]).
 //!
 //! A run reads the whole catalogue page by page (folders, products, services, variants) and sends
 //! each BonusPlus store the account maps only the rows whose fingerprint changed since they were
@@ -7,9 +9,6 @@
 //! never run one account's sync twice); progress and the resume point are saved after every page,
 //! and a run interrupted by a failure continues from there. Fingerprints are saved after every
 //! accepted batch, so nothing accepted is sent again.
-//!
-//! Shared service below the settings page and the workers. Must not depend on `state`, on incoming
-//! modules or on `jobs` (the queue runs it through [`run_job`] and maps [`SyncError`]).
 
 pub mod catalogue;
 

@@ -1,10 +1,9 @@
 //! The settings page MoySklad shows in its main iframe, and the small JSON API behind it.
+//! Incoming: must not depend on the other incoming modules (`loyalty_api`, `vendor_api`).
 //!
 //! The page exchanges MoySklad's `contextKey` once for a short-lived session token that it keeps in
 //! memory and sends as a bearer token: no cookies (third-party cookies are often blocked in a
 //! cross-site frame) and therefore no CSRF surface. Only account administrators may change settings.
-//!
-//! Incoming: must not depend on the other incoming modules (`loyalty_api`, `vendor_api`).
 
 mod session;
 mod settings;
