@@ -180,6 +180,8 @@ async fn deliver_sale(state: &AppState, op: &Operation, key: &ApiKey) -> Result<
                 cat: None,
             })
             .collect(),
+        reserve_id: None,
+        gift_cards: Vec::new(),
     };
     let response = match state.bonusplus.sale(key, &request).await {
         Ok(result) => serde_json::json!({
@@ -250,7 +252,7 @@ async fn deliver_return(
             sum: part.sum,
         };
         match state.bonusplus.return_line(key, &line).await {
-            Ok(()) => {}
+            Ok(_) => {}
             Err(error) if resumed && error.code() == Some(codes::RETURN_SUM_TOO_BIG) => {
                 tracing::warn!(operation = %op.id, part = index, "return part was applied before a crash");
             }

@@ -8,7 +8,8 @@ use time::macros::format_description;
 use super::context::{Caller, LoyaltyAccount};
 use super::errors::{customer_not_found, invalid_phone};
 use super::verification::{send_verification, Purpose};
-use crate::bonusplus::{self, BonusPlusError, Customer, NewCustomer};
+use crate::bonusplus::{self, BonusPlusError, Customer, CustomerPatch, NewCustomer};
+use crate::domain::ean::Ean;
 use crate::domain::phone::Phone;
 use crate::http::error::{codes, ApiError};
 use crate::http::extract::ApiJson;
@@ -96,9 +97,10 @@ pub async fn create(
         .await
     {
         Err(BonusPlusError::AlreadyExists) => {
+            let patch = CustomerPatch::from(&new_customer);
             state
                 .bonusplus
-                .update_customer(&account.key, &new_customer)
+                .update_customer(&account.key, &phone, &patch)
                 .await?
         }
         other => other?,
@@ -289,10 +291,11 @@ fn new_customer(phone: Phone, attributes: &CustomerAttributes) -> Result<NewCust
     customer.first_name = parts.first;
     customer.middle_name = parts.middle;
     customer.email = attributes.email.clone().filter(|e| !e.trim().is_empty());
-    customer.discount_card_number = attributes
+    // BonusPlus binds cards by EAN only: another number is kept out rather than refused.
+    customer.ean = attributes
         .discount_card_number
-        .clone()
-        .filter(|c| !c.trim().is_empty());
+        .as_deref()
+        .and_then(|card| Ean::parse(card).ok());
     customer.sex = attributes.sex.map(|sex| match sex {
         Sex::Male => bonusplus::Sex::Male,
         Sex::Female => bonusplus::Sex::Female,
