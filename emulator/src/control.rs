@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::api::WireJson;
 use crate::calc::LinePromotion;
 use crate::error::ApiError;
-use crate::model::{CustomerSnapshot, ImportedProduct, NewCustomer, SaleSnapshot, TenantRules};
+use crate::model::{
+    CertificateSnapshot, CustomerSnapshot, ImportedProduct, NewCertificate, NewCustomer,
+    RefusedRoute, SaleSnapshot, SentMessage, TenantRules,
+};
 use crate::numbers;
 use crate::state::{FailureMode, RecordedRequest, Shared};
 
@@ -34,6 +37,16 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/tenants/{key}/customers/{phone}", get(customer))
         .route("/tenants/{key}/customers/{phone}/code", get(code))
         .route("/tenants/{key}/customers/{phone}/balance", put(set_balance))
+        .route("/tenants/{key}/customers/{phone}/card", put(set_card))
+        .route("/tenants/{key}/customers/{phone}/messages", get(messages))
+        .route("/tenants/{key}/certificates", post(add_certificate))
+        .route("/tenants/{key}/certificates/{id}", get(certificate))
+        .route(
+            "/refused_routes",
+            get(refused_routes)
+                .post(refuse_route)
+                .delete(clear_refused_routes),
+        )
         .route("/tenants/{key}/promotions", post(add_promotion))
         .route("/tenants/{key}/sales", get(sales))
         .route("/latency", put(set_latency))
@@ -129,6 +142,81 @@ async fn set_balance(
     } else {
         Err(ApiError::not_found())
     }
+}
+
+#[derive(Deserialize)]
+struct Card {
+    number: String,
+}
+
+async fn set_card(
+    State(shared): Control,
+    Path((key, phone)): Path<(String, String)>,
+    WireJson(card): WireJson<Card>,
+) -> Result<StatusCode, ApiError> {
+    let known = shared
+        .update_tenant(&key, |t| t.set_card(&phone, &card.number))
+        .unwrap_or(false);
+    if known {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+async fn messages(
+    State(shared): Control,
+    Path((key, phone)): Path<(String, String)>,
+) -> Json<Vec<SentMessage>> {
+    Json(
+        shared
+            .read_tenant(&key, |t| t.messages(&phone))
+            .unwrap_or_default(),
+    )
+}
+
+async fn add_certificate(
+    State(shared): Control,
+    Path(key): Path<String>,
+    WireJson(new): WireJson<NewCertificate>,
+) -> Result<Json<CertificateSnapshot>, ApiError> {
+    shared.with_tenant(&key, |t| {
+        let id = t.add_certificate(new)?;
+        t.certificate_snapshot(&id)
+            .map(Json)
+            .ok_or_else(ApiError::not_found)
+    })
+}
+
+async fn certificate(
+    State(shared): Control,
+    Path((key, id)): Path<(String, String)>,
+) -> Result<Json<CertificateSnapshot>, ApiError> {
+    shared
+        .read_tenant(&key, |t| t.certificate_snapshot(&id))
+        .flatten()
+        .map(Json)
+        .ok_or_else(ApiError::not_found)
+}
+
+async fn refused_routes(State(shared): Control) -> Json<Vec<RefusedRoute>> {
+    Json(shared.refused_routes())
+}
+
+async fn refuse_route(
+    State(shared): Control,
+    WireJson(route): WireJson<RefusedRoute>,
+) -> Result<StatusCode, ApiError> {
+    if !matches!(route.status, 404 | 405) {
+        return Err(ApiError::bad_request("status: must be 404 or 405"));
+    }
+    shared.refuse_route(route);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn clear_refused_routes(State(shared): Control) -> StatusCode {
+    shared.clear_refused_routes();
+    StatusCode::NO_CONTENT
 }
 
 #[derive(Serialize)]

@@ -19,6 +19,14 @@ pub enum ErrorCode {
     ReturnSumTooBig,
     TooManyProducts,
     ValidationError,
+    /// `GET customer/{phoneNumber}/balance/reserve/{id}`: no reserve with that id was ever made.
+    ReserveNotFound,
+    /// `GET certificate/{id}` or `giftCards[].id`: no such certificate.
+    CertificateNotFound,
+    /// `giftCards[]`: the certificate is expired or fully redeemed.
+    CertificateNotActive,
+    /// `giftCards[].paymentSum` exceeds the certificate's current balance.
+    NotEnoughCertificateBalance,
     Unauthorized,
     NotFound,
     InternalError,
@@ -78,6 +86,19 @@ impl ApiError {
             msg: msg.into(),
         }
     }
+}
+
+/// What ASP.NET Web API answers for a path no route matches (404) or a route that exists
+/// with other methods only (405): `{"Message": "..."}`, not BonusPlus's `{code, msg}`.
+/// BonusPlus's API is an ASP.NET Web API service (its Help pages); that it keeps the
+/// framework's default bodies is an assumption recorded in `docs/bonusplus-wire.md`.
+pub fn routing_refusal(status: StatusCode, method: &str, uri: &str) -> Response {
+    let message = if status == StatusCode::METHOD_NOT_ALLOWED {
+        format!("The requested resource does not support http method '{method}'.")
+    } else {
+        format!("No HTTP resource was found that matches the request URI '{uri}'.")
+    };
+    (status, Json(serde_json::json!({ "Message": message }))).into_response()
 }
 
 #[derive(Serialize)]

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Notify;
 
-use crate::error::ApiError;
+use crate::error::{routing_refusal, ApiError};
 use crate::state::{FailureMode, RecordedRequest, Shared};
 
 /// How long a `Timeout` failure keeps the client waiting before answering 500.
@@ -47,10 +47,24 @@ pub async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: N
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    if let Some(status) = refused(&shared, &request) {
+        return routing_refusal(
+            status,
+            request.method().as_str(),
+            &request.uri().to_string(),
+        );
+    }
     match shared.take_failure() {
         None => next.run(request).await,
         Some(mode) => fail(mode, request.extensions().get::<ConnectionKill>().cloned()).await,
     }
+}
+
+/// A route refused on purpose answers as an unknown one, before any injected failure.
+fn refused(shared: &Shared, request: &Request) -> Option<axum::http::StatusCode> {
+    let path = request.extensions().get::<MatchedPath>()?;
+    let status = shared.refusal(request.method().as_str(), path.as_str())?;
+    axum::http::StatusCode::from_u16(status).ok()
 }
 
 async fn fail(mode: FailureMode, connection: Option<ConnectionKill>) -> Response {

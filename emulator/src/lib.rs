@@ -19,6 +19,7 @@ mod calc;
 mod control;
 mod error;
 mod faults;
+mod formats;
 mod model;
 mod money;
 mod numbers;
@@ -29,8 +30,9 @@ mod wire;
 
 pub use error::ErrorCode;
 pub use model::{
-    CustomerSnapshot, ImportedProduct, NewCustomer, Person, SaleSnapshot, SoldItemSnapshot,
-    TenantRules, DEFAULT_STORE,
+    CertificateSnapshot, CustomerSnapshot, GiftCardPaymentSnapshot, ImportedProduct, ListShape,
+    NameMatch, NewCertificate, NewCustomer, Person, RefusedRoute, SaleSnapshot, SentMessage,
+    SoldItemSnapshot, TenantRules, DEFAULT_CARD_NAME, DEFAULT_STORE,
 };
 pub use server::{app, Emulator, EmulatorHandle};
 pub use state::{FailureMode, RecordedRequest};

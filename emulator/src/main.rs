@@ -6,13 +6,15 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bonusplus_emulator::{Emulator, NewCustomer, Person, TenantRules};
+use bonusplus_emulator::{Emulator, NewCertificate, NewCustomer, Person, TenantRules};
 use clap::Parser;
 use rust_decimal::Decimal;
 use tracing_subscriber::EnvFilter;
 
 const DEMO_PHONE: &str = "79990000001";
 const DEMO_BALANCE: i64 = 500;
+const DEMO_CARD: &str = "2000000051420";
+const DEMO_CERTIFICATE: &str = "0c0ffee0-0000-4000-8000-000000000001";
 
 #[derive(Parser, Debug)]
 #[command(version, about = "An in-memory BonusPlus API emulator")]
@@ -47,7 +49,15 @@ async fn main() -> std::io::Result<()> {
                 last_name: Some("Покупатель".to_owned()),
                 ..Person::default()
             },
+            discount_card_number: Some(DEMO_CARD.to_owned()),
             ..NewCustomer::new(DEMO_PHONE, Decimal::from(DEMO_BALANCE))
+        },
+    );
+    emulator.add_certificate(
+        &args.key,
+        NewCertificate {
+            id: Some(DEMO_CERTIFICATE.to_owned()),
+            ..NewCertificate::new("GC-0001", Decimal::from(1000))
         },
     );
     emulator.set_latency(Duration::from_millis(args.latency_ms));
@@ -55,6 +65,8 @@ async fn main() -> std::io::Result<()> {
         base_url = %emulator.base_url(),
         key = %args.key,
         customer = DEMO_PHONE,
+        card = DEMO_CARD,
+        certificate = DEMO_CERTIFICATE,
         "demo tenant ready"
     );
 

@@ -36,6 +36,41 @@ pub struct TenantRules {
     /// Public integrations show BonusPlus answering without the code; the bridge supports both.
     #[serde(default)]
     pub reveal_codes: bool,
+    /// What `reserveId` on `POST retail` does (unconfirmed): `false` = it is only recorded
+    /// (the integrations' order: release the reserve, then sell); `true` = the sale consumes
+    /// that reserve: its amount counts as spendable for the sale's `bonusDebit` and the
+    /// reserve is gone afterwards.
+    #[serde(default)]
+    pub reserve_id_consumes: bool,
+    /// The answer shape of `POST customer/list` (unconfirmed).
+    #[serde(default)]
+    pub customer_list_shape: ListShape,
+    /// How `POST customer/list` matches name/e-mail filters (unconfirmed).
+    #[serde(default)]
+    pub customer_list_match: NameMatch,
+}
+
+/// The answer of `POST customer/list`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListShape {
+    /// A bare JSON array of `Customer` objects (the project's decision).
+    #[default]
+    Array,
+    /// `{"list": [Customer…], "count": n}`.
+    Object,
+}
+
+/// How a filter value matches a customer's name or e-mail; always case-insensitive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameMatch {
+    /// The whole value, ignoring case (the project's decision: an SQL `IN` under a
+    /// case-insensitive collation).
+    #[default]
+    Exact,
+    /// The value is a prefix of the field, ignoring case.
+    Prefix,
 }
 
 impl Default for TenantRules {
@@ -46,12 +81,18 @@ impl Default for TenantRules {
             multiplicity: Decimal::ONE,
             stores: vec![DEFAULT_STORE.to_owned()],
             reveal_codes: false,
+            reserve_id_consumes: false,
+            customer_list_shape: ListShape::Array,
+            customer_list_match: NameMatch::Exact,
         }
     }
 }
 
 /// The store every tenant has unless its rules say otherwise.
 pub const DEFAULT_STORE: &str = "Магазин 1";
+
+/// The card (status) name a customer gets unless told otherwise.
+pub const DEFAULT_CARD_NAME: &str = "Базовая";
 
 /// A customer's personal data, named as on the wire.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,7 +109,8 @@ pub struct Person {
     pub sex: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// `YYYY-MM-DD`.
+    /// `YYYY-MM-DD` as kept by the emulator (the wire carries `ДД.ММ.ГГГГ` in requests and
+    /// `YYYY-MM-DDT00:00:00` in answers).
     #[serde(rename = "birthDay", skip_serializing_if = "Option::is_none")]
     pub birth_day: Option<String>,
 }
@@ -84,9 +126,16 @@ pub struct NewCustomer {
     pub balance: Decimal,
     #[serde(default)]
     pub person: Person,
-    /// `None` = the emulator assigns the next free card number.
+    /// `None` = the emulator assigns the next free EAN-13 card number. Any text is kept as
+    /// given (a card that is not an EAN can only be found by phone or id).
     #[serde(default)]
     pub discount_card_number: Option<String>,
+    /// BonusPlus's customer GUID; `None` = a fresh one.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The card (status) name; `None` = [`DEFAULT_CARD_NAME`].
+    #[serde(default)]
+    pub card_name: Option<String>,
 }
 
 impl NewCustomer {
@@ -96,6 +145,8 @@ impl NewCustomer {
             balance,
             person: Person::default(),
             discount_card_number: None,
+            id: None,
+            card_name: None,
         }
     }
 }
@@ -116,6 +167,96 @@ pub struct CustomerSnapshot {
     pub reserves: BTreeMap<String, Decimal>,
     pub person: Person,
     pub discount_card_number: Option<String>,
+    /// BonusPlus's customer GUID.
+    pub id: String,
+    /// The card (status) name (`discountCardName`).
+    pub card_name: String,
+    /// Ids of every reserve ever made for the customer, released ones included.
+    pub known_reserves: Vec<String>,
+}
+
+/// A message "texted" to a customer: by `sendMessage`, or the registration notice that
+/// `POST customer` sends unless `noRegNotification` is true.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentMessage {
+    /// `"message"` (sendMessage) or `"registration"`.
+    pub kind: String,
+    pub text: String,
+    /// UTC, `YYYY-MM-DDTHH:MM:SS`.
+    pub at: String,
+}
+
+/// A gift certificate to seed through the control side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewCertificate {
+    /// GUID; `None` = a fresh one.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The printed number/name.
+    pub name: String,
+    /// Current balance, roubles.
+    #[serde(
+        serialize_with = "rust_decimal::serde::arbitrary_precision::serialize",
+        deserialize_with = "numbers::decimal"
+    )]
+    pub balance: Decimal,
+    /// Face value, roubles; `None` = `balance`.
+    #[serde(default, deserialize_with = "numbers::optional_decimal")]
+    pub initial_balance: Option<Decimal>,
+    /// Expiry, `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS` (compared with the UTC clock);
+    /// `None` = never expires.
+    #[serde(default)]
+    pub expire: Option<String>,
+}
+
+impl NewCertificate {
+    pub fn new(name: &str, balance: Decimal) -> Self {
+        Self {
+            id: None,
+            name: name.to_owned(),
+            balance,
+            initial_balance: None,
+            expire: None,
+        }
+    }
+}
+
+/// A certificate's state as the emulator holds it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CertificateSnapshot {
+    pub id: String,
+    pub name: String,
+    #[serde(serialize_with = "rust_decimal::serde::arbitrary_precision::serialize")]
+    pub initial_balance: Decimal,
+    #[serde(serialize_with = "rust_decimal::serde::arbitrary_precision::serialize")]
+    pub current_balance: Decimal,
+    /// `YYYY-MM-DDTHH:MM:SS`.
+    pub expire: Option<String>,
+    /// `CAN_BE_USED`, `PARTIALLY_REDEEMED`, `REDEEMED` or `EXPIRED`.
+    pub status: String,
+}
+
+/// A certificate payment of a sale (`giftCards[]` on `POST retail`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GiftCardPaymentSnapshot {
+    pub id: String,
+    #[serde(serialize_with = "rust_decimal::serde::arbitrary_precision::serialize")]
+    pub payment_sum: Decimal,
+}
+
+/// A route answered as unknown on purpose (see [`crate::EmulatorHandle::refuse_route`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedRoute {
+    pub method: String,
+    /// The route as the emulator declares it, e.g. `/account`, `/customer/{phoneNumber}`.
+    pub path: String,
+    /// 404 (no such route) or 405 (the path exists with other methods); default 404.
+    #[serde(default = "default_refusal_status")]
+    pub status: u16,
+}
+
+fn default_refusal_status() -> u16 {
+    404
 }
 
 /// A product or group imported into a store's catalogue.
@@ -130,7 +271,15 @@ pub struct ImportedProduct {
 /// A recorded sale.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SaleSnapshot {
+    /// `RetailResult.id`.
+    pub id: i64,
+    /// `RetailResult.orderUid`.
+    pub order_uid: String,
     pub external_id: String,
+    /// `reserveId` as sent, if any.
+    pub reserve_id: Option<String>,
+    /// Certificates that paid part of the sale.
+    pub gift_cards: Vec<GiftCardPaymentSnapshot>,
     pub phone: String,
     pub store: String,
     #[serde(serialize_with = "rust_decimal::serde::arbitrary_precision::serialize")]
@@ -158,6 +307,8 @@ pub struct SoldItemSnapshot {
     pub returned_cb: Decimal,
     #[serde(serialize_with = "rust_decimal::serde::arbitrary_precision::serialize")]
     pub returned_db: Decimal,
+    /// `returnedPurchaseId` of each `PUT retail/back` on this line, in order.
+    pub returned_purchase_ids: Vec<i64>,
 }
 
 fn serialize_decimal_map<S: Serializer>(

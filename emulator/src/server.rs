@@ -4,7 +4,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::extract::Request;
+use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
+use axum::response::Response;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -16,9 +19,12 @@ use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
 use crate::calc::LinePromotion;
-use crate::error::ApiError;
+use crate::error::routing_refusal;
 use crate::faults::{self, ConnectionKill};
-use crate::model::{CustomerSnapshot, ImportedProduct, NewCustomer, SaleSnapshot, TenantRules};
+use crate::model::{
+    CertificateSnapshot, CustomerSnapshot, ImportedProduct, NewCertificate, NewCustomer,
+    RefusedRoute, SaleSnapshot, SentMessage, TenantRules,
+};
 use crate::state::{FailureMode, RecordedRequest, Shared};
 use crate::{api, control};
 
@@ -57,19 +63,32 @@ impl Emulator {
     }
 }
 
-/// The whole HTTP surface: BonusPlus routes (behind fault injection) and `/__control`.
+/// The whole HTTP surface: BonusPlus routes and `/__control`. Recording, latency and
+/// injected failures apply to every non-control request, unknown routes included (a client
+/// trying an undocumented call is visible in the recording).
 pub fn app(shared: Arc<Shared>) -> Router {
-    let bonusplus = api::router().layer(from_fn_with_state(shared.clone(), faults::inject));
-    Router::new()
-        .merge(bonusplus)
+    api::router()
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(shared.clone(), faults::inject))
         .nest("/__control", control::router())
-        .fallback(not_found)
-        .method_not_allowed_fallback(not_found)
         .with_state(shared)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found()
+async fn unknown_route(request: Request) -> Response {
+    routing_refusal(
+        StatusCode::NOT_FOUND,
+        request.method().as_str(),
+        &request.uri().to_string(),
+    )
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    routing_refusal(
+        StatusCode::METHOD_NOT_ALLOWED,
+        request.method().as_str(),
+        &request.uri().to_string(),
+    )
 }
 
 /// A hand-written accept loop rather than `axum::serve`: each connection gets a
@@ -159,7 +178,8 @@ impl EmulatorHandle {
         self.shared.with_tenant(key, |t| t.add_store(store));
     }
 
-    /// Seeds a customer (replacing one with the same phone); a card number is assigned.
+    /// Seeds a customer (replacing one with the same phone); a GUID and an EAN-13 card
+    /// number are assigned.
     pub fn add_customer(&self, key: &str, phone: &str, balance: Decimal) {
         self.add_customer_with(key, NewCustomer::new(phone, balance));
     }
@@ -173,6 +193,14 @@ impl EmulatorHandle {
     pub fn set_balance(&self, key: &str, phone: &str, balance: Decimal) -> bool {
         self.shared
             .update_tenant(key, |t| t.set_balance(phone, balance))
+            .unwrap_or(false)
+    }
+
+    /// Binds a card number (any text, kept as given) to an existing customer; `false` if the
+    /// customer does not exist.
+    pub fn set_card(&self, key: &str, phone: &str, card: &str) -> bool {
+        self.shared
+            .update_tenant(key, |t| t.set_card(phone, card))
             .unwrap_or(false)
     }
 
@@ -216,6 +244,59 @@ impl EmulatorHandle {
         self.shared
             .read_tenant(key, |t| t.codes_sent(phone))
             .unwrap_or(0)
+    }
+
+    /// Messages the customer received (`sendMessage`, registration notices), oldest first.
+    pub fn messages(&self, key: &str, phone: &str) -> Vec<SentMessage> {
+        self.shared
+            .read_tenant(key, |t| t.messages(phone))
+            .unwrap_or_default()
+    }
+
+    /// The text of the last `sendMessage` to the customer.
+    pub fn last_message(&self, key: &str, phone: &str) -> Option<String> {
+        self.messages(key, phone)
+            .into_iter()
+            .rev()
+            .find(|m| m.kind == "message")
+            .map(|m| m.text)
+    }
+
+    /// Adds (or replaces) a gift certificate; answers its GUID.
+    ///
+    /// # Panics
+    /// If `id` is not a GUID or `expire` not a date — a broken test, not a test outcome.
+    pub fn add_certificate(&self, key: &str, certificate: NewCertificate) -> String {
+        match self
+            .shared
+            .with_tenant(key, |t| t.add_certificate(certificate))
+        {
+            Ok(id) => id,
+            Err(error) => panic!("cannot add the certificate: {}", error.msg),
+        }
+    }
+
+    pub fn certificate(&self, key: &str, id: &str) -> Option<CertificateSnapshot> {
+        self.shared
+            .read_tenant(key, |t| t.certificate_snapshot(id))
+            .flatten()
+    }
+
+    /// From now on `method path` answers as an unknown route with `status` (404: no such
+    /// route; 405: the path exists with other methods). `path` is the emulator's route
+    /// template, e.g. `/account`, `/customer/{phoneNumber}`,
+    /// `/customer/{phoneNumber}/sendMessage` (see `emulator/README.md`).
+    pub fn refuse_route(&self, method: &str, path: &str, status: u16) {
+        self.shared.refuse_route(RefusedRoute {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            status,
+        });
+    }
+
+    /// Every route answers normally again.
+    pub fn clear_refused_routes(&self) {
+        self.shared.clear_refused_routes();
     }
 
     pub fn sales(&self, key: &str) -> Vec<SaleSnapshot> {

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::TenantRules;
+use crate::formats;
+use crate::model::{RefusedRoute, TenantRules};
 use crate::tenant::{Tenant, TenantData};
 
 /// How the next requests fail.
@@ -50,6 +51,10 @@ pub struct Shared {
     requests: Mutex<VecDeque<RecordedRequest>>,
     code_hasher: RandomState,
     codes_generated: AtomicU64,
+    certificate_numbers: AtomicU64,
+    /// Mirrors `!refused.is_empty()` so the hot path needs no lock.
+    any_refused: AtomicBool,
+    refused: Mutex<Vec<RefusedRoute>>,
 }
 
 impl Default for Shared {
@@ -63,6 +68,9 @@ impl Default for Shared {
             requests: Mutex::new(VecDeque::new()),
             code_hasher: RandomState::new(),
             codes_generated: AtomicU64::new(0),
+            certificate_numbers: AtomicU64::new(1),
+            any_refused: AtomicBool::new(false),
+            refused: Mutex::new(Vec::new()),
         }
     }
 }
@@ -134,6 +142,49 @@ impl Shared {
     pub fn new_code(&self) -> String {
         let seq = self.codes_generated.fetch_add(1, Ordering::Relaxed);
         format!("{:04}", self.code_hasher.hash_one(seq) % 10_000)
+    }
+
+    /// A fresh EAN-13 certificate number (`GET certificate/number`).
+    pub fn new_certificate_number(&self) -> String {
+        let seq = self.certificate_numbers.fetch_add(1, Ordering::Relaxed);
+        let body = format!("29{seq:010}");
+        format!("{body}{}", formats::ean_check_digit(&body))
+    }
+
+    // ----- routes answered as unknown -------------------------------------------------
+
+    /// From now on `method path` (a route template such as `/customer/{phoneNumber}`)
+    /// answers as an unknown route with `status` (404 or 405).
+    pub fn refuse_route(&self, route: RefusedRoute) {
+        let route = RefusedRoute {
+            method: route.method.to_ascii_uppercase(),
+            path: format!("/{}", route.path.trim_start_matches('/')),
+            status: route.status,
+        };
+        let mut refused = lock(&self.refused);
+        refused.retain(|r| !(r.method == route.method && r.path == route.path));
+        refused.push(route);
+        self.any_refused.store(true, Ordering::Relaxed);
+    }
+
+    pub fn clear_refused_routes(&self) {
+        lock(&self.refused).clear();
+        self.any_refused.store(false, Ordering::Relaxed);
+    }
+
+    pub fn refused_routes(&self) -> Vec<RefusedRoute> {
+        lock(&self.refused).clone()
+    }
+
+    /// The status to answer if `method` on the route template `path` is refused.
+    pub fn refusal(&self, method: &str, path: &str) -> Option<u16> {
+        if !self.any_refused.load(Ordering::Relaxed) {
+            return None;
+        }
+        lock(&self.refused)
+            .iter()
+            .find(|r| r.method.eq_ignore_ascii_case(method) && r.path == path)
+            .map(|r| r.status)
     }
 
     // ----- faults -------------------------------------------------------------------

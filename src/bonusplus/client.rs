@@ -20,11 +20,14 @@ use url::Url;
 
 use super::error::{codes, BonusPlusError, ErrorBody, Result};
 use super::types::{
-    CalcRequest, CalcResult, Customer, CustomerStat, NewCustomer, ProductImport, ReserveRequest,
-    ReturnLine, SaleRequest, SaleResult,
+    CalcRequest, CalcResult, Customer, CustomerFilter, CustomerPatch, GiftCardResponse,
+    GiftCardWire, NewCustomer, ProductImport, ReserveHeld, ReserveRequest, ReturnLine,
+    ReturnResult, SaleRequest, SaleResult,
 };
 use super::unconfirmed;
+use crate::domain::ean::Ean;
 use crate::domain::phone::Phone;
+use uuid::Uuid;
 
 /// Connecting should never take long; a slow connect means BonusPlus is in trouble.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,6 +38,8 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 const USER_AGENT: &str = concat!("bonusbridge/", env!("CARGO_PKG_VERSION"));
 /// BonusPlus's `msg` on an error can be long; a reason in a log or an error stays short.
 const MAX_REASON_CHARS: usize = 300;
+/// `POST customer/list` answers at most this many customers per call [DOC].
+pub const MAX_CUSTOMERS_PER_LIST: usize = 1000;
 
 /// A shop's BonusPlus API key, with its `Authorization` header value computed once.
 #[derive(Clone)]
@@ -89,8 +94,8 @@ struct Inner {
 /// URLs of the endpoints whose path does not depend on the request, joined once.
 struct FixedUrls {
     customer: Url,
-    key_check: Url,
-    customer_stat: Url,
+    account: Url,
+    customer_list: Url,
     retail_calc: Url,
     retail: Url,
     retail_back: Url,
@@ -106,8 +111,8 @@ impl FixedUrls {
         };
         Ok(FixedUrls {
             customer: join("customer")?,
-            key_check: join(unconfirmed::KEY_CHECK_PATH)?,
-            customer_stat: join("customer/stat")?,
+            account: join("account")?,
+            customer_list: join("customer/list")?,
             retail_calc: join("retail/calc")?,
             retail: join("retail")?,
             retail_back: join("retail/back")?,
@@ -199,6 +204,39 @@ impl BonusPlusClient {
         })
     }
 
+    /// Ok if BonusPlus accepts the key; [`BonusPlusError::Unauthorized`] if not (401/403),
+    /// [`BonusPlusError::Unavailable`] on 5xx or timeout. No side effects.
+    ///
+    /// Asks `GET account`, the call two integrations use as their "API active" check. A
+    /// BonusPlus that does not know `account` ([`BonusPlusError::UnknownCall`]) is asked
+    /// `GET customer?phone=<a number no customer holds>` instead: 412 `CUSTOMER_NOT_FOUND`
+    /// means the key works — an unconfirmed call never blocks a shop's installation.
+    pub async fn check_key(&self, key: &ApiKey) -> Result<()> {
+        let url = self.inner.urls.account.clone();
+        match self.send_read(key, Call::get("GET account", url)).await {
+            Ok(_) => Ok(()),
+            Err(BonusPlusError::UnknownCall { status }) => {
+                tracing::info!(
+                    status,
+                    "BonusPlus does not know GET account: key checked with a customer lookup"
+                );
+                let url = with_query(
+                    &self.inner.urls.customer,
+                    "phone",
+                    unconfirmed::KEY_CHECK_FALLBACK_PHONE,
+                );
+                match self
+                    .send_read(key, Call::get("GET customer (key check)", url))
+                    .await
+                {
+                    Ok(_) | Err(BonusPlusError::NotFound) => Ok(()),
+                    Err(err) => Err(err),
+                }
+            }
+            Err(err) => Err(err),
+        }
+    }
+
     /// The customer with this phone; [`BonusPlusError::NotFound`] if BonusPlus has none.
     pub async fn get_customer(&self, key: &ApiKey, phone: &Phone) -> Result<Customer> {
         let url = with_query(&self.inner.urls.customer, "phone", phone.as_str());
@@ -206,22 +244,74 @@ impl BonusPlusClient {
         decode("GET customer", &body)
     }
 
-    /// The customer holding this discount card; [`BonusPlusError::NotFound`] if none (also
-    /// for a blank card number, which is not sent).
+    /// The customer holding this loyalty card (`GET customer?ean=`);
+    /// [`BonusPlusError::NotFound`] if none.
+    pub async fn get_customer_by_ean(&self, key: &ApiKey, ean: &Ean) -> Result<Customer> {
+        let url = with_query(&self.inner.urls.customer, "ean", ean.as_str());
+        self.lookup(key, Call::get("GET customer by ean", url))
+            .await
+    }
+
+    /// The customer holding the card typed or scanned at the till; [`BonusPlusError::NotFound`]
+    /// if none — also, without asking BonusPlus, for a number that is not a valid EAN-8/EAN-13
+    /// (BonusPlus finds cards by EAN only, and would refuse any other number).
     pub async fn find_customer_by_card(&self, key: &ApiKey, card: &str) -> Result<Customer> {
-        let card = card.trim();
-        if card.is_empty() {
-            return Err(BonusPlusError::NotFound);
+        match Ean::parse(card) {
+            Ok(ean) => self.get_customer_by_ean(key, &ean).await,
+            Err(_) => Err(BonusPlusError::NotFound),
         }
-        let url = with_query(
-            &self.inner.urls.customer,
-            unconfirmed::CARD_LOOKUP_PARAM,
-            card,
-        );
-        let body = self
-            .send_read(key, Call::get("GET customer by card", url))
-            .await?;
-        decode("GET customer by card", &body)
+    }
+
+    /// The customer with this BonusPlus GUID (`GET customer?id=`); [`BonusPlusError::NotFound`]
+    /// if none.
+    pub async fn get_customer_by_id(&self, key: &ApiKey, id: &Uuid) -> Result<Customer> {
+        let id = id.hyphenated().to_string();
+        let url = with_query(&self.inner.urls.customer, "id", &id);
+        self.lookup(key, Call::get("GET customer by id", url)).await
+    }
+
+    /// Customers matching `filter` (`POST customer/list`), at most `limit` of them.
+    ///
+    /// Never an error for a BonusPlus that does not take the call: refused as unknown
+    /// ([`BonusPlusError::UnknownCall`]) or its body refused (400), it answers no rows. An empty
+    /// filter answers no rows without asking (it would list every customer).
+    pub async fn list_customers(
+        &self,
+        key: &ApiKey,
+        filter: &CustomerFilter,
+        limit: usize,
+    ) -> Result<Vec<Customer>> {
+        if limit == 0 || filter.is_empty() {
+            return Ok(Vec::new());
+        }
+        let take = limit.min(MAX_CUSTOMERS_PER_LIST);
+        let url = self.inner.urls.customer_list.clone();
+        let body = unconfirmed::customer_list_body(filter, take);
+        let call = Call::json("POST customer/list", Method::POST, url, &body)?;
+        // A search has no side effects: retried once like a GET.
+        match self.send_read(key, call).await {
+            Ok(answer) => {
+                let mut customers = unconfirmed::customer_list(&answer).map_err(|reason| {
+                    BonusPlusError::Unexpected {
+                        reason: format!("POST customer/list: {reason}"),
+                    }
+                })?;
+                customers.truncate(limit);
+                Ok(customers)
+            }
+            Err(BonusPlusError::UnknownCall { status })
+            | Err(BonusPlusError::Refused {
+                status: status @ 400,
+                ..
+            }) => {
+                tracing::warn!(
+                    status,
+                    "BonusPlus refused POST customer/list: no rows for a name search"
+                );
+                Ok(Vec::new())
+            }
+            Err(err) => Err(err),
+        }
     }
 
     /// Registers a customer; [`BonusPlusError::AlreadyExists`] if the phone is taken.
@@ -232,22 +322,46 @@ impl BonusPlusClient {
         decode("POST customer", &body)
     }
 
-    /// Updates the personal data of the customer identified by `customer.phone`.
-    pub async fn update_customer(&self, key: &ApiKey, customer: &NewCustomer) -> Result<Customer> {
-        let url = self.inner.urls.customer.clone();
-        let call = Call::json("PUT customer", Method::PUT, url, customer)?;
-        let body = self.send(key, call).await?;
-        decode("PUT customer", &body)
+    /// Changes the given fields of the customer with this phone (`PATCH customer/{phoneNumber}`);
+    /// fields not given stay as they are. [`BonusPlusError::NotFound`] if there is no such
+    /// customer.
+    ///
+    /// If BonusPlus does not know PATCH ([`BonusPlusError::UnknownCall`]), the documented full
+    /// edit `PUT customer/{phoneNumber}` is sent instead. Since a full edit clears what it is not
+    /// sent, the customer is read first and every personal field sent: the patch's value, else
+    /// BonusPlus's own (see [`unconfirmed::replace_customer_body`]); `patch.sex` goes only there.
+    pub async fn update_customer(
+        &self,
+        key: &ApiKey,
+        phone: &Phone,
+        patch: &CustomerPatch,
+    ) -> Result<Customer> {
+        let url = self.customer_url(phone, &[])?;
+        let call = Call::json("PATCH customer", Method::PATCH, url.clone(), patch)?;
+        match self.send(key, call).await {
+            Ok(body) => decode("PATCH customer", &body),
+            Err(BonusPlusError::UnknownCall { status }) => {
+                tracing::info!(
+                    status,
+                    "BonusPlus does not know PATCH customer: full edit with PUT"
+                );
+                let current = self.get_customer(key, phone).await?;
+                let replace = unconfirmed::replace_customer_body(&current, patch);
+                let call = Call::json("PUT customer", Method::PUT, url, &replace)?;
+                let body = self.send(key, call).await?;
+                decode("PUT customer", &body)
+            }
+            Err(err) => Err(err),
+        }
     }
 
-    /// Asks BonusPlus to text the customer a confirmation code (the code is not returned).
     /// Asks BonusPlus to text the customer a code. Returns the code when BonusPlus reveals it
     /// in its answer (see [`unconfirmed::revealed_code`]); `None` when it only confirms sending.
     pub async fn send_code(&self, key: &ApiKey, phone: &Phone) -> Result<Option<String>> {
         let url = self.customer_url(phone, &["sendCode"])?;
         let call = Call::empty("PUT customer/sendCode", Method::PUT, url);
         let body = self.send(key, call).await?;
-        Ok(super::unconfirmed::revealed_code(&body))
+        Ok(unconfirmed::revealed_code(&body))
     }
 
     /// Whether `code` is the one BonusPlus texted to the customer.
@@ -263,6 +377,16 @@ impl BonusPlusClient {
             Err(err) if err.code() == Some(codes::INVALID_CODE) => Ok(false),
             Err(err) => Err(err),
         }
+    }
+
+    /// Texts `text` to the customer through BonusPlus (`POST customer/{phoneNumber}/sendMessage`).
+    /// [`BonusPlusError::NotFound`] if BonusPlus has no such customer; never retried (a second
+    /// attempt could text twice). The text may hold a code: it is never logged.
+    pub async fn send_message(&self, key: &ApiKey, phone: &Phone, text: &str) -> Result<()> {
+        let url = self.customer_url(phone, &["sendMessage"])?;
+        let body = unconfirmed::send_message_body(text);
+        let call = Call::json("POST customer/sendMessage", Method::POST, url, &body)?;
+        self.send(key, call).await.map(drop)
     }
 
     /// Reserves `amount` bonuses for order `order_id`; a negative amount releases.
@@ -287,6 +411,24 @@ impl BonusPlusClient {
         self.send(key, call).await.map(drop)
     }
 
+    /// What the reserve `id` holds now (`GET customer/{phoneNumber}/balance/reserve/{id}`), so
+    /// that crash recovery can ask instead of guessing. A reserve never made (412
+    /// `RESERVE_NOT_FOUND`), a customer BonusPlus does not have, or a business 404 hold nothing
+    /// (0). A BonusPlus that does not know the call answers [`BonusPlusError::UnknownCall`]: the
+    /// caller then falls back to the amount it recorded.
+    pub async fn reserve_held(&self, key: &ApiKey, phone: &Phone, id: &str) -> Result<Decimal> {
+        let url = self.customer_url(phone, &["balance", "reserve", id])?;
+        let call = Call::get("GET customer/balance/reserve", url);
+        match self.send_read(key, call).await {
+            Ok(body) => {
+                decode::<ReserveHeld>("GET customer/balance/reserve", &body).map(|held| held.amount)
+            }
+            Err(BonusPlusError::NotFound) => Ok(Decimal::ZERO),
+            Err(err) if err.code() == Some(codes::RESERVE_NOT_FOUND) => Ok(Decimal::ZERO),
+            Err(err) => Err(err),
+        }
+    }
+
     /// What BonusPlus would give and allow to spend on an order.
     pub async fn calc(&self, key: &ApiKey, request: &CalcRequest) -> Result<CalcResult> {
         let url = self.inner.urls.retail_calc.clone();
@@ -304,12 +446,57 @@ impl BonusPlusClient {
         decode("POST retail", &body)
     }
 
-    /// Returns (part of) one sold line.
-    pub async fn return_line(&self, key: &ApiKey, line: &ReturnLine) -> Result<()> {
+    /// Returns (part of) one sold line; answers BonusPlus's `returnedPurchaseId`.
+    ///
+    /// `None` when the answer carries none (older servers answer 204). A 2xx answer is never
+    /// turned into an error: BonusPlus has applied the return by then, and a return has no
+    /// idempotency key, so a retry would reverse the bonuses twice.
+    pub async fn return_line(&self, key: &ApiKey, line: &ReturnLine) -> Result<Option<i64>> {
         let url = self.inner.urls.retail_back.clone();
         let body = unconfirmed::return_body(line);
         let call = Call::json("PUT retail/back", Method::PUT, url, &body)?;
-        self.send(key, call).await.map(drop)
+        let answer = self.send(key, call).await?;
+        if answer.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        match serde_json::from_slice::<ReturnResult>(&answer) {
+            Ok(result) => Ok(result.returned_purchase_id),
+            Err(error) => {
+                tracing::warn!(%error, "PUT retail/back: the answer is unreadable; the return is done");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The gift certificate with this GUID (`GET certificate/{id}`); `None` if BonusPlus does
+    /// not know it (412 `CERTIFICATE_NOT_FOUND`, or 404 with or without a code).
+    pub async fn get_certificate(
+        &self,
+        key: &ApiKey,
+        id: &Uuid,
+    ) -> Result<Option<GiftCardResponse>> {
+        let url = self.path_url(&["certificate", &id.hyphenated().to_string()])?;
+        match self.send_read(key, Call::get("GET certificate", url)).await {
+            Ok(body) => decode::<GiftCardWire>("GET certificate", &body)
+                .map(|wire| Some(wire.into_response(*id))),
+            Err(BonusPlusError::NotFound | BonusPlusError::UnknownCall { status: 404 }) => Ok(None),
+            Err(err) if err.code() == Some(codes::CERTIFICATE_NOT_FOUND) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The gift certificate typed or scanned at the till; `None` if BonusPlus does not know it
+    /// or there is no known way to look the text up ([`unconfirmed::certificate_id`]), in which
+    /// case nothing is sent.
+    pub async fn find_certificate(
+        &self,
+        key: &ApiKey,
+        typed: &str,
+    ) -> Result<Option<GiftCardResponse>> {
+        match unconfirmed::certificate_id(typed) {
+            Some(id) => self.get_certificate(key, &id).await,
+            None => Ok(None),
+        }
     }
 
     /// Uploads products and groups of a store (at most
@@ -320,32 +507,35 @@ impl BonusPlusClient {
         self.send(key, call).await.map(drop)
     }
 
-    /// The account's customer statistics.
-    pub async fn customer_stat(&self, key: &ApiKey) -> Result<CustomerStat> {
-        let url = self.inner.urls.customer_stat.clone();
-        let body = self
-            .send_read(key, Call::get("GET customer/stat", url))
-            .await?;
-        decode("GET customer/stat", &body)
+    /// A customer lookup by card or id. The client checks the value's shape before sending, so a
+    /// 400 means BonusPlus would not look this value up at all — for a search, not found.
+    async fn lookup(&self, key: &ApiKey, call: Call) -> Result<Customer> {
+        let endpoint = call.endpoint;
+        match self.send_read(key, call).await {
+            Ok(body) => decode(endpoint, &body),
+            Err(BonusPlusError::Refused { status: 400, .. }) => Err(BonusPlusError::NotFound),
+            Err(err) => Err(err),
+        }
     }
 
-    /// Ok if BonusPlus accepts the key; [`BonusPlusError::Unauthorized`] if not. No side effects.
-    pub async fn check_key(&self, key: &ApiKey) -> Result<()> {
-        let url = self.inner.urls.key_check.clone();
-        let call = Call::get("GET key check", url);
-        self.send_read(key, call).await.map(drop)
-    }
-
-    /// `customer/{phone}/<segments…>`; segments are percent-encoded (a code is user input).
-    fn customer_url(&self, phone: &Phone, segments: &[&str]) -> Result<Url> {
-        let mut url = self.inner.urls.customer.clone();
+    /// `<base>/<segments…>`; segments are percent-encoded (they may be user input).
+    fn path_url(&self, segments: &[&str]) -> Result<Url> {
+        let mut url = self.inner.base.clone();
         url.path_segments_mut()
             .map_err(|()| BonusPlusError::Unexpected {
                 reason: "the base URL cannot take a path".into(),
             })?
-            .push(phone.as_str())
+            .pop_if_empty()
             .extend(segments);
         Ok(url)
+    }
+
+    /// `customer/{phone}/<segments…>`; segments are percent-encoded (a code is user input).
+    fn customer_url(&self, phone: &Phone, segments: &[&str]) -> Result<Url> {
+        let mut path = Vec::with_capacity(segments.len() + 2);
+        path.extend(["customer", phone.as_str()]);
+        path.extend_from_slice(segments);
+        self.path_url(&path)
     }
 
     /// Sends an idempotent read, once more after a short pause if BonusPlus was unavailable.
@@ -514,7 +704,9 @@ fn error_from_answer(status: StatusCode, body: &[u8]) -> BonusPlusError {
         (408 | 429 | 500..=599, _) => BonusPlusError::Unavailable {
             reason: describe_status(status, &error),
         },
-        (400..=499, Some(codes::CUSTOMER_NOT_FOUND)) | (404, _) => BonusPlusError::NotFound,
+        // No business code: the framework's own answer for a route it does not know.
+        (404 | 405, None) => BonusPlusError::UnknownCall { status: code },
+        (400..=499, Some(codes::CUSTOMER_NOT_FOUND)) | (404, Some(_)) => BonusPlusError::NotFound,
         (400..=499, Some(codes::CUSTOMER_ALREADY_EXIST)) => BonusPlusError::AlreadyExists,
         (400..=499, Some(codes::RETAIL_ALREADY_EXIST)) => BonusPlusError::AlreadyBooked,
         (400..=499, _) => BonusPlusError::Refused {
@@ -603,6 +795,11 @@ mod tests {
             .customer_url(&phone, &["checkCode", "12/3 4"])
             .unwrap();
         assert_eq!(url.path(), "/customer/79011231122/checkCode/12%2F3%204");
+        let prefixed = BonusPlusClient::new("http://127.0.0.1:1/api", Duration::from_secs(1))
+            .unwrap()
+            .path_url(&["certificate", "a/b"])
+            .unwrap();
+        assert_eq!(prefixed.path(), "/api/certificate/a%2Fb");
     }
 
     #[test]
@@ -623,8 +820,35 @@ mod tests {
             error_from_answer(StatusCode::FORBIDDEN, b""),
             BonusPlusError::Unauthorized
         );
+        // 404/405 without a business code: BonusPlus does not know the call.
+        for (status, body) in [
+            (StatusCode::NOT_FOUND, &b""[..]),
+            (
+                StatusCode::NOT_FOUND,
+                br#"{"Message":"No HTTP resource was found"}"#,
+            ),
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                br#"{"Message":"not supported"}"#,
+            ),
+        ] {
+            assert_eq!(
+                error_from_answer(status, body),
+                BonusPlusError::UnknownCall {
+                    status: status.as_u16()
+                }
+            );
+        }
+        // A 404 with a business code is BonusPlus's own "not found".
         assert_eq!(
-            error_from_answer(StatusCode::NOT_FOUND, b""),
+            error_from_answer(
+                StatusCode::NOT_FOUND,
+                br#"{"code":"CUSTOMER_NOT_FOUND","msg":"-"}"#
+            ),
+            BonusPlusError::NotFound
+        );
+        assert_eq!(
+            error_from_answer(StatusCode::NOT_FOUND, br#"{"code":"NOT_FOUND","msg":"-"}"#),
             BonusPlusError::NotFound
         );
         assert!(error_from_answer(StatusCode::TOO_MANY_REQUESTS, b"").is_retryable());

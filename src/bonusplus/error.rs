@@ -20,9 +20,16 @@ pub enum BonusPlusError {
     /// 401/403: the shop's API key is wrong or has been revoked.
     #[error("BonusPlus не принял ключ API: ключ неверный или отозван")]
     Unauthorized,
-    /// 404, or `CUSTOMER_NOT_FOUND`.
+    /// The customer is not in BonusPlus: `CUSTOMER_NOT_FOUND`, or a 404 that carries a business
+    /// `code` (BonusPlus's own "no such resource"). A 404 without a code is [`Self::UnknownCall`].
     #[error("Не найдено в BonusPlus")]
     NotFound,
+    /// BonusPlus does not know this call at all: 404 or 405 whose body has no business `code`
+    /// (ASP.NET Web API's answer for an unknown route, `{"Message": …}` — see the Transport
+    /// section of `docs/bonusplus-wire.md`). Every fallback of the client keys on this variant,
+    /// so that a call resting on an unconfirmed point never blocks a shop.
+    #[error("BonusPlus не поддерживает этот запрос (HTTP {status})")]
+    UnknownCall { status: u16 },
     /// `CUSTOMER_ALREADY_EXIST`: a customer with this phone is already registered.
     #[error("Клиент с этим телефоном уже зарегистрирован в BonusPlus")]
     AlreadyExists,
@@ -46,6 +53,7 @@ impl BonusPlusError {
             BonusPlusError::Refused { .. } => "refused",
             BonusPlusError::Unauthorized => "unauthorized",
             BonusPlusError::NotFound => "not_found",
+            BonusPlusError::UnknownCall { .. } => "unknown_call",
             BonusPlusError::AlreadyExists => "already_exists",
             BonusPlusError::AlreadyBooked => "already_booked",
             BonusPlusError::Unavailable { .. } => "unavailable",
@@ -77,6 +85,10 @@ pub mod codes {
     pub const INVALID_CODE: &str = "INVALID_CODE";
     /// A return asks for more than is left of the sold line.
     pub const RETURN_SUM_TOO_BIG: &str = "RETURN_SUM_TOO_BIG";
+    /// `GET customer/{phoneNumber}/balance/reserve/{id}`: no reserve with that id was made.
+    pub const RESERVE_NOT_FOUND: &str = "RESERVE_NOT_FOUND";
+    /// `GET certificate/{id}`: BonusPlus has no such certificate.
+    pub const CERTIFICATE_NOT_FOUND: &str = "CERTIFICATE_NOT_FOUND";
 }
 
 /// The body BonusPlus sends with an error status: `{"code": <string or number>, "msg": "..."}`.

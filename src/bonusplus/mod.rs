@@ -6,10 +6,10 @@ mod error;
 mod types;
 pub mod unconfirmed;
 
-pub use client::{ApiKey, BonusPlusClient};
+pub use client::{ApiKey, BonusPlusClient, MAX_CUSTOMERS_PER_LIST};
 pub use error::{codes, BonusPlusError, Result};
 pub use types::{
-    CalcItem, CalcRequest, CalcResult, Customer, CustomerStat, CustomerUpdate, ItemDiscount,
-    NewCustomer, Person, ProductImport, ProductTiny, ReserveRequest, ReturnLine, SaleRequest,
-    SaleResult, Sex,
+    CalcItem, CalcRequest, CalcResult, CertificateStatus, Customer, CustomerFilter, CustomerPatch,
+    CustomerReplace, GiftCardPayment, GiftCardResponse, ItemDiscount, NewCustomer, Person,
+    ProductImport, ProductTiny, ReserveRequest, ReturnLine, SaleRequest, SaleResult, Sex,
 };

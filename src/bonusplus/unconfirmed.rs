@@ -1,20 +1,34 @@
 //! Every point of the BonusPlus API that the project could not confirm, each in exactly one
 //! place so that correcting it is a one-line change. The decisions are recorded in
-//! `docs/bonusplus-wire.md`; the contract tests in `tests/it/bonusplus_client.rs` pin them.
+//! `docs/bonusplus-wire.md` (marked [DECISION]); the unit tests below and the contract tests in
+//! `tests/it/bonusplus_client.rs` pin them.
 //! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
+//!
+//! When a call resting on one of these points is answered as unknown
+//! ([`BonusPlusError::UnknownCall`](super::BonusPlusError::UnknownCall)), the client falls back
+//! to a confirmed way where one exists (see the summary at the end of the wire document).
 
 use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use uuid::Uuid;
 
-use super::types::{CalcResult, ReturnLine, Sex};
+use super::types::{
+    CalcResult, Customer, CustomerFilter, CustomerPatch, CustomerReplace, ReturnLine, Sex,
+};
 
-/// Query parameter of `GET customer` that finds a customer by discount card number.
-/// Unconfirmed: only the `phone` parameter is confirmed by public integrations.
-pub const CARD_LOOKUP_PARAM: &str = "discountCardNumber";
+/// The phone asked by the key check's fallback (`GET customer?phone=…`) when BonusPlus does not
+/// know `GET account`: `+7 000…` is no Russian number, so no customer can hold it and a working
+/// key is answered 412 `CUSTOMER_NOT_FOUND`.
+pub const KEY_CHECK_FALLBACK_PHONE: &str = "70000000000";
 
-/// Harmless authenticated read used to validate a shop's API key: 200 means the key works,
-/// 401/403 that it does not. Unconfirmed: one integration reads `allCount` from it; the
-/// alternative is `GET customer?phone=<unknown>` (412 `CUSTOMER_NOT_FOUND` = good key).
-pub const KEY_CHECK_PATH: &str = "customer/stat";
+/// Whether `reserveId` on `POST retail` makes BonusPlus spend the bonuses that reserve holds
+/// (and remove it). The reference names the field ("Id резерва") without describing its effect,
+/// so the project assumes it does not: the bridge releases the reserve itself before the sale,
+/// which is right whichever way BonusPlus behaves. Flip this once BonusPlus confirms otherwise;
+/// nothing reads it yet.
+pub const RESERVE_ID_CONSUMES: bool = false;
 
 /// Largest number of products sent in one `POST product/import`. Unconfirmed: BonusPlus
 /// documents no limit; callers split bigger catalogues into batches of this size.
@@ -24,10 +38,137 @@ pub const MAX_PRODUCTS_PER_IMPORT: usize = 1000;
 /// whether it must be a JSON number or string is unconfirmed — ids are strings here).
 pub const TOP_LEVEL_GROUP_PID: &str = "0";
 
+/// The field of `POST customer/{phoneNumber}/sendMessage`'s body that carries the text. The
+/// method is documented, its body model was not seen. The emulator reads the same name.
+pub const SEND_MESSAGE_TEXT_FIELD: &str = "message";
+
 /// Body of `PUT retail/back`. Unconfirmed: whether several lines may go in one call and the
 /// exact shape; the project sends one line per call as `{"ext": …, "sum": …}`.
 pub(crate) fn return_body(line: &ReturnLine) -> impl Serialize + '_ {
     line
+}
+
+/// Body of `POST customer/{phoneNumber}/sendMessage`: `{"message": "<text>"}`.
+pub(crate) fn send_message_body(text: &str) -> serde_json::Value {
+    let mut body = serde_json::Map::new();
+    body.insert(
+        SEND_MESSAGE_TEXT_FIELD.to_owned(),
+        serde_json::Value::String(text.to_owned()),
+    );
+    serde_json::Value::Object(body)
+}
+
+/// Body of `POST customer/list`: the documented `CustomerFilter` plus the paging field. The
+/// reference says the count is set in the filter (at most 1000) but the field's name was not
+/// seen; the project sends `take`. Were it wrong, BonusPlus would ignore it and answer more rows,
+/// so the client also cuts the answer to what the caller asked for.
+pub(crate) fn customer_list_body(filter: &CustomerFilter, take: usize) -> impl Serialize + '_ {
+    #[derive(Serialize)]
+    struct CustomerListRequest<'a> {
+        #[serde(flatten)]
+        filter: &'a CustomerFilter,
+        take: usize,
+    }
+    CustomerListRequest { filter, take }
+}
+
+/// The customers of a `POST customer/list` answer. Its shape is unconfirmed: a bare JSON array of
+/// `Customer` (the project's reading) or `{"list": [...]}` (a common ASP.NET paging wrapper) are
+/// both accepted; an empty body or `null` is no rows. A row that is not a readable customer (no
+/// phone, say) is skipped rather than failing the whole search. Any other shape is an error.
+pub(crate) fn customer_list(body: &[u8]) -> Result<Vec<Customer>, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    let answer: serde_json::Value =
+        serde_json::from_slice(body).map_err(|err| format!("not JSON: {err}"))?;
+    let rows = match answer {
+        serde_json::Value::Array(rows) => rows,
+        serde_json::Value::Object(mut object) => match object.remove("list") {
+            Some(serde_json::Value::Array(rows)) => rows,
+            Some(serde_json::Value::Null) => Vec::new(),
+            _ => return Err("an object without a `list` array".to_owned()),
+        },
+        serde_json::Value::Null => Vec::new(),
+        _ => return Err("neither an array nor {\"list\": [...]}".to_owned()),
+    };
+    let total = rows.len();
+    let customers: Vec<Customer> = rows
+        .into_iter()
+        .filter_map(|row| serde_json::from_value(row).ok())
+        .collect();
+    if customers.len() < total {
+        tracing::warn!(
+            skipped = total - customers.len(),
+            "customer/list rows that are not readable customers were skipped"
+        );
+    }
+    Ok(customers)
+}
+
+/// Body of `PUT customer/{phoneNumber}`, the fallback of a refused PATCH. The method is in the
+/// reference index, its body page was not seen: the project sends the `PatchCustomer` fields plus
+/// `sex`, and assumes full-edit semantics (a personal field not sent is cleared). So every
+/// personal field is sent — the one given in `patch`, else what BonusPlus holds now (`current`) —
+/// and the card only when `patch` binds one (it is not a personal field).
+pub(crate) fn replace_customer_body(current: &Customer, patch: &CustomerPatch) -> CustomerReplace {
+    let person = current.person.clone().unwrap_or_default();
+    CustomerReplace {
+        first_name: patch.first_name.clone().or(person.first_name),
+        last_name: patch.last_name.clone().or(person.last_name),
+        middle_name: patch.middle_name.clone().or(person.middle_name),
+        sex: patch.sex.or(person.sex),
+        email: patch.email.clone().or(person.email),
+        birthday: patch.birthday.or(person.birth_day),
+        card_number: patch.card_number.clone(),
+    }
+}
+
+/// A date BonusPlus *answers* (a customer's birthday). Its format is not published: ASP.NET's
+/// rendering of a `DateTime` (`1990-05-17T00:00:00`, what the emulator answers), a bare
+/// `1990-05-17`, or the request format `17.05.1990` are all read. The time of day (and any offset
+/// after it) is ignored: a birthday is a calendar date.
+pub(crate) fn parse_answered_date(text: &str) -> Option<Date> {
+    let text = text.trim();
+    if let Ok(date) = Date::parse(text, format_description!("[day].[month].[year]")) {
+        return Some(date);
+    }
+    let (day, rest) = text.split_at_checked("YYYY-MM-DD".len())?;
+    if !(rest.is_empty() || rest.starts_with('T') || rest.starts_with(' ')) {
+        return None;
+    }
+    Date::parse(day, format_description!("[year]-[month]-[day]")).ok()
+}
+
+/// A certificate's `expireDate`. The format is not published: the project reads
+/// `YYYY-MM-DDTHH:MM:SS` (optionally with fractions of a second) as **UTC**, and also accepts an
+/// RFC 3339 time with an offset (converted to UTC), a space instead of the `T`, and a bare date
+/// (midnight UTC). Anything else is `None`.
+pub(crate) fn parse_expire_date(text: &str) -> Option<OffsetDateTime> {
+    let text = text.trim();
+    if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(at.to_offset(UtcOffset::UTC));
+    }
+    let naive = text.strip_suffix('Z').unwrap_or(text).replacen(' ', "T", 1);
+    if let Ok(at) = PrimitiveDateTime::parse(
+        &naive,
+        format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+        ),
+    ) {
+        return Some(at.assume_utc());
+    }
+    Date::parse(&naive, format_description!("[year]-[month]-[day]"))
+        .ok()
+        .map(|day| day.midnight().assume_utc())
+}
+
+/// The certificate GUID to ask `GET certificate/{id}` for, from what was typed or scanned at the
+/// till. BonusPlus documents no lookup by the printed number (`GET certificate/number` only
+/// generates one), so today a GUID is asked directly and anything else has no known lookup
+/// (`None`: the certificate is answered as unknown without asking BonusPlus).
+pub fn certificate_id(typed: &str) -> Option<Uuid> {
+    Uuid::parse_str(typed.trim()).ok()
 }
 
 /// BonusPlus's numeric code for a sex. Unconfirmed: 0 unknown, 1 male, 2 female.
@@ -79,11 +220,15 @@ pub(crate) fn revealed_code(body: &[u8]) -> Option<String> {
 }
 
 #[cfg(test)]
-mod revealed_code_tests {
-    use super::revealed_code;
+mod tests {
+    use super::*;
+    use crate::bonusplus::types::Person;
+    use crate::domain::ean::Ean;
+    use rust_decimal_macros::dec;
+    use time::macros::{date, datetime};
 
     #[test]
-    fn reads_a_string_or_number_code_and_ignores_the_rest() {
+    fn revealed_code_reads_a_string_or_number_code_and_ignores_the_rest() {
         assert_eq!(
             revealed_code(br#"{"code":"0421"}"#).as_deref(),
             Some("0421")
@@ -92,5 +237,172 @@ mod revealed_code_tests {
         assert_eq!(revealed_code(b""), None);
         assert_eq!(revealed_code(br#"{"code":""}"#), None);
         assert_eq!(revealed_code(br#"{"other":1}"#), None);
+    }
+
+    #[test]
+    fn key_check_fallback_phone_is_a_valid_phone_no_customer_holds() {
+        let phone = crate::domain::Phone::parse(KEY_CHECK_FALLBACK_PHONE).unwrap();
+        assert_eq!(phone.as_str(), KEY_CHECK_FALLBACK_PHONE);
+    }
+
+    #[test]
+    fn reserve_id_is_assumed_not_to_consume_the_reserve() {
+        // The bridge releases the reserve itself before each sale; see the constant's docs.
+        const { assert!(!RESERVE_ID_CONSUMES) };
+    }
+
+    #[test]
+    fn send_message_body_carries_the_text_in_message() {
+        assert_eq!(
+            send_message_body("Код для кассы: 123456"),
+            serde_json::json!({"message": "Код для кассы: 123456"})
+        );
+    }
+
+    #[test]
+    fn customer_list_body_is_the_filter_plus_take() {
+        let filter = CustomerFilter::last_name("Петров");
+        let body = customer_list_body(&filter, 20);
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"lastName":["Петров"],"take":20}"#
+        );
+    }
+
+    #[test]
+    fn customer_list_reads_a_bare_array_or_a_list_object() {
+        let row = r#"{"phone":"79011231122","availableBonuses":120.50,"person":{"ln":"Петров"}}"#;
+        let bare = customer_list(format!("[{row}]").as_bytes()).unwrap();
+        let wrapped_text = format!(r#"{{"list":[{row}],"count":1}}"#);
+        let wrapped = customer_list(wrapped_text.as_bytes()).unwrap();
+        assert_eq!(bare, wrapped);
+        assert_eq!(bare.len(), 1);
+        assert_eq!(bare[0].phone, "79011231122");
+        // Exact amounts survive the detour through a JSON value.
+        assert_eq!(bare[0].available_bonuses, Some(dec!(120.50)));
+        assert_eq!(
+            bare[0].person.as_ref().unwrap().last_name.as_deref(),
+            Some("Петров")
+        );
+        for empty in ["", "  ", "[]", "null", r#"{"list":[]}"#, r#"{"list":null}"#] {
+            assert_eq!(customer_list(empty.as_bytes()), Ok(Vec::new()), "{empty:?}");
+        }
+        // A row that is no customer is skipped, the others kept.
+        let mixed_text = format!(r#"[{{"id":1}}, {row}]"#);
+        let mixed = customer_list(mixed_text.as_bytes()).unwrap();
+        assert_eq!(mixed.len(), 1);
+        for odd in [r#"{"items":[]}"#, "42", r#""text""#, "{not json"] {
+            assert!(customer_list(odd.as_bytes()).is_err(), "{odd}");
+        }
+    }
+
+    #[test]
+    fn replace_body_sends_every_personal_field_the_patch_given_first() {
+        let current = Customer {
+            id: None,
+            phone: "79011231122".into(),
+            discount_card_number: Some("2000000000015".into()),
+            discount_card_name: None,
+            available_bonuses: None,
+            person: Some(Person {
+                first_name: Some("Анна".into()),
+                last_name: Some("Иванова".into()),
+                middle_name: None,
+                sex: Some(Sex::Female),
+                email: Some("old@example.com".into()),
+                birth_day: Some(date!(1990 - 05 - 17)),
+            }),
+        };
+        let patch = CustomerPatch {
+            last_name: Some("Сидорова".into()),
+            email: Some("new@example.com".into()),
+            ..CustomerPatch::default()
+        };
+        let body = replace_customer_body(&current, &patch);
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"fn": "Анна", "ln": "Сидорова", "sex": 2,
+                               "email": "new@example.com", "birthday": "17.05.1990"})
+        );
+        let with_card = CustomerPatch {
+            card_number: Some(Ean::parse("2000000051420").unwrap()),
+            sex: Some(Sex::Male),
+            ..CustomerPatch::default()
+        };
+        let body = replace_customer_body(&current, &with_card);
+        assert_eq!(body.card_number, with_card.card_number);
+        assert_eq!(body.sex, Some(Sex::Male));
+    }
+
+    #[test]
+    fn answered_dates_are_read_in_three_formats() {
+        let may_17 = Some(date!(1990 - 05 - 17));
+        for text in [
+            "1990-05-17T00:00:00",
+            "1990-05-17",
+            "17.05.1990",
+            " 1990-05-17T00:00:00+03:00 ",
+            "1990-05-17 00:00:00",
+        ] {
+            assert_eq!(parse_answered_date(text), may_17, "{text}");
+        }
+        for text in [
+            "",
+            "1990-05-32",
+            "17/05/1990",
+            "1990-05-17X",
+            "май 1990",
+            "1990-5-17",
+        ] {
+            assert_eq!(parse_answered_date(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn expire_date_without_offset_is_utc() {
+        let end_of_2026 = Some(datetime!(2026-12-31 23:59:59 UTC));
+        for text in [
+            "2026-12-31T23:59:59",
+            "2026-12-31T23:59:59Z",
+            "2026-12-31 23:59:59",
+            "2027-01-01T02:59:59+03:00",
+        ] {
+            assert_eq!(parse_expire_date(text), end_of_2026, "{text}");
+        }
+        assert_eq!(
+            parse_expire_date("2026-12-31T23:59:59.5"),
+            Some(datetime!(2026-12-31 23:59:59.5 UTC))
+        );
+        assert_eq!(
+            parse_expire_date("2026-12-31"),
+            Some(datetime!(2026-12-31 00:00:00 UTC))
+        );
+        assert_eq!(parse_expire_date("31.12.2026"), None);
+        assert_eq!(parse_expire_date("soon"), None);
+    }
+
+    #[test]
+    fn certificate_number_maps_to_a_guid_only_when_it_is_one() {
+        let id = Uuid::from_u128(0x0c0ffee0_0000_4000_8000_000000000001);
+        assert_eq!(
+            certificate_id(" 0c0ffee0-0000-4000-8000-000000000001 "),
+            Some(id)
+        );
+        assert_eq!(
+            certificate_id("0C0FFEE0-0000-4000-8000-000000000001"),
+            Some(id)
+        );
+        for printed in ["GC-0001", "2000000051420", "", "0c0ffee0-0000-4000-8000"] {
+            assert_eq!(certificate_id(printed), None, "{printed}");
+        }
+    }
+
+    #[test]
+    fn sex_codes_round_trip() {
+        for sex in [Sex::Male, Sex::Female] {
+            assert_eq!(sex_from_wire(i64::from(sex_to_wire(sex))), Some(sex));
+        }
+        assert_eq!(sex_from_wire(0), None);
+        assert_eq!(sex_from_wire(7), None);
     }
 }

@@ -1,8 +1,10 @@
 //! Pure rules: validated domain types and the translation rules between MoySklad and BonusPlus.
 //! Must not depend on anything with I/O — no `state`, `store`, clients, HTTP or services.
+pub mod ean;
 pub mod identity;
 pub mod phone;
 pub mod receipt;
 pub mod returns;
 
+pub use ean::{Ean, EanError};
 pub use phone::{Phone, PhoneError};

@@ -147,6 +147,8 @@ async fn deliver_sale(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Result<
                 cat: None,
             })
             .collect(),
+        reserve_id: None,
+        gift_cards: Vec::new(),
     };
     let response = match ctx.bonusplus.sale(key, &request).await {
         Ok(result) => serde_json::json!({
@@ -209,7 +211,7 @@ async fn deliver_return(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Resul
             sum: part.sum,
         };
         match ctx.bonusplus.return_line(key, &line).await {
-            Ok(()) => {}
+            Ok(_) => {}
             Err(error) if resumed && error.code() == Some(codes::RETURN_SUM_TOO_BIG) => {
                 tracing::warn!(operation = %op.id, part = index, "return part was applied before a crash");
             }

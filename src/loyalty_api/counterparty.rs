@@ -16,7 +16,8 @@ use super::errors::{customer_not_found, invalid_phone};
 use super::verification::{send_verification, Purpose};
 use super::wire::{CustomerAttributes, Sex, VerifyResponse};
 use crate::accounts::LoyaltyAccount;
-use crate::bonusplus::{self, BonusPlusError, Customer, NewCustomer};
+use crate::bonusplus::{self, BonusPlusError, Customer, CustomerPatch, NewCustomer};
+use crate::domain::ean::Ean;
 use crate::domain::identity::{customer_guid, full_name, split_full_name, NameParts};
 use crate::domain::phone::Phone;
 use crate::http::error::{codes, ApiError};
@@ -99,9 +100,10 @@ pub async fn create(
         .await
     {
         Err(BonusPlusError::AlreadyExists) => {
+            let patch = CustomerPatch::from(&new_customer);
             state
                 .bonusplus
-                .update_customer(&account.key, &new_customer)
+                .update_customer(&account.key, &phone, &patch)
                 .await?
         }
         other => other?,
@@ -292,10 +294,11 @@ fn new_customer(phone: Phone, attributes: &CustomerAttributes) -> Result<NewCust
     customer.first_name = parts.first;
     customer.middle_name = parts.middle;
     customer.email = attributes.email.clone().filter(|e| !e.trim().is_empty());
-    customer.discount_card_number = attributes
+    // BonusPlus binds cards by EAN only: another number is kept out rather than refused.
+    customer.ean = attributes
         .discount_card_number
-        .clone()
-        .filter(|c| !c.trim().is_empty());
+        .as_deref()
+        .and_then(|card| Ean::parse(card).ok());
     customer.sex = attributes.sex.map(|sex| match sex {
         Sex::Male => bonusplus::Sex::Male,
         Sex::Female => bonusplus::Sex::Female,

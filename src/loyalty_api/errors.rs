@@ -71,6 +71,14 @@ impl From<BonusPlusError> for ApiError {
                 truncate(&error.to_string()),
                 error.to_string(),
             ),
+            // A call this BonusPlus does not offer: repeating will not help, the cashier is told
+            // plainly instead of "try again".
+            BonusPlusError::UnknownCall { status } => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                codes::BONUSPLUS_REFUSED,
+                "БонусПлюс не поддерживает эту операцию",
+                format!("BonusPlus does not know this call (HTTP {status})"),
+            ),
             BonusPlusError::Unexpected { reason } => ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 codes::BONUSPLUS_UNAVAILABLE,
@@ -152,6 +160,11 @@ mod tests {
                 },
                 502,
                 "Сервис БонусПлюс ответил",
+            ),
+            (
+                BonusPlusError::UnknownCall { status: 405 },
+                502,
+                "БонусПлюс не поддерживает эту операцию",
             ),
         ];
         for (error, status, title) in cases {

@@ -42,7 +42,7 @@ async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
 }
 
 fn customer(phone: &str, bonuses: &str) -> Value {
-    json!({"phone": phone, "availableBonuses": num(bonuses), "person": {"fn": "Иван", "ln": "Петров"}, "discountCardNumber": "2000001"})
+    json!({"phone": phone, "availableBonuses": num(bonuses), "person": {"fn": "Иван", "ln": "Петров"}, "discountCardNumber": "2000000051420"})
 }
 
 fn body_of(request: &wiremock::Request) -> Value {
@@ -85,7 +85,7 @@ async fn create_sends_the_customer_in_bonusplus_fields() {
         .and(header("Authorization", auth().as_str()))
         .and(body_json(json!({
             "phone": "79035550000", "ln": "Сидорова", "fn": "Анна", "mn": "Павловна",
-            "sex": 2, "email": "anna@example.com", "birthDay": "1990-05-17", "discountCardNumber": "777"
+            "sex": 2, "email": "anna@example.com", "birthDay": "17.05.1990", "ean": "2000000051420"
         })))
         .respond_with(ResponseTemplate::new(200).set_body_json(customer("79035550000", "0")))
         .expect(1)
@@ -95,8 +95,45 @@ async fn create_sends_the_customer_in_bonusplus_fields() {
     let (status, body) = post(&app, "/counterparty", json!({
         "retailStore": retail_store(), "meta": {"href": "h", "id": "ms-1"},
         "name": "Сидорова Анна Павловна", "phone": "+7 903 555-00-00", "sex": "FEMALE",
-        "email": "anna@example.com", "birthDate": "1990-05-17 00:00:00", "discountCardNumber": "777"
+        "email": "anna@example.com", "birthDate": "1990-05-17 00:00:00", "discountCardNumber": "2000000051420"
     }))
+    .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
+async fn create_keeps_a_card_that_is_not_an_ean_out_and_patches_an_existing_phone() {
+    let mock = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/customer"))
+        .and(body_json(json!({"phone": "79035550000", "ln": "Сидорова", "fn": "Анна", "birthDay": "01.02.1985"})))
+        .respond_with(ResponseTemplate::new(412).set_body_json(
+            json!({"code": "CUSTOMER_ALREADY_EXIST", "msg": "Клиент уже существует"}),
+        ))
+        .expect(1)
+        .mount(&mock)
+        .await;
+    // Only the fields MoySklad sent, on the documented path with the phone in it.
+    Mock::given(method("PATCH"))
+        .and(path("/customer/79035550000"))
+        .and(header("Authorization", auth().as_str()))
+        .and(body_json(
+            json!({"ln": "Сидорова", "fn": "Анна", "birthday": "01.02.1985"}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(customer("79035550000", "0")))
+        .expect(1)
+        .mount(&mock)
+        .await;
+    let app = app_against(&mock).await;
+    let (status, body) = post(
+        &app,
+        "/counterparty",
+        json!({
+            "retailStore": retail_store(), "meta": {"href": "h", "id": "ms-1"},
+            "name": "Сидорова Анна", "phone": "+7 903 555-00-00",
+            "birthDate": "1985-02-01 00:00:00", "discountCardNumber": "777"
+        }),
+    )
     .await;
     assert_eq!(status, 201, "{body}");
 }

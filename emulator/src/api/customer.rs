@@ -1,4 +1,4 @@
-//! `customer…` calls: find, create, update, count, confirmation codes and bonus reserves.
+//! `customer…` calls: find, list, create, edit, confirmation codes, messages and reserves.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -6,72 +6,87 @@ use std::sync::Arc;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::extract::{Caller, WireJson};
 use crate::error::ApiError;
 use crate::state::Shared;
-use crate::wire::{check_phone, CustomerAnswer, CustomerRequest, ReserveRequest, StatAnswer};
+use crate::wire::{
+    check_phone, customer_list_answer, customer_query, message_text, CancelReserveRequest,
+    CreateCustomerRequest, CustomerAnswer, CustomerFilterRequest, EditCustomerRequest,
+    ReserveAnswer, ReserveRequest,
+};
 
 type Answer<T> = Result<Json<T>, ApiError>;
 
-/// `GET customer?phone=…` or `GET customer?discountCardNumber=…`.
+/// `GET customer?id=…&ean=…&phone=…`.
 pub async fn find(
     Caller(tenant): Caller,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Answer<CustomerAnswer> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let query = customer_query(&query)?;
     let data = tenant.lock();
-    let customer = match (query.get("phone"), query.get("discountCardNumber")) {
-        (Some(phone), _) => {
-            check_phone("phone", phone)?;
-            data.customer_by_phone(phone)?
-        }
-        (None, Some(card)) => data.customer_by_card(card)?,
-        (None, None) => {
-            return Err(ApiError::bad_request(
-                "phone or discountCardNumber is required",
-            ))
-        }
-    };
-    Ok(Json(customer.into()))
+    Ok(Json(data.find_customer(&query)?.into()))
 }
 
-/// `GET customer/stat`.
-pub async fn stat(Caller(tenant): Caller) -> Answer<StatAnswer> {
-    let all_count = tenant.lock().customer_count();
-    Ok(Json(StatAnswer { all_count }))
+/// `POST customer/list`.
+pub async fn list(
+    Caller(tenant): Caller,
+    WireJson(filter): WireJson<CustomerFilterRequest>,
+) -> Json<serde_json::Value> {
+    let filter = filter.into_filter();
+    let data = tenant.lock();
+    let found = data.list_customers(&filter);
+    Json(customer_list_answer(
+        &found,
+        data.rules().customer_list_shape,
+    ))
 }
 
 /// `POST customer`.
 pub async fn create(
     Caller(tenant): Caller,
-    WireJson(request): WireJson<CustomerRequest>,
+    WireJson(request): WireJson<CreateCustomerRequest>,
 ) -> Answer<CustomerAnswer> {
     let fields = request.into_fields()?;
     let mut data = tenant.lock();
     Ok(Json(data.create_customer(fields)?.into()))
 }
 
-/// `PUT customer`.
-pub async fn update(
+/// `PATCH customer/{phoneNumber}`: only the fields sent change.
+pub async fn patch(
     Caller(tenant): Caller,
-    WireJson(request): WireJson<CustomerRequest>,
+    Path(phone): Path<String>,
+    WireJson(request): WireJson<EditCustomerRequest>,
 ) -> Answer<CustomerAnswer> {
-    let fields = request.into_fields()?;
+    check_phone("phoneNumber", &phone)?;
+    let fields = request.into_fields(false)?;
     let mut data = tenant.lock();
-    Ok(Json(data.update_customer(fields)?.into()))
+    Ok(Json(data.edit_customer(&phone, fields)?.into()))
 }
 
-/// `PUT customer/{phone}/sendCode`: the code is kept for the control side and answered only
-/// when the tenant's rules reveal codes.
+/// `PUT customer/{phoneNumber}`: a full edit of the personal fields.
+pub async fn replace(
+    Caller(tenant): Caller,
+    Path(phone): Path<String>,
+    WireJson(request): WireJson<EditCustomerRequest>,
+) -> Answer<CustomerAnswer> {
+    check_phone("phoneNumber", &phone)?;
+    let fields = request.into_fields(true)?;
+    let mut data = tenant.lock();
+    Ok(Json(data.edit_customer(&phone, fields)?.into()))
+}
+
+/// `PUT customer/{phoneNumber}/sendCode`: the code is kept for the control side and answered
+/// only when the tenant's rules reveal codes.
 pub async fn send_code(
     State(shared): State<Arc<Shared>>,
     Caller(tenant): Caller,
     Path(phone): Path<String>,
-) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
-    check_phone("phone", &phone)?;
+) -> Result<Response, ApiError> {
+    check_phone("phoneNumber", &phone)?;
     let code = shared.new_code();
     let revealed = tenant.lock().send_code(&phone, code)?;
     Ok(match revealed {
@@ -80,24 +95,60 @@ pub async fn send_code(
     })
 }
 
-/// `PUT customer/{phone}/checkCode/{code}`.
+/// `PUT customer/{phoneNumber}/checkCode/{code}`.
 pub async fn check_code(
     Caller(tenant): Caller,
     Path((phone, code)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    check_phone("phone", &phone)?;
+    check_phone("phoneNumber", &phone)?;
     tenant.lock().check_code(&phone, &code)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `PATCH customer/{phone}/balance/reserve`.
+/// `POST customer/{phoneNumber}/sendMessage`: the text is kept per customer for the control
+/// side; 204.
+pub async fn send_message(
+    Caller(tenant): Caller,
+    Path(phone): Path<String>,
+    WireJson(body): WireJson<serde_json::Map<String, serde_json::Value>>,
+) -> Result<StatusCode, ApiError> {
+    check_phone("phoneNumber", &phone)?;
+    let text = message_text(&body)?;
+    tenant.lock().send_message(&phone, text)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PATCH customer/{phoneNumber}/balance/reserve`.
 pub async fn reserve(
     Caller(tenant): Caller,
     Path(phone): Path<String>,
     WireJson(request): WireJson<ReserveRequest>,
 ) -> Result<StatusCode, ApiError> {
-    check_phone("phone", &phone)?;
+    check_phone("phoneNumber", &phone)?;
     request.check()?;
     tenant.lock().reserve(&phone, &request.id, request.amount)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET customer/{phoneNumber}/balance/reserve/{id}`: what the reserve holds now.
+pub async fn reserve_state(
+    Caller(tenant): Caller,
+    Path((phone, id)): Path<(String, String)>,
+) -> Answer<ReserveAnswer> {
+    check_phone("phoneNumber", &phone)?;
+    let mut amount = tenant.lock().reserve_amount(&phone, &id)?;
+    amount.rescale(2);
+    Ok(Json(ReserveAnswer { phone, id, amount }))
+}
+
+/// `DELETE customer/balance/reserve` with `{id}`: cancels the reserve entirely.
+pub async fn cancel_reserve(
+    Caller(tenant): Caller,
+    WireJson(request): WireJson<CancelReserveRequest>,
+) -> Result<StatusCode, ApiError> {
+    if request.id.trim().is_empty() {
+        return Err(ApiError::bad_request("id: must not be empty"));
+    }
+    tenant.lock().cancel_reserve(&request.id);
     Ok(StatusCode::NO_CONTENT)
 }

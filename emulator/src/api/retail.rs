@@ -1,11 +1,12 @@
 //! `retail…` calls: calculation, sale and return.
 
-use axum::http::StatusCode;
+use axum::http::header::HOST;
+use axum::http::HeaderMap;
 use axum::Json;
 
 use super::extract::{Caller, WireJson};
 use crate::error::ApiError;
-use crate::wire::{CalcAnswer, RetailRequest, ReturnRequest, SaleAnswer};
+use crate::wire::{CalcAnswer, RetailRequest, RetailResultAnswer, ReturnAnswer, ReturnRequest};
 
 /// `PUT retail/calc`.
 pub async fn calc(
@@ -18,31 +19,36 @@ pub async fn calc(
     Ok(Json(CalcAnswer::new(calculation, data.multiplicity())))
 }
 
-/// `POST retail`.
+/// `POST retail`: answers `RetailResult` with the customer's fresh balance.
 pub async fn sell(
     Caller(tenant): Caller,
-    WireJson(request): WireJson<RetailRequest>,
-) -> Result<Json<SaleAnswer>, ApiError> {
-    let external_id = request
-        .external_id
-        .clone()
-        .filter(|id| !id.trim().is_empty())
-        .ok_or_else(|| ApiError::bad_request("externalId: required for a sale"))?;
-    let order = request.into_order()?;
+    headers: HeaderMap,
+    WireJson(body): WireJson<RetailRequest>,
+) -> Result<Json<RetailResultAnswer>, ApiError> {
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_owned();
+    let (command, order) = body.into_sale()?;
     let mut data = tenant.lock();
-    let (customer, calculation) = data.sell(&external_id, &order)?;
-    Ok(Json(SaleAnswer {
+    let (customer, receipt) = data.sell(&command, &order)?;
+    Ok(Json(RetailResultAnswer {
+        id: receipt.id,
+        order_url: format!("http://{host}/__receipt/{}", receipt.order_uid),
+        order_uid: receipt.order_uid,
         customer: customer.into(),
-        discount: calculation.lines.into_iter().map(Into::into).collect(),
     }))
 }
 
-/// `PUT retail/back`: one line per call.
+/// `PUT retail/back`: one line per call; answers the return's id.
 pub async fn give_back(
     Caller(tenant): Caller,
     WireJson(request): WireJson<ReturnRequest>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Json<ReturnAnswer>, ApiError> {
     request.check()?;
-    tenant.lock().return_item(&request.ext, request.sum)?;
-    Ok(StatusCode::NO_CONTENT)
+    let returned_purchase_id = tenant.lock().return_item(&request.ext, request.sum)?;
+    Ok(Json(ReturnAnswer {
+        returned_purchase_id,
+    }))
 }

@@ -24,7 +24,7 @@ async fn scripts_can_seed_inspect_and_break_the_emulator() {
         control(&ctx, Method::POST, "tenants", Some(rules)).await.0,
         StatusCode::NO_CONTENT
     );
-    let customer = json!({"phone": PHONE, "balance": 500, "person": {"fn": "Демо"}, "discount_card_number": "42"});
+    let customer = json!({"phone": PHONE, "balance": 500, "person": {"fn": "Демо"}, "discount_card_number": "2000000051420"});
     assert_eq!(
         control(
             &ctx,
@@ -54,7 +54,7 @@ async fn scripts_can_seed_inspect_and_break_the_emulator() {
     let (status, found) = ctx
         .raw(
             Method::GET,
-            "customer?discountCardNumber=42",
+            "customer?ean=2000000051420",
             None,
             Some(&script),
         )
@@ -104,9 +104,7 @@ async fn scripts_can_seed_inspect_and_break_the_emulator() {
         control(&ctx, Method::POST, "fail_next", Some(fail)).await.0,
         StatusCode::NO_CONTENT
     );
-    let (status, _) = ctx
-        .raw(Method::GET, "customer/stat", None, Some(&script))
-        .await;
+    let (status, _) = ctx.raw(Method::GET, "account", None, Some(&script)).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
 
     assert_eq!(
@@ -115,9 +113,7 @@ async fn scripts_can_seed_inspect_and_break_the_emulator() {
             .0,
         StatusCode::NO_CONTENT
     );
-    let (status, _) = ctx
-        .raw(Method::GET, "customer/stat", None, Some(&script))
-        .await;
+    let (status, _) = ctx.raw(Method::GET, "account", None, Some(&script)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         control(&ctx, Method::POST, "tenants/script/accept", None)
@@ -125,9 +121,7 @@ async fn scripts_can_seed_inspect_and_break_the_emulator() {
             .0,
         StatusCode::NO_CONTENT
     );
-    let (status, _) = ctx
-        .raw(Method::GET, "customer/stat", None, Some(&script))
-        .await;
+    let (status, _) = ctx.raw(Method::GET, "account", None, Some(&script)).await;
     assert_eq!(status, StatusCode::OK);
 
     assert_eq!(
@@ -157,4 +151,38 @@ async fn scripts_can_seed_inspect_and_break_the_emulator() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn scripts_can_give_a_customer_a_card() {
+    let ctx = Ctx::with_customer(rust_decimal_macros::dec!(1)).await;
+    let path = format!("tenants/{KEY}/customers/{PHONE}/card");
+    let card = json!({"number": "4006381333931"});
+    assert_eq!(
+        control(&ctx, Method::PUT, &path, Some(card)).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (status, found) = ctx
+        .call(Method::GET, "customer?ean=4006381333931", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["phone"], PHONE);
+    let (_, snapshot) = control(
+        &ctx,
+        Method::GET,
+        &format!("tenants/{KEY}/customers/{PHONE}"),
+        None,
+    )
+    .await;
+    assert_eq!(snapshot["discount_card_number"], "4006381333931");
+    assert!(snapshot["id"].is_string());
+    assert_eq!(snapshot["card_name"], "Базовая");
+    let missing = format!("tenants/{KEY}/customers/79000000000/card");
+    let card = json!({"number": "96385074"});
+    assert_eq!(
+        control(&ctx, Method::PUT, &missing, Some(card)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert!(ctx.emu.set_card(KEY, PHONE, "96385074"));
+    assert!(!ctx.emu.set_card(KEY, "79000000000", "96385074"));
 }

@@ -6,6 +6,8 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+const OTHER_PHONE: &str = "79022223344";
+
 #[tokio::test]
 async fn bad_keys_answer_401() {
     let ctx = Ctx::with_customer(dec!(1)).await;
@@ -28,12 +30,11 @@ async fn bad_keys_answer_401() {
 async fn rejected_key_answers_401_until_accepted() {
     let ctx = Ctx::with_customer(dec!(1)).await;
     ctx.emu.reject_key(KEY);
-    let answer = ctx.call(Method::GET, "customer/stat", None).await;
+    let answer = ctx.call(Method::GET, "account", None).await;
     assert_error(&answer, StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
     ctx.emu.accept_key(KEY);
-    let (status, stat) = ctx.call(Method::GET, "customer/stat", None).await;
+    let (status, _) = ctx.call(Method::GET, "account", None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(stat, json!({"allCount": 1}));
 }
 
 #[tokio::test]
@@ -53,20 +54,6 @@ async fn tenants_are_isolated() {
         StatusCode::PRECONDITION_FAILED,
         "CUSTOMER_NOT_FOUND",
     );
-}
-
-#[tokio::test]
-async fn unknown_paths_and_methods_answer_404() {
-    let ctx = Ctx::new().await;
-    for (method, path) in [
-        (Method::GET, "nope"),
-        (Method::DELETE, "customer"),
-        (Method::GET, "retail/calc"),
-    ] {
-        let answer = ctx.call(method, path, None).await;
-        assert_eq!(answer.0, StatusCode::NOT_FOUND);
-        assert_eq!(answer.1["code"], "NOT_FOUND");
-    }
 }
 
 #[tokio::test]
@@ -148,95 +135,137 @@ async fn missing_fields_and_wrong_types_are_named() {
 }
 
 #[tokio::test]
-async fn find_by_phone_and_by_card() {
+async fn find_by_phone_ean_and_id() {
     let ctx = Ctx::new().await;
     ctx.emu.add_customer_with(
         KEY,
         bonusplus_emulator::NewCustomer {
-            discount_card_number: Some("777".into()),
+            discount_card_number: Some("2000000051420".into()),
             ..bonusplus_emulator::NewCustomer::new(PHONE, dec!(120.5))
         },
     );
+    ctx.emu.add_customer_with(
+        KEY,
+        bonusplus_emulator::NewCustomer {
+            discount_card_number: Some("96385074".into()),
+            ..bonusplus_emulator::NewCustomer::new(OTHER_PHONE, dec!(1))
+        },
+    );
     let (status, by_card) = ctx
-        .call(Method::GET, "customer?discountCardNumber=777", None)
+        .call(Method::GET, "customer?ean=2000000051420", None)
         .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::OK, "{by_card}");
     assert_eq!(by_card["phone"], PHONE);
+    assert_eq!(by_card["discountCardNumber"], "2000000051420");
     assert_eq!(by_card["availableBonuses"].to_string(), "120.50");
+    let id = by_card["id"].as_str().unwrap().to_owned();
+    assert_eq!(id.len(), 36, "a GUID: {id}");
 
-    let missing = ctx
-        .call(Method::GET, "customer?phone=79000000000", None)
-        .await;
+    let (status, ean8) = ctx.call(Method::GET, "customer?ean=96385074", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ean8["phone"], OTHER_PHONE);
+
+    let by_id_path = format!("customer?id={}", id.to_uppercase());
+    let (status, by_id) = ctx.call(Method::GET, &by_id_path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(by_id["phone"], PHONE);
+    let both_path = format!("customer?ean=2000000051420&phone={PHONE}");
+    let (status, both) = ctx.call(Method::GET, &both_path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(both["id"], id.as_str());
+    // Criteria naming two different customers find nobody.
+    let mixed_path = format!("customer?ean=96385074&phone={PHONE}");
+    let mixed = ctx.call(Method::GET, &mixed_path, None).await;
     assert_error(
-        &missing,
+        &mixed,
         StatusCode::PRECONDITION_FAILED,
         "CUSTOMER_NOT_FOUND",
     );
-    let missing = ctx
-        .call(Method::GET, "customer?discountCardNumber=1", None)
-        .await;
-    assert_error(
-        &missing,
-        StatusCode::PRECONDITION_FAILED,
-        "CUSTOMER_NOT_FOUND",
-    );
-    let neither = ctx.call(Method::GET, "customer", None).await;
-    assert_error(&neither, StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
-    let bad_phone = ctx.call(Method::GET, "customer?phone=123", None).await;
-    assert_error(&bad_phone, StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
+
+    for missing in [
+        "customer?phone=79000000000",
+        "customer?ean=4006381333931",
+        "customer?id=9f2a5c1e-0b7d-4c33-8e55-1a2b3c4d5e6f",
+    ] {
+        let answer = ctx.call(Method::GET, missing, None).await;
+        assert_error(
+            &answer,
+            StatusCode::PRECONDITION_FAILED,
+            "CUSTOMER_NOT_FOUND",
+        );
+    }
+    for malformed in [
+        "customer",
+        // no longer understood: no valid parameter remains
+        "customer?discountCardNumber=2000000051420",
+        "customer?phone=123",
+        "customer?ean=200000005142",
+        "customer?ean=20000000514200",
+        "customer?ean=2000000O51420",
+        "customer?id=2000000051420",
+    ] {
+        let answer = ctx.call(Method::GET, malformed, None).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
+    }
 }
 
 #[tokio::test]
-async fn create_twice_and_update() {
-    let ctx = Ctx::new().await;
-    let body = json!({"phone": PHONE, "fn": "Иван", "email": "i@example.com"});
+async fn reserve_state_and_cancel() {
+    let ctx = Ctx::with_customer(dec!(100)).await;
+    let path = format!("customer/{PHONE}/balance/reserve");
+    let state = |id: &str| format!("customer/{PHONE}/balance/reserve/{id}");
+    let never = ctx.call(Method::GET, &state("order-1"), None).await;
+    assert_error(&never, StatusCode::PRECONDITION_FAILED, "RESERVE_NOT_FOUND");
+
+    let reserve = json!({"id": "order-1", "amount": 30});
     assert_eq!(
-        ctx.call(Method::POST, "customer", Some(body.clone()))
-            .await
-            .0,
-        StatusCode::OK
+        ctx.call(Method::PATCH, &path, Some(reserve)).await.0,
+        StatusCode::NO_CONTENT
     );
-    let again = ctx.call(Method::POST, "customer", Some(body)).await;
-    assert_error(
-        &again,
-        StatusCode::PRECONDITION_FAILED,
-        "CUSTOMER_ALREADY_EXIST",
+    let (status, held) = ctx.call(Method::GET, &state("order-1"), None).await;
+    assert_eq!(status, StatusCode::OK, "{held}");
+    let expected = format!(r#"{{"phone": "{PHONE}", "id": "order-1", "amount": 30.00}}"#);
+    assert_eq!(
+        held,
+        serde_json::from_str::<serde_json::Value>(&expected).unwrap()
     );
 
-    let (status, updated) = ctx
-        .call(
-            Method::PUT,
-            "customer",
-            Some(json!({"phone": PHONE, "ln": "Петров", "sex": 1})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{updated}");
-    assert_eq!(
-        updated["person"],
-        json!({"fn": "Иван", "ln": "Петров", "sex": 1, "email": "i@example.com"})
-    );
+    let release = json!({"id": "order-1", "amount": -30});
+    ctx.call(Method::PATCH, &path, Some(release)).await;
+    let (status, released) = ctx.call(Method::GET, &state("order-1"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(dec_of(&released["amount"]), dec!(0));
 
     let unknown = ctx
-        .call(
-            Method::PUT,
-            "customer",
-            Some(json!({"phone": "79000000000"})),
-        )
+        .call(Method::GET, "customer/79000000000/balance/reserve/x", None)
         .await;
     assert_error(
         &unknown,
         StatusCode::PRECONDITION_FAILED,
         "CUSTOMER_NOT_FOUND",
     );
-    for bad in [
-        json!({"phone": PHONE, "sex": 3}),
-        json!({"phone": PHONE, "birthDay": "17.05.1990"}),
-        json!({"phone": PHONE, "email": "nope"}),
-        json!({"fn": "no phone"}),
-    ] {
-        let answer = ctx.call(Method::PUT, "customer", Some(bad)).await;
-        assert_error(&answer, StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
+
+    // DELETE customer/balance/reserve {id}: cancels it whoever holds it; unknown ids are fine.
+    let reserve = json!({"id": "order-2", "amount": 12.5});
+    ctx.call(Method::PATCH, &path, Some(reserve)).await;
+    assert_eq!(ctx.emu.customer(KEY, PHONE).unwrap().reserved, dec!(12.5));
+    for id in ["order-2", "nope"] {
+        let (status, _) = ctx
+            .call(
+                Method::DELETE,
+                "customer/balance/reserve",
+                Some(json!({ "id": id })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
     }
+    let snapshot = ctx.emu.customer(KEY, PHONE).unwrap();
+    assert_eq!(snapshot.reserved, dec!(0));
+    assert_eq!(snapshot.known_reserves, vec!["order-1", "order-2"]);
+    let bad = ctx
+        .call(Method::DELETE, "customer/balance/reserve", Some(json!({})))
+        .await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
 }
 
 #[tokio::test]

@@ -15,13 +15,13 @@ async fn latency_delays_every_call() {
     ctx.emu.set_latency(Duration::from_millis(200));
     let started = Instant::now();
     assert_eq!(
-        ctx.call(Method::GET, "customer/stat", None).await.0,
+        ctx.call(Method::GET, "account", None).await.0,
         StatusCode::OK
     );
     assert!(started.elapsed() >= Duration::from_millis(200));
     ctx.emu.set_latency(Duration::ZERO);
     let started = Instant::now();
-    ctx.call(Method::GET, "customer/stat", None).await;
+    ctx.call(Method::GET, "account", None).await;
     assert!(started.elapsed() < Duration::from_millis(200));
 }
 
@@ -30,14 +30,14 @@ async fn status_500_failures_are_counted_down() {
     let ctx = Ctx::new().await;
     ctx.emu.fail_next(2, FailureMode::Status500);
     for _ in 0..2 {
-        let answer = ctx.call(Method::GET, "customer/stat", None).await;
+        let answer = ctx.call(Method::GET, "account", None).await;
         assert_error(&answer, StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR");
     }
     assert_eq!(
-        ctx.call(Method::GET, "customer/stat", None).await.0,
+        ctx.call(Method::GET, "account", None).await.0,
         StatusCode::OK
     );
-    assert_eq!(ctx.emu.count("GET", "customer/stat"), 3);
+    assert_eq!(ctx.emu.count("GET", "account"), 3);
 }
 
 #[tokio::test]
@@ -49,14 +49,14 @@ async fn timeout_failure_outlasts_the_client() {
         .build()
         .unwrap();
     let error = client
-        .get(ctx.url("customer/stat"))
+        .get(ctx.url("account"))
         .header("Authorization", auth_header(KEY))
         .send()
         .await
         .unwrap_err();
     assert!(error.is_timeout(), "{error:?}");
     assert_eq!(
-        ctx.call(Method::GET, "customer/stat", None).await.0,
+        ctx.call(Method::GET, "account", None).await.0,
         StatusCode::OK
     );
 }
@@ -78,7 +78,7 @@ async fn connection_drop_closes_the_socket_without_an_answer() {
     assert!(started.elapsed() < Duration::from_secs(5));
     // The emulator itself keeps serving, on a new connection.
     assert_eq!(
-        ctx.call(Method::GET, "customer/stat", None).await.0,
+        ctx.call(Method::GET, "account", None).await.0,
         StatusCode::OK
     );
 }
@@ -136,17 +136,17 @@ async fn requests_are_recorded_until_switched_off() {
 
     ctx.emu.clear_requests();
     ctx.emu.set_recording(false);
-    ctx.call(Method::GET, "customer/stat", None).await;
+    ctx.call(Method::GET, "account", None).await;
     assert!(ctx.emu.requests().is_empty());
     ctx.emu.set_recording(true);
-    ctx.call(Method::GET, "customer/stat", None).await;
-    assert_eq!(ctx.emu.count("GET", "customer/stat"), 1);
+    ctx.call(Method::GET, "account", None).await;
+    assert_eq!(ctx.emu.count("GET", "account"), 1);
 }
 
 #[tokio::test]
 async fn shutdown_stops_the_server() {
     let ctx = Ctx::new().await;
-    let url = ctx.url("customer/stat");
+    let url = ctx.url("account");
     ctx.emu.clone().shutdown().await;
     assert!(ctx.http.get(url).send().await.is_err());
 }

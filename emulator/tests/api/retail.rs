@@ -221,3 +221,84 @@ async fn returns_are_checked() {
     }
     assert_eq!(ctx.balance(), dec!(5));
 }
+
+#[tokio::test]
+async fn sale_answers_retail_result() {
+    let ctx = Ctx::with_customer(dec!(100)).await;
+    let (status, sale) = ctx
+        .call(
+            Method::POST,
+            "retail",
+            Some(order("10", Some("s1"), &[("a", "p", "100", "0")])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sale}");
+    let sold = &ctx.emu.sales(KEY)[0];
+    assert_eq!(sale["id"], sold.id);
+    assert_eq!(sale["orderUid"].as_str().unwrap(), sold.order_uid);
+    assert_eq!(sold.order_uid.len(), 36);
+    assert!(sale["orderUrl"]
+        .as_str()
+        .unwrap()
+        .ends_with(sold.order_uid.as_str()));
+    // the customer after the sale: 100 − 10 + 90 × 5 %
+    assert_eq!(sale["customer"]["phone"], PHONE);
+    assert_eq!(sale["customer"]["availableBonuses"].to_string(), "94.50");
+    let (_, second) = ctx
+        .call(
+            Method::POST,
+            "retail",
+            Some(order("0", Some("s2"), &[("b", "p", "100", "0")])),
+        )
+        .await;
+    assert_ne!(second["id"], sale["id"]);
+}
+
+#[tokio::test]
+async fn reserve_id_is_only_recorded_by_default() {
+    let ctx = Ctx::with_customer(dec!(100)).await;
+    let reserve = json!({"id": "order-1", "amount": 30});
+    let path = format!("customer/{PHONE}/balance/reserve");
+    ctx.call(Method::PATCH, &path, Some(reserve)).await;
+    let mut body = order("30", Some("s1"), &[("a", "p", "100", "0")]);
+    body["reserveId"] = json!("order-1");
+    // The reserve still holds 30 of the 100: only 70 are spendable, 30 is allowed by 30 %.
+    let (status, sale) = ctx.call(Method::POST, "retail", Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{sale}");
+    let snapshot = ctx.emu.customer(KEY, PHONE).unwrap();
+    assert_eq!(snapshot.reserves["order-1"], dec!(30));
+    assert_eq!(snapshot.balance, dec!(73.50)); // 100 − 30 + 70 × 5 %
+    assert_eq!(ctx.emu.sales(KEY)[0].reserve_id.as_deref(), Some("order-1"));
+}
+
+#[tokio::test]
+async fn reserve_id_consumes_the_reserve_when_the_rules_say_so() {
+    let rules = TenantRules {
+        reserve_id_consumes: true,
+        ..TenantRules::default()
+    };
+    let ctx = Ctx::with_rules(rules).await;
+    ctx.emu.add_customer(KEY, PHONE, dec!(40));
+    let path = format!("customer/{PHONE}/balance/reserve");
+    ctx.call(
+        Method::PATCH,
+        &path,
+        Some(json!({"id": "order-1", "amount": 30})),
+    )
+    .await;
+    // Without consuming, only 10 would be spendable; the reserve's 30 count for this sale.
+    let mut body = order("30", Some("s1"), &[("a", "p", "100", "0")]);
+    body["reserveId"] = json!("order-1");
+    let (status, sale) = ctx.call(Method::POST, "retail", Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{sale}");
+    let snapshot = ctx.emu.customer(KEY, PHONE).unwrap();
+    assert!(snapshot.reserves.is_empty());
+    assert_eq!(snapshot.balance, dec!(13.50)); // 40 − 30 + 70 × 5 %
+                                               // A reserve id that holds nothing is no error.
+    let mut body = order("0", Some("s2"), &[("b", "p", "100", "0")]);
+    body["reserveId"] = json!("order-1");
+    assert_eq!(
+        ctx.call(Method::POST, "retail", Some(body)).await.0,
+        StatusCode::OK
+    );
+}

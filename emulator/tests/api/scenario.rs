@@ -17,7 +17,7 @@ async fn customer_calc_reserve_sale_and_returns() {
             "customer",
             Some(
                 json!({"phone": PHONE, "fn": "Иван", "ln": "Петров", "sex": 1,
-                        "birthDay": "1990-05-17T00:00:00"}),
+                        "birthDay": "17.05.1990"}),
             ),
         )
         .await;
@@ -25,8 +25,17 @@ async fn customer_calc_reserve_sale_and_returns() {
     assert_eq!(created.1["phone"], PHONE);
     assert_eq!(created.1["availableBonuses"].to_string(), "0.00");
     assert_eq!(created.1["person"]["fn"], "Иван");
-    assert_eq!(created.1["person"]["birthDay"], "1990-05-17");
-    assert_eq!(created.1["discountCardNumber"], "2000001");
+    assert_eq!(created.1["person"]["birthDay"], "1990-05-17T00:00:00");
+    assert_eq!(created.1["discountCardNumber"], "2000000000015");
+    assert_eq!(
+        ctx.emu
+            .customer(KEY, PHONE)
+            .unwrap()
+            .person
+            .birth_day
+            .as_deref(),
+        Some("1990-05-17")
+    );
 
     // seed the balance
     assert!(ctx.emu.set_balance(KEY, PHONE, dec!(500)));
@@ -78,35 +87,44 @@ async fn customer_calc_reserve_sale_and_returns() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{sale}");
+    assert!(
+        sale.get("discount").is_none(),
+        "RetailResult has no discount: {sale}"
+    );
     // 87 split 200 : 90 → 60 + 27; earned (200 − 60) × 5 % + (90 − 27) × 5 % = 7 + 3.15
-    assert_eq!(dec_of(&sale["discount"][0]["db"]), dec!(60));
-    assert_eq!(dec_of(&sale["discount"][1]["db"]), dec!(27));
-    assert_eq!(dec_of(&sale["discount"][0]["cb"]), dec!(7));
-    assert_eq!(dec_of(&sale["discount"][1]["cb"]), dec!(3.15));
-    assert_eq!(dec_of(&sale["discount"][1]["dbp"]), dec!(30));
+    let sold = &ctx.emu.sales(KEY)[0];
+    assert_eq!(sold.items[0].db, dec!(60));
+    assert_eq!(sold.items[1].db, dec!(27));
+    assert_eq!(sold.items[0].cb, dec!(7));
+    assert_eq!(sold.items[1].cb, dec!(3.15));
+    assert_eq!(sale["id"], sold.id);
+    assert_eq!(sale["orderUid"], sold.order_uid.as_str());
     assert_eq!(sale["customer"]["availableBonuses"].to_string(), "423.15");
     assert_eq!(ctx.balance(), dec!(423.15));
 
     // return a quarter of line a: −1.75 earned, +15 spent
-    let (status, _) = ctx
+    let (status, back) = ctx
         .call(
             Method::PUT,
             "retail/back",
             Some(json!({"ext": "a", "sum": 50})),
         )
         .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(status, StatusCode::OK);
+    let first_return = back["returnedPurchaseId"].as_i64().unwrap();
     assert_eq!(ctx.balance(), dec!(436.40));
 
     // and the rest: −5.25, +45
-    let (status, _) = ctx
+    let (status, back) = ctx
         .call(
             Method::PUT,
             "retail/back",
             Some(json!({"ext": "a", "sum": 150})),
         )
         .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(status, StatusCode::OK);
+    let second_return = back["returnedPurchaseId"].as_i64().unwrap();
+    assert_ne!(first_return, second_return);
     assert_eq!(ctx.balance(), dec!(476.15));
 
     let too_much = ctx
@@ -129,6 +147,10 @@ async fn customer_calc_reserve_sale_and_returns() {
     assert_eq!(sales[0].items[0].returned_cb, dec!(7));
     assert_eq!(sales[0].items[0].returned_db, dec!(60));
     assert_eq!(sales[0].items[1].returned_sum, dec!(0));
+    assert_eq!(
+        sales[0].items[0].returned_purchase_ids,
+        vec![first_return, second_return]
+    );
 }
 
 #[tokio::test]
@@ -144,14 +166,15 @@ async fn many_partial_returns_reverse_exactly_the_line() {
     assert_eq!(status, StatusCode::OK, "{sale}");
     assert_eq!(ctx.balance(), dec!(0.15));
     for _ in 0..3 {
-        let (status, _) = ctx
+        let (status, back) = ctx
             .call(
                 Method::PUT,
                 "retail/back",
                 Some(json!({"ext": "x", "sum": 1})),
             )
             .await;
-        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(status, StatusCode::OK);
+        assert!(back["returnedPurchaseId"].is_i64(), "{back}");
     }
     assert_eq!(ctx.balance(), dec!(0));
 }
