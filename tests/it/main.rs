@@ -4,6 +4,7 @@ mod browser;
 mod cli;
 mod common;
 mod config;
+mod deploy_kit;
 mod durability;
 mod http_basics;
 mod lifecycle;
