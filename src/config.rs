@@ -20,6 +20,10 @@ pub const ENV_PREFIX: &str = "BONUSBRIDGE";
 
 /// The development secrets shipped in `config/default.toml`; refused in production.
 const DEV_SECRET_KEY: &str = "development-secret-key-change-me-0123456789";
+/// The development encryption key (`security.keys.dev`). Overlays merge maps, so a production
+/// configuration given as environment variables cannot remove it: production ignores it instead,
+/// and refuses it as the active key.
+const DEV_ENCRYPTION_KEY: &str = "ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZCEhISE=";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -258,10 +262,10 @@ impl Settings {
         if self.server.body_limit_bytes < 1024 {
             return Err(invalid("server.body_limit_bytes", "must be at least 1024"));
         }
-        self.encryption_keys()?;
         if self.environment == Environment::Production {
             self.refuse_development_secrets()?;
         }
+        self.encryption_keys()?;
         Ok(())
     }
 
@@ -272,10 +276,11 @@ impl Settings {
                 "is the development value; set the app's secretKey",
             ));
         }
-        if self.security.keys.contains_key("dev") {
+        let active = self.security.keys.get(&self.security.active_key);
+        if active.is_some_and(|key| key.expose_secret().trim() == DEV_ENCRYPTION_KEY) {
             return Err(invalid(
-                "security.keys",
-                "contains the development key `dev`; configure a production key",
+                "security.active_key",
+                "names the development key; configure a production key (security.keys.<name>)",
             ));
         }
         Ok(())
@@ -285,6 +290,11 @@ impl Settings {
     pub fn encryption_keys(&self) -> Result<(String, BTreeMap<String, [u8; 32]>), ConfigError> {
         let mut keys = BTreeMap::new();
         for (name, encoded) in &self.security.keys {
+            if self.environment == Environment::Production
+                && encoded.expose_secret().trim() == DEV_ENCRYPTION_KEY
+            {
+                continue;
+            }
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(encoded.expose_secret().trim())
                 .map_err(|_| invalid("security.keys", format!("key `{name}` is not base64")))?;

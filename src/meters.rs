@@ -3,9 +3,10 @@
 //!
 //! What is measured: every HTTP request (route template, method, status → count and latency), every
 //! BonusPlus call (endpoint, outcome → count and latency), and — read from the database at scrape
-//! time, so every instance reports the shared truth — the outbox backlog and its age and the
-//! reserves outstanding. Labels never carry an account, a token or a phone: cardinality stays
-//! bounded and nothing private leaves through metrics.
+//! time, so every instance reports the shared truth — the outbox backlog (sales and returns to
+//! deliver; product sync jobs are not counted) and its age, the reserves outstanding and the product
+//! sync runs by state. Labels never carry an account, a token or a phone: cardinality stays bounded
+//! and nothing private leaves through metrics.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -114,13 +115,23 @@ pub async fn scrape(State(state): State<ScrapeState>, request: Request) -> Respo
 }
 
 async fn refresh_gauges(store: &Store) -> Result<(), StoreError> {
-    let (backlog, reserves) =
-        tokio::join!(store.job_backlog(None, None), store.outstanding_reserves());
+    // Deliveries only: an account's product sync job keeps its creation time across daily runs, so
+    // counting it would make the outbox look hours old whenever a sync runs.
+    let delivery = Some(crate::store::DELIVER_KIND);
+    let (backlog, reserves, syncs) = tokio::join!(
+        store.job_backlog(None, delivery),
+        store.outstanding_reserves(),
+        store.sync_run_counts(),
+    );
     let backlog = backlog?;
     gauge!("outbox_jobs", "state" => "ready").set(backlog.ready as f64);
     gauge!("outbox_jobs", "state" => "running").set(backlog.running as f64);
     gauge!("outbox_jobs", "state" => "failed").set(backlog.failed as f64);
     gauge!("outbox_oldest_age_seconds").set(backlog.oldest_age_ms.unwrap_or(0) as f64 / 1000.0);
     gauge!("reserves_outstanding").set(reserves? as f64);
+    let (running, done, failed) = syncs?;
+    gauge!("product_sync_runs", "state" => "running").set(running as f64);
+    gauge!("product_sync_runs", "state" => "done").set(done as f64);
+    gauge!("product_sync_runs", "state" => "failed").set(failed as f64);
     Ok(())
 }

@@ -16,7 +16,7 @@ use crate::store::{
     now_ms, NewJob, Operation, OperationKind, OperationState, ReserveState, StoreError,
 };
 
-pub const DELIVER_KIND: &str = "deliver_operation";
+pub use crate::store::DELIVER_KIND;
 /// Attempts before a delivery is parked as failed (with backoff capped at 15 minutes: ~1 day).
 pub const MAX_ATTEMPTS: i64 = 100;
 

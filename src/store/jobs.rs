@@ -6,6 +6,10 @@
 
 use super::{decode, now_ms, with_pool, Backend, Store, StoreError};
 
+/// Kind of the job that delivers a recorded sale or return to BonusPlus (`jobs::delivery`); storage
+/// and metrics tell deliveries apart from other jobs (product sync) by it.
+pub const DELIVER_KIND: &str = "deliver_operation";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::AsRefStr)]
 #[strum(serialize_all = "snake_case")]
 pub enum JobState {
@@ -261,7 +265,9 @@ impl Store {
     }
 
     /// Number of jobs by state, and the age of the oldest job not done (ms), for metrics and the page.
-    /// Jobs waiting, running and failed, of one account and/or kind (`None`: all).
+    /// Jobs waiting, running and failed, of one account and/or kind (`None`: all). Done jobs (every
+    /// sale ever delivered) are skipped through the `jobs_ready` index, not scanned: metrics ask this
+    /// on every scrape.
     pub async fn job_backlog(
         &self,
         account_id: Option<&str>,
@@ -276,7 +282,8 @@ impl Store {
                     COALESCE(SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END), 0),
                     COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0),
                     MIN(CASE WHEN state IN ('ready', 'running') THEN created_at END)
-                 FROM jobs WHERE ($1 IS NULL OR account_id = $1) AND ($2 IS NULL OR kind = $2)",
+                 FROM jobs WHERE state IN ('ready', 'running', 'failed')
+                   AND ($1 IS NULL OR account_id = $1) AND ($2 IS NULL OR kind = $2)",
                 )
                 .bind(account_id)
                 .bind(kind)

@@ -35,7 +35,7 @@ use sqlx::ConnectOptions;
 pub use accounts::{Account, AccountStatus, ActivationRecord};
 pub use calls::ApiCall;
 pub use customers::CustomerLink;
-pub use jobs::{Job, JobBacklog, JobState, NewJob};
+pub use jobs::{Job, JobBacklog, JobState, NewJob, DELIVER_KIND};
 pub use operations::{NewOperation, Operation, OperationKind, OperationState};
 pub use reserves::{Reserve, ReserveState};
 pub use secrets::{SealedSecret, SecretColumn};

@@ -128,6 +128,22 @@ impl Store {
         run.map(SyncRun::try_from).transpose()
     }
 
+    /// Number of sync runs of every account by state: running, done, failed (for metrics).
+    pub async fn sync_run_counts(&self) -> Result<(i64, i64, i64), StoreError> {
+        let counts = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT
+                    COALESCE(SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0)
+                 FROM sync_runs",
+            )
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(counts)
+    }
+
     /// The fingerprint a product had when it was last imported into `store`.
     pub async fn synced_fingerprint(
         &self,

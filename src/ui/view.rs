@@ -101,7 +101,7 @@ pub(super) async fn view(state: &AppState, user: &UiUser) -> Result<SettingsView
         state.store.recent_api_calls(id, RECENT_CALLS),
         state
             .store
-            .job_backlog(Some(id), Some(crate::jobs::delivery::DELIVER_KIND)),
+            .job_backlog(Some(id), Some(crate::store::DELIVER_KIND)),
         crate::sync::sync_status(&state.store, id),
         state.store.audit_entries(id, AUDIT_ENTRIES),
     );

@@ -6,6 +6,7 @@ mod bonusplus_client;
 mod browser;
 mod cli;
 mod config;
+mod deploy_kit;
 mod durability;
 mod http_basics;
 mod json_api;

@@ -532,12 +532,18 @@ async fn sync_runs_and_fingerprints(db: TestDb) {
         .activate_account(&activation("acc", None))
         .await
         .unwrap();
+    assert_eq!(store.sync_run_counts().await.unwrap(), (0, 0, 0));
     let mut run = store.start_sync_run("run-1", "acc", true).await.unwrap();
     run.total = 2500;
     run.processed = 1000;
     run.cursor = Some("1000".into());
     store.update_sync_run(&run).await.unwrap();
     assert_eq!(store.latest_sync_run("acc").await.unwrap().unwrap(), run);
+    assert_eq!(store.sync_run_counts().await.unwrap(), (1, 0, 0));
+    let mut failed = store.start_sync_run("run-0", "acc", false).await.unwrap();
+    failed.state = bonusbridge::store::SyncState::Failed;
+    store.update_sync_run(&failed).await.unwrap();
+    assert_eq!(store.sync_run_counts().await.unwrap(), (1, 0, 1));
     assert!(store
         .synced_fingerprint("acc", "s", "p")
         .await
