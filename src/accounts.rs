@@ -16,6 +16,7 @@ use secrecy::SecretString;
 
 use crate::bonusplus::ApiKey;
 use crate::crypto::{token_hash, Cipher, CryptoError, Purpose};
+use crate::domain::verification::{CodeDelivery, CodeMessage};
 use crate::store::{Account, LoyaltySettings, Store, StoreError};
 
 /// How long a resolved token is trusted without asking the database again.
@@ -63,6 +64,11 @@ pub struct LoyaltyAccount {
     pub spend_requires_code: bool,
     pub register_requires_code: bool,
     pub reserve_ttl: Duration,
+    // Verification codes (issue 14).
+    /// How verification codes reach the customer.
+    pub code_delivery: CodeDelivery,
+    /// The text carrying the bridge's own code.
+    pub code_message: CodeMessage,
 }
 
 impl LoyaltyAccount {
@@ -200,6 +206,7 @@ impl Accounts {
                 tracing::error!(%error, account = %settings.account_id, "stored store map is not valid JSON");
                 AccountError::CorruptSettings(format!("store map: {error}"))
             })?;
+        let (code_delivery, code_message) = code_settings(&settings)?;
         Ok(LoyaltyAccount {
             account_id: settings.account_id,
             key,
@@ -211,6 +218,23 @@ impl Accounts {
             reserve_ttl: u64::try_from(settings.reserve_ttl_secs)
                 .map(Duration::from_secs)
                 .unwrap_or(DEFAULT_RESERVE_TTL),
+            code_delivery,
+            code_message,
         })
     }
+}
+
+/// The code settings as typed values; the settings page only ever stores valid ones.
+fn code_settings(settings: &LoyaltySettings) -> Result<(CodeDelivery, CodeMessage), AccountError> {
+    let corrupt = |what: &str| {
+        tracing::error!(account = %settings.account_id, "stored {what} is not valid");
+        AccountError::CorruptSettings(what.to_owned())
+    };
+    let delivery = settings
+        .code_delivery
+        .parse()
+        .map_err(|_| corrupt("code delivery"))?;
+    let message =
+        CodeMessage::parse(&settings.code_message).map_err(|_| corrupt("code message"))?;
+    Ok((delivery, message))
 }

@@ -6,8 +6,8 @@
 //! ([`Reserves::hold`]). That is safe because nothing depends on the reserve succeeding — the sale
 //! releases whatever is held before booking (BonusPlus checks the balance at the sale itself), and
 //! a row is written *before* BonusPlus is asked, so a crash or a failure in between leaves a row
-//! [`Reserves::release_expired`] reconciles (it releases the amount; releasing what BonusPlus never
-//! held is a no-op there).
+//! [`Reserves::release_expired`] reconciles: it asks BonusPlus what that reserve holds and
+//! releases exactly that.
 //!
 //! Work on one customer's reserve at one point of sale is serialised within an instance
 //! ([`Reserves::lock`]): a recalculation that arrives while the previous one's reserve is still
@@ -20,7 +20,7 @@ use rust_decimal::Decimal;
 use tokio::sync::OwnedMutexGuard;
 
 use crate::accounts::{Accounts, LoyaltyAccount};
-use crate::bonusplus::{ApiKey, BonusPlusClient};
+use crate::bonusplus::{ApiKey, BonusPlusClient, BonusPlusError};
 use crate::domain::phone::Phone;
 use crate::store::{now_ms, Reserve, ReserveState, Store, StoreError};
 
@@ -207,12 +207,7 @@ impl Reserves {
             {
                 continue;
             }
-            // An `intended` row may or may not be held by BonusPlus; releasing is harmless either way.
-            if let Err(error) = self
-                .bonusplus
-                .reserve(key, phone, &reserve.id, -reserve.amount)
-                .await
-            {
+            if let Err(error) = self.release_in_bonusplus(key, &reserve).await {
                 tracing::warn!(%error, reserve = %reserve.id, "could not release a reserve; the expiry worker will");
                 self.store
                     .transition_reserve(account_id, &reserve.id, final_state, reserve.state)
@@ -224,6 +219,46 @@ impl Reserves {
             }
         }
         Ok(released)
+    }
+
+    /// Releases in BonusPlus what a reserve row stands for. An `active` row holds its amount. An
+    /// `intended` row — left by a crash or a failure between recording it and BonusPlus's answer —
+    /// holds that amount or nothing: BonusPlus is asked what it holds
+    /// (`GET customer/{phone}/balance/reserve/{id}`) and exactly that is released, nothing when it
+    /// holds nothing (a release of a reserve never made could be refused and retried forever). A
+    /// BonusPlus that does not know the question gets the recorded amount released, as before.
+    async fn release_in_bonusplus(
+        &self,
+        key: &ApiKey,
+        reserve: &Reserve,
+    ) -> Result<(), BonusPlusError> {
+        let amount = match reserve.state {
+            ReserveState::Intended => {
+                match self
+                    .bonusplus
+                    .reserve_held(key, &reserve.phone, &reserve.id)
+                    .await
+                {
+                    Ok(held) => held,
+                    Err(BonusPlusError::UnknownCall { status }) => {
+                        tracing::info!(
+                            status,
+                            reserve = %reserve.id,
+                            "BonusPlus does not tell what a reserve holds: releasing the recorded amount"
+                        );
+                        reserve.amount
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            _ => reserve.amount,
+        };
+        if amount <= Decimal::ZERO {
+            return Ok(());
+        }
+        self.bonusplus
+            .reserve(key, &reserve.phone, &reserve.id, -amount)
+            .await
     }
 
     /// Total held by BonusPlus for the customer at the point of sale, as far as we know.
@@ -272,11 +307,7 @@ impl Reserves {
             {
                 continue;
             }
-            if let Err(error) = self
-                .bonusplus
-                .reserve(&key, &reserve.phone, &reserve.id, -reserve.amount)
-                .await
-            {
+            if let Err(error) = self.release_in_bonusplus(&key, &reserve).await {
                 tracing::warn!(%error, reserve = %reserve.id, "expired reserve not released yet");
                 self.store
                     .transition_reserve(

@@ -156,6 +156,8 @@ pub async fn provision(settings: &Settings, account: &str, key: &str, token: &st
             reserve_ttl_secs: 600,
             updated_at: 0,
             updated_by: "bench".to_owned(),
+            code_delivery: "own".to_owned(),
+            code_message: "Код для кассы: {code}".to_owned(),
         })
         .await?;
     store.replace_api_token(account, &token_hash(token)).await?;

@@ -208,6 +208,18 @@ pub struct CustomerPatch {
     pub sex: Option<Sex>,
 }
 
+impl CustomerPatch {
+    /// True when PATCH would change nothing (`sex` is not part of PATCH and does not count).
+    pub fn is_empty(&self) -> bool {
+        self.first_name.is_none()
+            && self.last_name.is_none()
+            && self.middle_name.is_none()
+            && self.birthday.is_none()
+            && self.email.is_none()
+            && self.card_number.is_none()
+    }
+}
+
 impl From<&NewCustomer> for CustomerPatch {
     /// The fields of a registration, as an update of an existing customer: what was not given
     /// stays as BonusPlus has it.
@@ -768,6 +780,7 @@ mod tests {
             ..CustomerPatch::default()
         };
         assert_eq!(serde_json::to_string(&patch).unwrap(), "{}");
+        assert!(patch.is_empty(), "sex alone changes nothing through PATCH");
         patch.last_name = Some("Сидорова".into());
         patch.birthday = Some(date!(1985 - 02 - 01));
         patch.card_number = Some(Ean::parse("96385074").unwrap());
@@ -775,6 +788,7 @@ mod tests {
             serde_json::to_string(&patch).unwrap(),
             r#"{"ln":"Сидорова","birthday":"01.02.1985","cardNumber":"96385074"}"#
         );
+        assert!(!patch.is_empty());
     }
 
     #[test]

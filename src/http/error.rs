@@ -23,8 +23,13 @@ pub mod codes {
     pub const BONUSPLUS_REFUSED: u32 = 2003;
     pub const BONUSPLUS_UNAVAILABLE: u32 = 2004;
     pub const BONUSPLUS_KEY_REJECTED: u32 = 2005;
-    pub const GIFT_CARDS_UNSUPPORTED: u32 = 2006;
     pub const SALE_NOT_FOUND: u32 = 2007;
+    /// Verification codes are switched off in the app settings.
+    pub const CODES_OFF: u32 = 2008;
+    /// Too many codes texted to one phone within the hour.
+    pub const TOO_MANY_CODES: u32 = 2009;
+    /// BonusPlus cannot text the code the till needs (sendMessage refused, sendCode unrevealed).
+    pub const CODE_UNDELIVERABLE: u32 = 2010;
     pub const INTERNAL: u32 = 5000;
     pub const TIMEOUT: u32 = 5004;
 }

@@ -4,12 +4,16 @@
 //! (BonusPlus refuses a repeated `externalId`, which counts as delivered).
 //! Must not depend on `state` or on incoming modules: the sale handler calls in with a [`JobContext`].
 
+use std::collections::BTreeMap;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::{JobContext, JobError};
 use crate::bonusplus::codes;
-use crate::bonusplus::{ApiKey, BonusPlusError, CalcItem, ReturnLine, SaleRequest};
+use crate::bonusplus::{
+    ApiKey, BonusPlusError, CalcItem, GiftCardPayment, ReturnLine, SaleRequest,
+};
 use crate::domain::phone::Phone;
 use crate::domain::returns::{ReturnPart, SoldLine};
 use crate::store::{
@@ -28,6 +32,17 @@ pub struct SalePayload {
     pub retail_store_id: String,
     pub bonus_debit: Decimal,
     pub lines: Vec<SoldLine>,
+    /// Gift certificates that paid part of the sale (sales recorded before certificates were
+    /// supported have none).
+    #[serde(default)]
+    pub gift_cards: Vec<CertificatePayment>,
+}
+
+/// A gift certificate paying part of a sale: its BonusPlus GUID and the roubles taken from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificatePayment {
+    pub id: uuid::Uuid,
+    pub roubles: Decimal,
 }
 
 /// What a return operation reverses in BonusPlus.
@@ -42,11 +57,14 @@ pub struct ReturnPayload {
 
 /// Progress of a return: how many parts BonusPlus has already reversed, and the part that was
 /// being sent when the progress was last saved (a crash may have left it applied or not).
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct ReturnProgress {
     done: usize,
     #[serde(default)]
     in_flight: Option<usize>,
+    /// BonusPlus's `returnedPurchaseId` of each part it answered one for, by part index.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    returned_purchase_ids: BTreeMap<usize, i64>,
 }
 
 pub fn job_key(operation_id: &str) -> String {
@@ -148,7 +166,14 @@ async fn deliver_sale(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Result<
             })
             .collect(),
         reserve_id: None,
-        gift_cards: Vec::new(),
+        gift_cards: payload
+            .gift_cards
+            .iter()
+            .map(|card| GiftCardPayment {
+                id: card.id,
+                payment_sum: card.roubles,
+            })
+            .collect(),
     };
     let response = match ctx.bonusplus.sale(key, &request).await {
         Ok(result) => serde_json::json!({
@@ -211,7 +236,11 @@ async fn deliver_return(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Resul
             sum: part.sum,
         };
         match ctx.bonusplus.return_line(key, &line).await {
-            Ok(_) => {}
+            Ok(purchase_id) => {
+                if let Some(purchase_id) = purchase_id {
+                    progress.returned_purchase_ids.insert(index, purchase_id);
+                }
+            }
             Err(error) if resumed && error.code() == Some(codes::RETURN_SUM_TOO_BIG) => {
                 tracing::warn!(operation = %op.id, part = index, "return part was applied before a crash");
             }

@@ -1,5 +1,9 @@
 //! Customers at the till: `GET/POST /counterparty`, `/counterparty/detail`, `/counterparty/verify`
 //! (search, registration, balance, registration codes). Must not depend on `vendor_api` or `ui`.
+//!
+//! Search: `GET customer?phone=` and `?ean=` concurrently for digits, `POST customer/list` (last
+//! name, then first name) for letters. Registration: `POST customer` with only what MoySklad sent;
+//! an existing phone is updated through `PATCH customer/{phoneNumber}` with those fields alone.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -16,66 +20,119 @@ use super::errors::{customer_not_found, invalid_phone};
 use super::verification::{send_verification, Purpose};
 use super::wire::{CustomerAttributes, Sex, VerifyResponse};
 use crate::accounts::LoyaltyAccount;
-use crate::bonusplus::{self, BonusPlusError, Customer, CustomerPatch, NewCustomer};
+use crate::bonusplus::{
+    self, BonusPlusError, Customer, CustomerFilter, CustomerPatch, NewCustomer,
+};
 use crate::domain::ean::Ean;
 use crate::domain::identity::{customer_guid, full_name, split_full_name, NameParts};
 use crate::domain::phone::Phone;
+use crate::domain::search::{NameLookup, TillSearch};
 use crate::http::error::{codes, ApiError};
 use crate::http::extract::ApiJson;
 use crate::state::AppState;
 use crate::store::CustomerLink;
 
-/// Longest search string worth looking at (a phone or a card number).
+/// Longest search string worth looking at (a phone, a card number, a name).
 const SEARCH_LIMIT: usize = 64;
+/// Most customers answered for one search (a till shows a short list).
+const MAX_ROWS: usize = 20;
 
-/// `GET /counterparty?search=…&retailStoreId=…`
+/// `GET /counterparty?search=…&retailStoreId=…`: digits are looked up as a phone and as a card at
+/// the same time (an EAN-13 card is also a valid phone number), letters as a name.
 pub async fn search(
     State(state): State<AppState>,
     Caller(account): Caller,
     query: Result<Query<CounterpartySearchQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<CounterpartySearchResponse>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::invalid("search", e.body_text()))?;
-    let search = query.search.trim();
-    if search.chars().count() > SEARCH_LIMIT {
+    let text = query.search.trim();
+    if text.chars().count() > SEARCH_LIMIT {
         return Err(ApiError::invalid("search", "The search string is too long"));
     }
-    let found = if Phone::looks_like_phone(search) {
-        let phone = Phone::parse(search).map_err(|e| invalid_phone("search", &e))?;
-        let (customer, link) = tokio::join!(
-            state.bonusplus.get_customer(&account.key, &phone),
-            state
-                .store
-                .customer_by_phone(&account.account_id, phone.as_str()),
-        );
-        found_customer(customer)?.map(|c| (c, link.ok().flatten()))
-    } else if looks_like_card(search) {
-        let customer = found_customer(
-            state
-                .bonusplus
-                .find_customer_by_card(&account.key, search)
-                .await,
-        )?;
-        match customer {
-            Some(customer) => {
-                let link = state
-                    .store
-                    .customer_by_phone(&account.account_id, &customer.phone)
-                    .await?;
-                Some((customer, link))
-            }
-            None => None,
-        }
-    } else {
-        None
-    };
-    let rows = match found {
-        Some((customer, link)) => {
-            remember_customer(&state, &account, &customer, link.as_ref(), None);
-            vec![row(&account.account_id, &customer, link.as_ref())]
-        }
-        None => Vec::new(),
-    };
+    let search = TillSearch::read(text).map_err(|e| invalid_phone("search", &e))?;
+    let customers = find_customers(&state, &account, &search).await?;
+    let links = known_links(&state, &account, &customers).await;
+    let rows = customers
+        .iter()
+        .zip(links)
+        .map(|(customer, link)| {
+            remember_customer(&state, &account, customer, link.as_ref(), None);
+            row(&account.account_id, customer, link.as_ref())
+        })
+        .collect();
     Ok(Json(CounterpartySearchResponse { rows }))
+}
+
+/// Every distinct customer the search names: phone and card lookups run concurrently (one round
+/// trip), name lookups one after another until one finds someone.
+async fn find_customers(
+    state: &AppState,
+    account: &LoyaltyAccount,
+    search: &TillSearch,
+) -> Result<Vec<Customer>, ApiError> {
+    let key = &account.key;
+    if search.phone.is_some() || search.card.is_some() {
+        let by_phone = async {
+            match &search.phone {
+                Some(phone) => found_customer(state.bonusplus.get_customer(key, phone).await),
+                None => Ok(None),
+            }
+        };
+        let by_card = async {
+            match &search.card {
+                Some(card) => found_customer(state.bonusplus.get_customer_by_ean(key, card).await),
+                None => Ok(None),
+            }
+        };
+        let (by_phone, by_card) = tokio::join!(by_phone, by_card);
+        return Ok(distinct([by_phone?, by_card?].into_iter().flatten()));
+    }
+    for lookup in &search.names {
+        let found = state
+            .bonusplus
+            .list_customers(key, &name_filter(lookup), MAX_ROWS)
+            .await?;
+        if !found.is_empty() {
+            return Ok(distinct(found));
+        }
+    }
+    Ok(Vec::new())
+}
+
+fn name_filter(lookup: &NameLookup) -> CustomerFilter {
+    CustomerFilter {
+        last_name: lookup.last.iter().cloned().collect(),
+        first_name: lookup.first.iter().cloned().collect(),
+        middle_name: lookup.middle.iter().cloned().collect(),
+    }
+}
+
+/// Customers without repeats (BonusPlus knows a customer by phone), at most [`MAX_ROWS`].
+fn distinct(customers: impl IntoIterator<Item = Customer>) -> Vec<Customer> {
+    let mut seen = std::collections::HashSet::new();
+    customers
+        .into_iter()
+        .filter(|customer| seen.insert(customer.phone.clone()))
+        .take(MAX_ROWS)
+        .collect()
+}
+
+/// Our links of the customers (for `msId`), read concurrently. A failed read only leaves `msId`
+/// out: the row's id is derived from the phone, so the answer is right without it.
+async fn known_links(
+    state: &AppState,
+    account: &LoyaltyAccount,
+    customers: &[Customer],
+) -> Vec<Option<CustomerLink>> {
+    futures::future::join_all(customers.iter().map(|customer| async {
+        state
+            .store
+            .customer_by_phone(&account.account_id, &customer.phone)
+            .await
+            .ok()
+            .flatten()
+    }))
+    .await
 }
 
 /// `POST /counterparty`: registers the customer in BonusPlus (or links and updates an existing one).
@@ -100,17 +157,33 @@ pub async fn create(
         .await
     {
         Err(BonusPlusError::AlreadyExists) => {
-            let patch = CustomerPatch::from(&new_customer);
-            state
-                .bonusplus
-                .update_customer(&account.key, &phone, &patch)
-                .await?
+            update_existing(&state, &account, &phone, &new_customer).await?
         }
         other => other?,
     };
     let ms_id = non_empty(&body.meta.id);
     link(&state, &account, &customer, ms_id).await?;
     Ok(StatusCode::CREATED)
+}
+
+/// A phone BonusPlus already has: only the fields MoySklad sent change (`PATCH`; the client falls
+/// back to a full `PUT` where PATCH is unknown). Nothing sent: nothing changes, the customer is read.
+async fn update_existing(
+    state: &AppState,
+    account: &LoyaltyAccount,
+    phone: &Phone,
+    sent: &NewCustomer,
+) -> Result<Customer, ApiError> {
+    let patch = CustomerPatch::from(sent);
+    let customer = if patch.is_empty() {
+        state.bonusplus.get_customer(&account.key, phone).await?
+    } else {
+        state
+            .bonusplus
+            .update_customer(&account.key, phone, &patch)
+            .await?
+    };
+    Ok(customer)
 }
 
 /// `POST /counterparty/detail`: the customer's spendable balance.
@@ -144,7 +217,8 @@ pub async fn verify(
     ApiJson(body): ApiJson<CounterpartyVerifyRequest>,
 ) -> Result<Json<VerifyResponse>, ApiError> {
     let phone = required_phone(body.attributes.phone.as_deref(), "phone")?;
-    send_verification(&state, &account, &phone, Purpose::Registration)
+    let customer = new_customer(phone.clone(), &body.attributes)?;
+    send_verification(&state, &account, &phone, Purpose::Registration(&customer))
         .await
         .map(Json)
 }
@@ -189,11 +263,6 @@ fn found_customer(result: bonusplus::Result<Customer>) -> Result<Option<Customer
         Err(BonusPlusError::NotFound) => Ok(None),
         Err(error) => Err(error.into()),
     }
-}
-
-/// A card number as typed at a till: 4–32 digits (and nothing else).
-fn looks_like_card(search: &str) -> bool {
-    (4..=32).contains(&search.len()) && search.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn non_empty(text: &str) -> Option<&str> {
@@ -306,6 +375,7 @@ fn new_customer(phone: Phone, attributes: &CustomerAttributes) -> Result<NewCust
     customer.birth_day = attributes
         .birth_date
         .as_deref()
+        .filter(|date| !date.trim().is_empty())
         .map(parse_birth_date)
         .transpose()?;
     Ok(customer)
@@ -336,12 +406,5 @@ mod tests {
         );
         assert!(parse_birth_date("17.05.1990").is_err());
         assert!(parse_birth_date("").is_err());
-    }
-
-    #[test]
-    fn cards_are_digit_strings() {
-        assert!(looks_like_card("2000001"));
-        assert!(!looks_like_card("abc123"));
-        assert!(!looks_like_card("123"));
     }
 }

@@ -13,15 +13,18 @@ use rust_decimal::Decimal;
 use super::caller::Caller;
 use super::counterparty::resolve_phone;
 use super::errors::unmapped_store;
-use super::sale_wire::{RetailDemand, RetailSalesReturn};
+use super::sale_wire::{GiftCardPayment, RetailDemand, RetailSalesReturn};
 use super::wire::Position;
 use crate::accounts::LoyaltyAccount;
 use crate::domain::identity::idempotency_key;
+use crate::domain::money::kopecks_to_roubles;
 use crate::domain::receipt::line_sum;
 use crate::domain::returns::{plan_return, ReturnedPosition, SoldLine};
 use crate::http::error::{codes, ApiError};
 use crate::http::extract::ApiJson;
-use crate::jobs::delivery::{deliver_now, delivery_job, ReturnPayload, SalePayload};
+use crate::jobs::delivery::{
+    deliver_now, delivery_job, CertificatePayment, ReturnPayload, SalePayload,
+};
 use crate::state::AppState;
 use crate::store::{now_ms, NewOperation, Operation, OperationKind, OperationState};
 
@@ -51,6 +54,7 @@ pub async fn sale(
     }
     let id = uuid::Uuid::new_v4().to_string();
     let lines = sold_lines(&id, &body.positions)?;
+    let gift_cards = certificate_payments(&body.gift_cards)?;
     let phone = match &body.agent {
         Some(agent) => resolve_phone(
             &state,
@@ -87,6 +91,7 @@ pub async fn sale(
         retail_store_id,
         bonus_debit,
         lines,
+        gift_cards,
     };
     let op = NewOperation {
         id: id.clone(),
@@ -231,6 +236,33 @@ fn sold_lines(operation_id: &str, positions: &[Position]) -> Result<Vec<SoldLine
                 price: position.price,
                 quantity: position.quantity,
                 sum,
+            })
+        })
+        .collect()
+}
+
+/// The gift certificates paying the sale, in BonusPlus's terms: GUID and roubles (MoySklad's
+/// kopecks ÷ 100, exact).
+fn certificate_payments(cards: &[GiftCardPayment]) -> Result<Vec<CertificatePayment>, ApiError> {
+    cards
+        .iter()
+        .enumerate()
+        .map(|(index, card)| {
+            let id = uuid::Uuid::parse_str(card.id.trim()).map_err(|_| {
+                ApiError::invalid(
+                    format!("giftCards[{index}].id"),
+                    "The certificate id must be a GUID",
+                )
+            })?;
+            if card.payment_sum.0 <= 0 {
+                return Err(ApiError::invalid(
+                    format!("giftCards[{index}].paymentSum"),
+                    "Must be positive",
+                ));
+            }
+            Ok(CertificatePayment {
+                id,
+                roubles: kopecks_to_roubles(card.payment_sum.0),
             })
         })
         .collect()

@@ -1,76 +1,209 @@
-//! Verification codes (registration and spending).
-//! Must not depend on `vendor_api` or `ui`.
+//! Verification codes at the till: `/counterparty/verify` (registration) and
+//! `/retaildemand/verify` (spending) both end here. Must not depend on `vendor_api` or `ui`.
 //!
 //! MoySklad's POS compares what the customer says with the `verificationCode` we answer, so the
-//! bridge must know the code. BonusPlus texts the customer a code (`PUT customer/{phone}/sendCode`);
-//! when its answer reveals that code, we answer it. When BonusPlus only confirms sending (as public
-//! integrations show), the POS cannot compare anything, so we refuse with a clear message telling the
-//! shop to switch off "confirm with a code" in the app settings (the settings page says the same) —
-//! answering a code the customer never received would block every sale with a code.
+//! bridge must know the code it sends. The account chooses how ([`CodeDelivery`]):
+//! * **own** (default): a random 6-digit code from the operating system's CSPRNG, texted through
+//!   BonusPlus's `sendMessage` in the account's text ("Код для кассы: {code}");
+//! * **bonusplus**: BonusPlus's `sendCode`, answered only when BonusPlus reveals the code (public
+//!   integrations show it does not — then the till gets a clear refusal, never a code the customer
+//!   did not receive);
+//! * **off**: every request for a code is refused with a clear message.
 //!
-//! A second request for the same customer and purpose inside [`TIME_FOR_REPEAT`] answers the same
-//! code without a second SMS.
+//! BonusPlus texts only customers it knows, so a registration first creates the customer in
+//! BonusPlus without a welcome message (`noRegNotification`), then texts the code.
+//!
+//! Every code is kept only sealed. A second request for the same customer and purpose inside
+//! [`TIME_FOR_REPEAT`] answers the same code without texting again; at most
+//! [`MAX_CODES_PER_WINDOW`] codes go to one phone per [`CODE_WINDOW`]. No code is ever logged.
+
+use std::time::Duration;
 
 use axum::http::StatusCode;
+use rand::Rng as _;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::wire::VerifyResponse;
 use crate::accounts::LoyaltyAccount;
+use crate::bonusplus::{BonusPlusError, NewCustomer};
 use crate::crypto::Purpose as SecretPurpose;
 use crate::domain::phone::Phone;
+use crate::domain::verification::{
+    CodeDelivery, CODE_DIGITS, CODE_LIFETIME, CODE_WINDOW, MAX_CODES_PER_WINDOW, TIME_FOR_REPEAT,
+};
 use crate::http::error::{codes, ApiError};
 use crate::state::AppState;
-use crate::store::now_ms;
+use crate::store::{now_ms, CodeSlot};
 
-/// Seconds before a new code may be requested.
-pub const TIME_FOR_REPEAT: u64 = 60;
-
+/// What the code confirms.
 #[derive(Debug, Clone, Copy)]
-pub enum Purpose {
-    Registration,
+pub enum Purpose<'a> {
+    /// A new customer's registration: the customer as it will be created in BonusPlus.
+    Registration(&'a NewCustomer),
     Spending,
 }
 
-impl Purpose {
+impl Purpose<'_> {
     fn label(self) -> &'static str {
         match self {
-            Purpose::Registration => "register",
+            Purpose::Registration(_) => "register",
             Purpose::Spending => "spend",
         }
     }
 
     fn message(self) -> &'static str {
         match self {
-            Purpose::Registration => {
-                "Код для подтверждения регистрации отправлен покупателю по SMS"
-            }
-            Purpose::Spending => "Код для списания бонусов отправлен покупателю по SMS",
+            Purpose::Registration(_) => "Код для подтверждения регистрации отправлен покупателю",
+            Purpose::Spending => "Код для списания бонусов отправлен покупателю",
         }
     }
 }
 
+/// A code for the customer with `phone`: the one sent inside the repeat window, else a new one.
 pub async fn send_verification(
     state: &AppState,
     account: &LoyaltyAccount,
     phone: &Phone,
-    purpose: Purpose,
+    purpose: Purpose<'_>,
 ) -> Result<VerifyResponse, ApiError> {
+    if account.code_delivery == CodeDelivery::Off {
+        return Err(codes_off());
+    }
     let now = now_ms();
     if let Some(answer) = recent_code(state, account, phone, purpose, now).await? {
         return Ok(answer);
     }
-    let code = state
+    let slot = CodeSlot {
+        account_id: account.account_id.clone(),
+        phone: phone.as_str().to_owned(),
+        sent_at: now,
+    };
+    let window_start = now - millis(CODE_WINDOW);
+    if !state
+        .store
+        .claim_code_slot(&slot, window_start, MAX_CODES_PER_WINDOW)
+        .await?
+    {
+        return Err(too_many_codes());
+    }
+    let code = match deliver_code(state, account, phone, purpose).await {
+        Ok(code) => code,
+        Err(error) => {
+            // Nothing reached the customer: the attempt does not count against the cap.
+            if let Err(store_error) = state.store.release_code_slot(&slot).await {
+                tracing::warn!(error = %store_error, "a code slot was not given back");
+            }
+            return Err(error);
+        }
+    };
+    remember_code(state, account, phone, purpose, now, code.clone()).await?;
+    Ok(VerifyResponse {
+        verification_code: code.expose_secret().to_owned(),
+        time_for_repeat: Some(TIME_FOR_REPEAT.as_secs()),
+        message_for_cashier: Some(purpose.message().to_owned()),
+    })
+}
+
+/// Texts a code the way the account chose; answers the code the customer received.
+async fn deliver_code(
+    state: &AppState,
+    account: &LoyaltyAccount,
+    phone: &Phone,
+    purpose: Purpose<'_>,
+) -> Result<SecretString, ApiError> {
+    if let Purpose::Registration(customer) = purpose {
+        ensure_in_bonusplus(state, account, customer).await?;
+    }
+    match account.code_delivery {
+        CodeDelivery::Own => own_code(state, account, phone).await,
+        CodeDelivery::BonusPlus => bonusplus_code(state, account, phone)
+            .await?
+            .ok_or_else(code_not_revealed),
+        CodeDelivery::Off => Err(codes_off()),
+    }
+}
+
+/// BonusPlus texts only customers it has: a customer being registered is created first, without
+/// the welcome message (the later `POST /counterparty` completes their data). One that exists
+/// already is left as it is.
+async fn ensure_in_bonusplus(
+    state: &AppState,
+    account: &LoyaltyAccount,
+    customer: &NewCustomer,
+) -> Result<(), ApiError> {
+    let mut quiet = customer.clone();
+    quiet.no_reg_notification = true;
+    match state.bonusplus.create_customer(&account.key, &quiet).await {
+        Ok(_) | Err(BonusPlusError::AlreadyExists) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Our own code, texted through `sendMessage`. A BonusPlus that does not take `sendMessage`
+/// (unknown call, or its body refused) is asked for its own code instead, which helps only where
+/// BonusPlus reveals it.
+async fn own_code(
+    state: &AppState,
+    account: &LoyaltyAccount,
+    phone: &Phone,
+) -> Result<SecretString, ApiError> {
+    let code = new_code();
+    let text = account.code_message.render(code.expose_secret());
+    match state
+        .bonusplus
+        .send_message(&account.key, phone, &text)
+        .await
+    {
+        Ok(()) => Ok(code),
+        Err(BonusPlusError::UnknownCall { status })
+        | Err(BonusPlusError::Refused {
+            status: status @ 400,
+            ..
+        }) => {
+            tracing::warn!(
+                status,
+                "BonusPlus refused sendMessage: falling back to its own code"
+            );
+            bonusplus_code(state, account, phone)
+                .await?
+                .ok_or_else(message_refused)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// BonusPlus's own code (`sendCode`), if its answer reveals it.
+async fn bonusplus_code(
+    state: &AppState,
+    account: &LoyaltyAccount,
+    phone: &Phone,
+) -> Result<Option<SecretString>, ApiError> {
+    Ok(state
         .bonusplus
         .send_code(&account.key, phone)
         .await?
-        .ok_or_else(code_not_revealed)?;
+        .map(SecretString::from))
+}
+
+/// A random code of [`CODE_DIGITS`] digits from the operating system's CSPRNG.
+fn new_code() -> SecretString {
+    let bound = 10u32.pow(CODE_DIGITS as u32);
+    let number = rand::rngs::OsRng.gen_range(0..bound);
+    SecretString::from(format!("{number:0width$}", width = CODE_DIGITS))
+}
+
+/// Keeps the code sealed, to answer it again inside the repeat window.
+async fn remember_code(
+    state: &AppState,
+    account: &LoyaltyAccount,
+    phone: &Phone,
+    purpose: Purpose<'_>,
+    sent_at: i64,
+    code: SecretString,
+) -> Result<(), ApiError> {
     let sealed = state
         .cipher
-        .seal(
-            &account.account_id,
-            SecretPurpose::VerificationCode,
-            &SecretString::from(code.clone()),
-        )
+        .seal(&account.account_id, SecretPurpose::VerificationCode, &code)
         .map_err(|error| {
             tracing::error!(%error, "cannot seal a verification code");
             ApiError::internal()
@@ -81,23 +214,19 @@ pub async fn send_verification(
             &account.account_id,
             phone.as_str(),
             purpose.label(),
-            now,
+            sent_at,
             &sealed,
         )
         .await?;
-    Ok(VerifyResponse {
-        verification_code: code,
-        time_for_repeat: Some(TIME_FOR_REPEAT),
-        message_for_cashier: Some(purpose.message().to_owned()),
-    })
+    Ok(())
 }
 
-/// The code sent inside the repeat window, if any.
+/// The code sent inside the repeat window, if any (and not past its lifetime).
 async fn recent_code(
     state: &AppState,
     account: &LoyaltyAccount,
     phone: &Phone,
-    purpose: Purpose,
+    purpose: Purpose<'_>,
     now: i64,
 ) -> Result<Option<VerifyResponse>, ApiError> {
     let Some((sent_at, Some(sealed))) = state
@@ -107,8 +236,9 @@ async fn recent_code(
     else {
         return Ok(None);
     };
-    let elapsed_secs = u64::try_from((now - sent_at).max(0) / 1000).unwrap_or(u64::MAX);
-    if elapsed_secs >= TIME_FOR_REPEAT {
+    let elapsed = Duration::from_millis(u64::try_from(now - sent_at).unwrap_or(0));
+    let repeat_for = TIME_FOR_REPEAT.min(CODE_LIFETIME);
+    if elapsed >= repeat_for {
         return Ok(None);
     }
     let Ok(code) = state.cipher.open(
@@ -118,18 +248,82 @@ async fn recent_code(
     ) else {
         return Ok(None);
     };
+    let left = repeat_for - elapsed;
     Ok(Some(VerifyResponse {
         verification_code: code.expose_secret().to_owned(),
-        time_for_repeat: Some(TIME_FOR_REPEAT - elapsed_secs),
+        time_for_repeat: Some(left.as_secs().max(1)),
         message_for_cashier: Some(format!("{} (повторно не отправлялся)", purpose.message())),
     }))
 }
 
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn codes_off() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        codes::CODES_OFF,
+        "Проверка кодом отключена в настройках приложения",
+        "Verification codes are switched off in the app settings (codes: off)",
+    )
+}
+
+fn too_many_codes() -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        codes::TOO_MANY_CODES,
+        "Слишком много кодов на этот телефон: не больше 5 в час, попробуйте позже",
+        format!(
+            "At most {MAX_CODES_PER_WINDOW} codes per phone per hour; this phone has had them all"
+        ),
+    )
+    .with_parameter("phone")
+}
+
 fn code_not_revealed() -> ApiError {
     ApiError::new(
-        StatusCode::BAD_GATEWAY,
-        codes::BONUSPLUS_REFUSED,
-        "БонусПлюс не сообщает код подтверждения: отключите проверку кодом в настройках приложения",
-        "BonusPlus sent the code to the customer but did not reveal it, so the POS cannot compare it",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        codes::CODE_UNDELIVERABLE,
+        "БонусПлюс не сообщает код: выберите в настройках приложения «Код от приложения»",
+        "BonusPlus texted its own code but did not reveal it, so the POS cannot compare it",
     )
+}
+
+fn message_refused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        codes::CODE_UNDELIVERABLE,
+        "БонусПлюс не отправляет сообщения с кодом: отключите проверку кодом в настройках приложения",
+        "BonusPlus refused sendMessage and does not reveal its own codes",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_have_six_digits_and_vary() {
+        let codes: std::collections::HashSet<String> = (0..200)
+            .map(|_| new_code().expose_secret().to_owned())
+            .collect();
+        assert!(codes
+            .iter()
+            .all(|c| c.len() == CODE_DIGITS && c.bytes().all(|b| b.is_ascii_digit())));
+        assert!(codes.len() > 190, "random codes rarely repeat");
+    }
+
+    #[test]
+    fn refusals_have_short_russian_titles() {
+        for error in [
+            codes_off(),
+            too_many_codes(),
+            code_not_revealed(),
+            message_refused(),
+        ] {
+            assert!(error.status.is_client_error());
+            assert!(error.title.chars().count() <= 140, "{}", error.title);
+        }
+    }
 }

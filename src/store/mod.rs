@@ -42,6 +42,7 @@ pub use secrets::{SealedSecret, SecretColumn};
 pub use sessions::UiSession;
 pub use settings::LoyaltySettings;
 pub use sync::{SyncRun, SyncState};
+pub use verification::CodeSlot;
 
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -153,9 +154,14 @@ impl Store {
         with_pool!(self, |pool| pool.close().await)
     }
 
-    /// Deletes expired short-lived rows (JWT ids, sessions, old call log). Called by a periodic job.
+    /// Deletes expired short-lived rows (JWT ids, sessions, old call log, verification codes past
+    /// their lifetime). Called by a periodic job.
     pub async fn prune(&self, now: i64, keep_calls_ms: i64) -> Result<u64, StoreError> {
-        let mut removed = 0;
+        use crate::domain::verification::{CODE_LIFETIME, CODE_WINDOW};
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let mut removed = self
+            .prune_verification(now - ms(CODE_LIFETIME), now - ms(CODE_WINDOW))
+            .await?;
         with_pool!(self, |pool| {
             removed += sqlx::query("DELETE FROM seen_jwt_ids WHERE expires_at < $1")
                 .bind(now)

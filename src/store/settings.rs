@@ -17,6 +17,11 @@ pub struct LoyaltySettings {
     pub reserve_ttl_secs: i64,
     pub updated_at: i64,
     pub updated_by: String,
+    // Verification codes (issue 14).
+    /// How codes reach the customer: `own`, `bonusplus` or `off` (`domain::verification::CodeDelivery`).
+    pub code_delivery: String,
+    /// The text carrying the bridge's own code, with `{code}` where the code goes.
+    pub code_message: String,
 }
 
 impl Store {
@@ -24,7 +29,8 @@ impl Store {
         let row = with_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT account_id, bonusplus_key_enc, default_store, store_map, external_search, spend_requires_code,
-                        register_requires_code, reserve_ttl_secs, updated_at, updated_by
+                        register_requires_code, reserve_ttl_secs, updated_at, updated_by,
+                        code_delivery, code_message
                  FROM loyalty_settings WHERE account_id = $1",
             )
             .bind(account_id)
@@ -39,8 +45,10 @@ impl Store {
         with_pool!(self, |pool| {
             sqlx::query(
                 "INSERT INTO loyalty_settings (account_id, bonusplus_key_enc, default_store, store_map, external_search,
-                     spend_requires_code, register_requires_code, reserve_ttl_secs, updated_at, updated_by)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                     spend_requires_code, register_requires_code, reserve_ttl_secs, updated_at, updated_by,
+                     code_delivery, code_message)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                         $11, $12)
                  ON CONFLICT (account_id) DO UPDATE SET
                    bonusplus_key_enc = COALESCE(excluded.bonusplus_key_enc, loyalty_settings.bonusplus_key_enc),
                    default_store = excluded.default_store,
@@ -50,7 +58,9 @@ impl Store {
                    register_requires_code = excluded.register_requires_code,
                    reserve_ttl_secs = excluded.reserve_ttl_secs,
                    updated_at = excluded.updated_at,
-                   updated_by = excluded.updated_by",
+                   updated_by = excluded.updated_by,
+                   code_delivery = excluded.code_delivery,
+                   code_message = excluded.code_message",
             )
             .bind(&settings.account_id)
             .bind(&settings.bonusplus_key_enc)
@@ -62,6 +72,8 @@ impl Store {
             .bind(settings.reserve_ttl_secs)
             .bind(settings.updated_at)
             .bind(&settings.updated_by)
+            .bind(&settings.code_delivery)
+            .bind(&settings.code_message)
             .execute(pool)
             .await?;
         });

@@ -153,6 +153,8 @@
     $('spendRequiresCode').checked = s.spendRequiresCode;
     $('registerRequiresCode').checked = s.registerRequiresCode;
     $('reserveTtlMinutes').value = String(Math.round(s.reserveTtlSecs / 60));
+    $('codeDelivery').value = s.codeDelivery;
+    $('codeMessage').value = s.codeMessage;
     renderStores(view);
 
     var calls = $('calls');
@@ -180,12 +182,19 @@
 
     var readOnly = !view.user.admin;
     $('readonly').hidden = !readOnly;
-    Array.prototype.forEach.call(document.querySelectorAll('#settings input, #settings button'), function (el) {
+    Array.prototype.forEach.call(document.querySelectorAll('#settings input, #settings select, #settings button'), function (el) {
       el.disabled = readOnly;
     });
     $('rotate').hidden = view.account.status !== 'Activated';
+    syncCodeMessage();
     postHeight();
   }
+
+  // The text is used only for the app's own codes.
+  function syncCodeMessage() {
+    $('codeMessage').disabled = $('codeDelivery').disabled || $('codeDelivery').value !== 'own';
+  }
+  $('codeDelivery').addEventListener('change', syncCodeMessage);
 
   function collect() {
     var map = {};
@@ -200,7 +209,9 @@
       externalSearch: $('externalSearch').checked,
       spendRequiresCode: $('spendRequiresCode').checked,
       registerRequiresCode: $('registerRequiresCode').checked,
-      reserveTtlSecs: isNaN(minutes) ? 0 : minutes * 60
+      reserveTtlSecs: isNaN(minutes) ? 0 : minutes * 60,
+      codeDelivery: $('codeDelivery').value,
+      codeMessage: $('codeMessage').value.trim()
     };
     var key = $('bonusplusKey').value.trim();
     if (key) { body.bonusplusKey = key; }
@@ -208,7 +219,7 @@
   }
 
   function markInvalid(field) {
-    Array.prototype.forEach.call(document.querySelectorAll('input.invalid'), function (el) { el.classList.remove('invalid'); });
+    Array.prototype.forEach.call(document.querySelectorAll('.invalid'), function (el) { el.classList.remove('invalid'); });
     var id = field === 'reserveTtlSecs' ? 'reserveTtlMinutes' : field;
     var input = id && $(id);
     if (input) { input.classList.add('invalid'); input.focus(); }

@@ -3,6 +3,7 @@
 //! Must not depend on `loyalty_api` or `vendor_api`.
 
 use std::collections::BTreeMap;
+use std::str::FromStr;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,6 +15,7 @@ use super::view::{view, SettingsView};
 use super::{audit, changeable_account, moysklad_refused, parse_body, UiError, UiUser};
 use crate::bonusplus::{ApiKey, BonusPlusError};
 use crate::crypto::{new_token, token_hash, Purpose};
+use crate::domain::verification::{CodeDelivery, CodeMessage};
 use crate::moysklad::vendor_client::{LoyaltyPatch, VendorApiError};
 use crate::state::AppState;
 use crate::store::{Account, AccountStatus, LoyaltySettings};
@@ -39,6 +41,11 @@ pub struct SaveSettings {
     spend_requires_code: bool,
     register_requires_code: bool,
     reserve_ttl_secs: i64,
+    // Verification codes (issue 14); absent keeps what is stored (or the defaults).
+    #[serde(default)]
+    code_delivery: Option<String>,
+    #[serde(default)]
+    code_message: Option<String>,
 }
 
 /// `GET /ui/api/settings`.
@@ -61,6 +68,7 @@ pub async fn save(
     let account = changeable_account(&state, &user).await?;
     let stored = state.store.settings(&account.account_id).await?;
     validate(&body)?;
+    let (code_delivery, code_message) = code_settings(&body, stored.as_ref())?;
     let new_key = match body
         .bonusplus_key
         .as_ref()
@@ -107,11 +115,13 @@ pub async fn save(
             reserve_ttl_secs: body.reserve_ttl_secs,
             updated_at: crate::store::now_ms(),
             updated_by: user.actor(),
+            code_delivery: code_delivery.as_ref().to_owned(),
+            code_message: code_message.as_str().to_owned(),
         })
         .await?;
     state.accounts.invalidate(&account.account_id);
     let details = format!(
-        "key {}; {} store mappings; default store {}; externalSearch={}; spend code={}; register code={}; reserve ttl={}s",
+        "key {}; {} store mappings; default store {}; externalSearch={}; spend code={}; register code={}; reserve ttl={}s; codes={}",
         if new_key.is_some() { "changed" } else { "kept" },
         body.store_map.len(),
         if body.default_store.trim().is_empty() { "none" } else { "set" },
@@ -119,6 +129,7 @@ pub async fn save(
         body.spend_requires_code,
         body.register_requires_code,
         body.reserve_ttl_secs,
+        code_delivery,
     );
     audit(
         &state,
@@ -249,6 +260,41 @@ fn validate(body: &SaveSettings) -> Result<(), UiError> {
     Ok(())
 }
 
+/// How codes reach the customer and the text carrying them: what the page sent, else what is
+/// stored, else the defaults. Codes switched off while a code is required would leave the till
+/// asking for codes nobody sends.
+fn code_settings(
+    body: &SaveSettings,
+    stored: Option<&LoyaltySettings>,
+) -> Result<(CodeDelivery, CodeMessage), UiError> {
+    let delivery = match body
+        .code_delivery
+        .as_deref()
+        .or(stored.map(|s| s.code_delivery.as_str()))
+    {
+        Some(text) => CodeDelivery::from_str(text.trim()).map_err(|_| {
+            UiError::invalid("codeDelivery", "Выберите, как код попадает к покупателю")
+        })?,
+        None => CodeDelivery::default(),
+    };
+    let message = match body
+        .code_message
+        .as_deref()
+        .or(stored.map(|s| s.code_message.as_str()))
+    {
+        Some(text) => CodeMessage::parse(text)
+            .map_err(|error| UiError::invalid("codeMessage", error.to_string()))?,
+        None => CodeMessage::default(),
+    };
+    if delivery == CodeDelivery::Off && (body.spend_requires_code || body.register_requires_code) {
+        return Err(UiError::invalid(
+            "codeDelivery",
+            "Коды отключены, а списание или регистрация требуют кода: выберите способ отправки кода или снимите отметки «по коду»",
+        ));
+    }
+    Ok((delivery, message))
+}
+
 /// The new key, if BonusPlus accepts it.
 async fn checked_key(state: &AppState, key: &SecretString) -> Result<ApiKey, UiError> {
     if key.expose_secret().len() > MAX_KEY_CHARS {
@@ -262,11 +308,18 @@ async fn checked_key(state: &AppState, key: &SecretString) -> Result<ApiKey, UiE
             "bonusplusKey",
             "БонусПлюс не принял этот ключ API: проверьте его в личном кабинете БонусПлюс",
         )),
+        Err(error @ BonusPlusError::Unavailable { .. }) => {
+            tracing::warn!(%error, "key check: BonusPlus unavailable");
+            Err(UiError::new(
+                StatusCode::BAD_GATEWAY,
+                "БонусПлюс не отвечает, попробуйте ещё раз",
+            ))
+        }
         Err(error) => {
             tracing::warn!(%error, "key check failed");
             Err(UiError::new(
                 StatusCode::BAD_GATEWAY,
-                "БонусПлюс не ответил, настройки не сохранены: попробуйте ещё раз",
+                format!("БонусПлюс не подтвердил ключ ({error}), настройки не сохранены: попробуйте ещё раз"),
             ))
         }
     }

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 use super::{UiError, UiUser};
+use crate::domain::verification::{CodeDelivery, CodeMessage};
 use crate::moysklad::json_api::RetailStore;
 use crate::state::AppState;
 use crate::store::{Account, LoyaltySettings};
@@ -60,6 +61,9 @@ struct SettingsFields {
     spend_requires_code: bool,
     register_requires_code: bool,
     reserve_ttl_secs: i64,
+    // Verification codes (issue 14).
+    code_delivery: String,
+    code_message: String,
 }
 
 #[derive(Serialize)]
@@ -163,6 +167,8 @@ fn fields(settings: Option<LoyaltySettings>) -> SettingsFields {
             spend_requires_code: s.spend_requires_code,
             register_requires_code: s.register_requires_code,
             reserve_ttl_secs: s.reserve_ttl_secs,
+            code_delivery: s.code_delivery,
+            code_message: s.code_message,
         },
         None => SettingsFields {
             bonusplus_key_set: false,
@@ -172,6 +178,8 @@ fn fields(settings: Option<LoyaltySettings>) -> SettingsFields {
             spend_requires_code: false,
             register_requires_code: false,
             reserve_ttl_secs: DEFAULT_RESERVE_TTL_SECS,
+            code_delivery: CodeDelivery::default().as_ref().to_owned(),
+            code_message: CodeMessage::DEFAULT.to_owned(),
         },
     }
 }

@@ -163,7 +163,48 @@ async fn settings_page_in_headless_chromium() {
     assert!(settings.bonusplus_key_enc.is_some());
     assert_eq!(settings.reserve_ttl_secs, 20 * 60);
     assert_eq!(settings.store_map, json!({ POS: "Магазин 1" }).to_string());
+    assert_eq!(settings.code_delivery, "own");
+    assert_eq!(settings.code_message, "Ваш код для кассы: {code}");
     assert!(world.moysklad.last(Method::PUT, "/loyalty").is_some());
+}
+
+/// The code settings: the defaults shown, the text used only for the app's own codes, a text of
+/// the shop's own.
+async fn choose_code_settings(client: &Client) -> Result<(), String> {
+    let delivery = client
+        .find(Locator::Css("#codeDelivery"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let message = client
+        .find(Locator::Css("#codeMessage"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let value = |element: fantoccini::elements::Element| async move {
+        element.prop("value").await.map_err(|e| e.to_string())
+    };
+    assert_eq!(value(delivery.clone()).await?.as_deref(), Some("own"));
+    assert_eq!(
+        value(message.clone()).await?.as_deref(),
+        Some("Код для кассы: {code}")
+    );
+    delivery
+        .select_by_value("bonusplus")
+        .await
+        .map_err(|e| e.to_string())?;
+    assert!(
+        !message.is_enabled().await.map_err(|e| e.to_string())?,
+        "the text serves only the app's own codes"
+    );
+    delivery
+        .select_by_value("own")
+        .await
+        .map_err(|e| e.to_string())?;
+    assert!(message.is_enabled().await.map_err(|e| e.to_string())?);
+    message.clear().await.map_err(|e| e.to_string())?;
+    message
+        .send_keys("Ваш код для кассы: {code}")
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn fill_and_save(client: &Client, world: &World) -> Result<(), String> {
@@ -209,6 +250,7 @@ async fn fill_and_save(client: &Client, world: &World) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     ttl.clear().await.map_err(|e| e.to_string())?;
     ttl.send_keys("20").await.map_err(|e| e.to_string())?;
+    choose_code_settings(client).await?;
     client
         .find(Locator::Css("#save"))
         .await

@@ -314,12 +314,108 @@ async fn wait_until_async<F: std::future::Future<Output = bool>>(mut done: impl 
     }
 }
 
+/// An `intended` reserve row left by a crash: the workers ask BonusPlus what it holds and release
+/// exactly that — nothing at all for a reserve never made — and release the recorded amount
+/// where BonusPlus does not know the question.
+async fn crash_recovery_asks_what_a_reserve_holds(db: TestDb) {
+    let pos = Pos::start_with(db, Options::default(), quick_jobs).await;
+    let customer = phone(8);
+    pos.emu.add_customer(&pos.key, &customer, dec("500"));
+    let account = pos.account_id().await;
+    let customer_phone = bonusbridge::domain::phone::Phone::parse(&customer).unwrap();
+    let key = bonusbridge::bonusplus::ApiKey::new(pos.key.clone().into()).unwrap();
+    let store = &pos.app.state.store;
+    let intended = |amount: &str| Reserve {
+        id: uuid::Uuid::new_v4().to_string(),
+        account_id: account.clone(),
+        phone: customer_phone.clone(),
+        retail_store_id: crate::support::pos::POS.to_owned(),
+        amount: dec(amount),
+        state: ReserveState::Intended,
+        expires_at: bonusbridge::store::now_ms() + 200,
+    };
+    let closed = |reserve: &Reserve| {
+        let (account, phone, id) = (account.clone(), customer_phone.clone(), reserve.id.clone());
+        move || {
+            let (account, phone, id) = (account.clone(), phone.clone(), id.clone());
+            async move {
+                let open = store
+                    .open_reserves(&account, &phone, crate::support::pos::POS)
+                    .await
+                    .unwrap();
+                !open.iter().any(|r| r.id == id)
+            }
+        }
+    };
+
+    // Recorded, never made in BonusPlus: asked, nothing released. (The row is closed before
+    // BonusPlus is asked, so the question is what to wait for.)
+    let never_made = intended("30");
+    store.insert_reserve(&never_made).await.unwrap();
+    let question = format!("/customer/{customer}/balance/reserve/{}", never_made.id);
+    wait_until(|| pos.emu.count("GET", &question) == 1).await;
+    wait_until_async(closed(&never_made)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        pos.emu
+            .count("PATCH", &format!("/customer/{customer}/balance/reserve")),
+        0
+    );
+
+    // Made for less than recorded (BonusPlus holds 12 of 30): exactly 12 released.
+    let made = intended("30");
+    pos.app
+        .state
+        .bonusplus
+        .reserve(&key, &customer_phone, &made.id, dec("12"))
+        .await
+        .unwrap();
+    pos.emu.clear_requests();
+    store.insert_reserve(&made).await.unwrap();
+    wait_until(|| pos.emu.customer(&pos.key, &customer).unwrap().reserved == Decimal::ZERO).await;
+    wait_until_async(closed(&made)).await;
+    let releases: Vec<Value> = pos
+        .emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(releases.len(), 1);
+    assert_eq!(
+        crate::support::pos::decimal_at(&releases[0]["amount"]),
+        dec("-12")
+    );
+    assert_eq!(
+        pos.emu.customer(&pos.key, &customer).unwrap().reserved,
+        Decimal::ZERO
+    );
+
+    // A BonusPlus that does not know the question: the recorded amount is released, as before.
+    pos.emu
+        .refuse_route("GET", "/customer/{phoneNumber}/balance/reserve/{id}", 404);
+    let unknown = intended("20");
+    pos.app
+        .state
+        .bonusplus
+        .reserve(&key, &customer_phone, &unknown.id, dec("20"))
+        .await
+        .unwrap();
+    store.insert_reserve(&unknown).await.unwrap();
+    wait_until(|| pos.emu.customer(&pos.key, &customer).unwrap().reserved == Decimal::ZERO).await;
+    assert_eq!(
+        pos.emu.customer(&pos.key, &customer).unwrap().balance,
+        dec("500")
+    );
+}
+
 crate::on_both_backends!(
     operator_retries_failed_deliveries,
     same_sale_ten_times_concurrently,
     outage_then_recovery_delivers_everything_once,
     two_instances_share_one_backlog,
-    expired_and_interrupted_reserves_are_released
+    expired_and_interrupted_reserves_are_released,
+    crash_recovery_asks_what_a_reserve_holds,
 );
 
 /// The real binary, started with its configuration in the environment; killed when dropped.

@@ -604,8 +604,160 @@ async fn vendor_api_refuses_bad_jwts_and_replays(db: TestDb) {
     assert_eq!(status, 401);
 }
 
+/// Installs `account` and opens an administrator's settings session for it.
+async fn admin_session(world: &World, account: &str) -> String {
+    world.install(account).await;
+    let context = format!("ctx-{account}");
+    world.moysklad.add_context(&context, account, "Админ", true);
+    let (status, session) = world.open_session(&context).await;
+    assert_eq!(status, 200, "{session}");
+    session["sessionToken"].as_str().unwrap().to_owned()
+}
+
+/// Saving the settings checks the key on BonusPlus's documented ground (`GET account`, or a
+/// customer lookup where `account` is unknown) and tells a refused key from a silent BonusPlus.
+async fn key_check_on_documented_ground(db: TestDb) {
+    let world = World::start(db).await;
+    let world = &world;
+    let save = |session: String, key: &str| {
+        let body = world.settings_body(Some(key));
+        async move {
+            world
+                .ui(Method::PUT, "/ui/api/settings", &session, Some(body))
+                .await
+        }
+    };
+
+    // The emulator answers only documented calls: saved, active, asked with GET account.
+    let first = uuid::Uuid::new_v4().to_string();
+    let (status, view) = save(admin_session(world, &first).await, &world.bp_key).await;
+    assert_eq!(
+        (status, &view["account"]["status"]),
+        (200, &json!("Activated")),
+        "{view}"
+    );
+    assert_eq!(world.emu.count("GET", "/account"), 1);
+    assert_eq!(world.emu.count("GET", "/customer/stat"), 0);
+
+    // A BonusPlus that does not know `account` (404 or 405): the key is checked with a lookup of
+    // a phone nobody has, and the shop is activated all the same.
+    for status in [404, 405] {
+        world.emu.refuse_route("GET", "/account", status);
+        world.emu.clear_requests();
+        let account = uuid::Uuid::new_v4().to_string();
+        let (answer, view) = save(admin_session(world, &account).await, &world.bp_key).await;
+        assert_eq!(
+            (answer, &view["account"]["status"]),
+            (200, &json!("Activated")),
+            "{view}"
+        );
+        let lookups: Vec<_> = world
+            .emu
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "GET" && r.path == "/customer")
+            .collect();
+        assert_eq!(lookups.len(), 1);
+        assert_eq!(lookups[0].query.as_deref(), Some("phone=70000000000"));
+        // A refused key is still a field error there.
+        let (answer, error) = save(
+            admin_session(world, &uuid::Uuid::new_v4().to_string()).await,
+            "wrong",
+        )
+        .await;
+        assert_eq!(
+            (answer, &error["field"]),
+            (422, &json!("bonusplusKey")),
+            "{error}"
+        );
+    }
+    world.emu.clear_refused_routes();
+
+    // BonusPlus failing (5xx, the read retried once): a clear message, nothing saved.
+    let silent = uuid::Uuid::new_v4().to_string();
+    let session = admin_session(world, &silent).await;
+    world
+        .emu
+        .fail_next(2, bonusplus_emulator::FailureMode::Status500);
+    let (status, error) = save(session, &world.bp_key).await;
+    assert_eq!(status, 502, "{error}");
+    assert_eq!(error["error"], "БонусПлюс не отвечает, попробуйте ещё раз");
+    assert!(world
+        .app
+        .state
+        .store
+        .settings(&silent)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// The code settings: shown with their defaults, saved, and refused when they cannot work.
+async fn code_settings_are_validated(db: TestDb) {
+    let world = World::start(db).await;
+    let account = uuid::Uuid::new_v4().to_string();
+    let session = admin_session(&world, &account).await;
+    let (_, view) = world
+        .ui(Method::GET, "/ui/api/settings", &session, None)
+        .await;
+    assert_eq!(view["settings"]["codeDelivery"], "own");
+    assert_eq!(view["settings"]["codeMessage"], "Код для кассы: {code}");
+    let world = &world;
+    let put = |changes: Value| {
+        let mut body = world.settings_body(Some(&world.bp_key));
+        for (field, value) in changes.as_object().unwrap() {
+            body[field] = value.clone();
+        }
+        let session = session.clone();
+        async move {
+            world
+                .ui(Method::PUT, "/ui/api/settings", &session, Some(body))
+                .await
+        }
+    };
+    for (changes, field) in [
+        (json!({"codeMessage": "Ваш код"}), "codeMessage"),
+        (
+            json!({"codeMessage": format!("{}{{code}}", "я".repeat(160))}),
+            "codeMessage",
+        ),
+        (json!({"codeDelivery": "sms"}), "codeDelivery"),
+        (
+            json!({"codeDelivery": "off", "spendRequiresCode": true}),
+            "codeDelivery",
+        ),
+    ] {
+        let (status, error) = put(changes.clone()).await;
+        assert_eq!(
+            (status, &error["field"]),
+            (422, &json!(field)),
+            "{changes}: {error}"
+        );
+    }
+    let (status, view) =
+        put(json!({"codeDelivery": "bonusplus", "codeMessage": " Код: {code} "})).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["settings"]["codeDelivery"], "bonusplus");
+    assert_eq!(view["settings"]["codeMessage"], "Код: {code}");
+    // A page that does not send them keeps what is stored.
+    let (status, view) = world
+        .ui(
+            Method::PUT,
+            "/ui/api/settings",
+            &session,
+            Some(world.settings_body(None)),
+        )
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["settings"]["codeDelivery"], "bonusplus");
+    let (status, _) = put(json!({"codeDelivery": "off"})).await;
+    assert_eq!(status, 200, "off is fine while no code is required");
+}
+
 crate::on_both_backends!(
     install_configure_sell_suspend_resume_uninstall,
     settings_page_refuses_bad_sessions_and_input,
-    vendor_api_refuses_bad_jwts_and_replays
+    vendor_api_refuses_bad_jwts_and_replays,
+    key_check_on_documented_ground,
+    code_settings_are_validated,
 );

@@ -278,6 +278,8 @@ async fn receipt_flow_recalc_sell_return(db: TestDb) {
     assert_eq!(pos.emu.count("POST", "/retail"), 1);
 }
 
+/// Codes in mode «BonusPlus's code» (`sendCode`) with a BonusPlus that reveals them; the default
+/// mode, the bridge's own code, is tested in `verification_codes.rs`.
 async fn verification_codes(db: TestDb) {
     let pos = Pos::start(
         db,
@@ -285,6 +287,7 @@ async fn verification_codes(db: TestDb) {
             register_requires_code: true,
             spend_requires_code: true,
             reveal_codes: true,
+            code_delivery: Some("bonusplus"),
             ..Options::default()
         },
     )
@@ -416,15 +419,16 @@ async fn errors_in_moysklad_format(db: TestDb) {
     assert_error(status, &body, 502, "БонусПлюс не принял ключ API");
     pos.emu.accept_key(&pos.key);
 
-    // Not enough bonuses at the sale: the sale is acknowledged (it happened in the shop) and kept
-    // as failed for the operator.
+    // A certificate BonusPlus does not know is answered INVALID, never an error; no number at all
+    // is bad input naming the parameter.
     let (status, body) = pos.get("/giftcard?name=123&retailStoreId=x").await;
-    assert_error(
-        status,
-        &body,
-        501,
-        "Подарочные сертификаты не поддерживаются",
+    assert_eq!(
+        (status, &body["status"]),
+        (200, &json!("INVALID")),
+        "{body}"
     );
+    let (status, body) = pos.get("/giftcard?name=%20&retailStoreId=x").await;
+    assert_error(status, &body, 400, "Некорректный запрос");
     assert_eq!(body["errors"][0]["parameter"], "name");
     let (status, body) = pos.post("/retaildemand", json!({"retailStore": retail_store(), "meta": {"href": "h", "id": ""}, "positions": []})).await;
     assert_error(status, &body, 400, "Не указан идентификатор чека");

@@ -372,14 +372,29 @@ async fn logs_of_a_full_scenario_hold_no_secret() {
     let pos = Pos::start(
         db,
         Options {
-            reveal_codes: true,
             spend_requires_code: true,
+            register_requires_code: true,
             ..Options::default()
         },
     )
     .await;
     pos.emu
         .add_customer(&pos.key, "79011231122", "500".parse().unwrap());
+    // The bridge's own codes (the default mode): registration of a new customer and a spend.
+    let (status, registration) = pos
+        .post(
+            "/counterparty/verify",
+            json!({"meta": {"href": "h"}, "name": "Новый Покупатель", "phone": "+79990001111"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{registration}");
+    let (status, _) = pos
+        .post(
+            "/counterparty/verify",
+            json!({"meta": {"href": "h"}, "phone": "+79990001111"}),
+        )
+        .await;
+    assert_eq!(status, 200, "a repeat inside timeForRepeat");
     let (status, _) = pos
         .get("/counterparty?search=89011231122&retailStoreId=x")
         .await;
@@ -410,7 +425,13 @@ async fn logs_of_a_full_scenario_hold_no_secret() {
 
     let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
     assert!(text.contains("BonusPlus call"), "logs were captured");
-    let code = code["verificationCode"].as_str().unwrap().to_owned();
+    let codes = [
+        code["verificationCode"].as_str().unwrap().to_owned(),
+        registration["verificationCode"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    ];
     let secret_key = pos
         .app
         .state
@@ -429,8 +450,24 @@ async fn logs_of_a_full_scenario_hold_no_secret() {
             assert!(!text.contains(&form), "`{secret}` appears in the logs");
         }
     }
-    assert!(
-        !text.contains(&format!("\"{code}\"")),
-        "the verification code appears in the logs"
-    );
+    for code in &codes {
+        assert_eq!(code.len(), 6, "{code}");
+        assert!(
+            !text.contains(&format!("Код для кассы: {code}")),
+            "the message with the code appears in the logs"
+        );
+        assert!(
+            !stands_alone(&text, code),
+            "the verification code {code} appears in the logs"
+        );
+    }
+}
+
+/// Whether `number` occurs in `text` other than as a part of a longer number.
+fn stands_alone(text: &str, number: &str) -> bool {
+    text.match_indices(number).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + number.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    })
 }

@@ -50,6 +50,8 @@ fn settings(account: &str, key: Option<&[u8]>) -> LoyaltySettings {
         reserve_ttl_secs: 600,
         updated_at: 1,
         updated_by: "admin".to_owned(),
+        code_delivery: "own".to_owned(),
+        code_message: "Код для кассы: {code}".to_owned(),
     }
 }
 

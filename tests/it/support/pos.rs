@@ -27,6 +27,8 @@ pub struct Options {
     pub reveal_codes: bool,
     /// Reserve lifetime; 600 s when `None`.
     pub reserve_ttl_secs: Option<i64>,
+    /// How codes reach the customer (`own`, `bonusplus`, `off`); `own` when `None`.
+    pub code_delivery: Option<&'static str>,
 }
 
 impl Pos {
@@ -95,6 +97,17 @@ impl Pos {
         self.call(reqwest::Method::GET, path, None).await
     }
 
+    /// The account this till belongs to.
+    pub async fn account_id(&self) -> String {
+        self.app
+            .state
+            .store
+            .account_by_token_hash(&token_hash(&self.token))
+            .await
+            .unwrap()
+            .expect("the till's account")
+    }
+
     /// Waits until background work (reserves) settles to the expected value.
     pub async fn wait_reserved(&self, phone: &str, expected: rust_decimal::Decimal) {
         for _ in 0..100 {
@@ -151,6 +164,8 @@ pub async fn configure_account(
             reserve_ttl_secs: options.reserve_ttl_secs.unwrap_or(600),
             updated_at: 0,
             updated_by: "test".to_owned(),
+            code_delivery: options.code_delivery.unwrap_or("own").to_owned(),
+            code_message: "Код для кассы: {code}".to_owned(),
         })
         .await
         .unwrap();
