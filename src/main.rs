@@ -33,6 +33,12 @@ enum Command {
     RotateKeys,
     /// Ask the running server on this host whether it is ready (for container health checks).
     Health,
+    /// Installed accounts, one line each: status, LoyaltyAPI calls and errors in the last 24 h,
+    /// delivery backlog, failed deliveries, last product sync; with an id, that account in detail.
+    Accounts {
+        /// A MoySklad account id: show this account in detail.
+        account_id: Option<String>,
+    },
     /// Put deliveries that failed for good back in the queue (after fixing their cause).
     RetryFailed {
         /// Only jobs of this kind (e.g. `deliver_operation`); all kinds when absent.
@@ -96,6 +102,18 @@ async fn run(command: Command) -> Result<(), String> {
                 .map_err(|e| e.to_string());
             store.close().await;
             println!("re-queued {}", requeued?);
+            Ok(())
+        }
+        Command::Accounts { account_id } => {
+            let store = open_store(&settings).await.map_err(|e| e.to_string())?;
+            let report = bonusbridge::admin::accounts_report(
+                &store,
+                account_id.as_deref(),
+                bonusbridge::store::now_ms(),
+            )
+            .await;
+            store.close().await;
+            print!("{}", report.map_err(|e| e.to_string())?);
             Ok(())
         }
         Command::Migrate => {

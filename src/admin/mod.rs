@@ -1,5 +1,9 @@
-//! Operator commands that work on the stored data.
+//! Operator commands that work on the stored data: key rotation, the accounts report.
 //! Must not depend on `state`, incoming modules or services: it works on the `Store` with a `Cipher`.
+
+mod accounts;
+
+pub use accounts::{accounts_report, ReportError};
 
 use crate::crypto::{Cipher, Purpose};
 use crate::store::{SealedSecret, SecretColumn, Store, StoreError};
