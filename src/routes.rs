@@ -24,8 +24,9 @@ use crate::state::AppState;
 ///
 /// Layers, outermost first: a request id is assigned (or taken from the caller), the span that
 /// carries it wraps everything below, panics become a JSON 500, and a request that overruns the
-/// time limit is answered with a JSON 504.
-pub fn router(state: AppState, call_log: CallLog) -> Router {
+/// time limit is answered with a JSON 504. `extra` (see `Application::build_with_routes`) joins
+/// inside those outer layers and outside the rate limits.
+pub fn router(state: AppState, call_log: CallLog, extra: Router) -> Router {
     let body_limit = state.settings.server.body_limit_bytes;
     let timeout = state.settings.request_timeout();
     let rate_limits = Arc::new(RateLimits::new(&state.settings.limits));
@@ -48,6 +49,7 @@ pub fn router(state: AppState, call_log: CallLog) -> Router {
         .layer(axum::middleware::from_fn(crate::meters::track_requests))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .with_state(state)
+        .merge(extra)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(
             ServiceBuilder::new()

@@ -2,6 +2,9 @@
 //! handles of the services and workers, the router, and the background tasks (workers, call-log
 //! writer, metrics upkeep). `main` and the tests use the same [`Application`], so tests exercise
 //! the real server (bound to port 0). Nothing imports it but `main`.
+//!
+//! [`Application::build_with_routes`] mounts routes of the caller's beside ours: the sandbox
+//! (`demo/`) serves its till page that way. `main` never adds any.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -65,12 +68,25 @@ pub struct Application {
     call_log: CallLog,
     /// The call log's queue, drained by its writer while the app runs.
     call_records: tokio::sync::mpsc::Receiver<CallRecord>,
+    /// Routes of the embedding program (empty for the service itself).
+    extra_routes: axum::Router,
     shutdown: CancellationToken,
 }
 
 impl Application {
     /// Opens storage (migrating it) and binds the listener; serving starts with [`Application::run`].
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        Self::build_with_routes(settings, axum::Router::new()).await
+    }
+
+    /// As [`Application::build`], also serving `extra` (routes only, no fallback; a path of ours
+    /// makes the router panic at start-up). They pass the common outer layers (request id, tracing,
+    /// panic guard, time and body limits), not the rate limits or request metrics, and share no
+    /// state with the application.
+    pub async fn build_with_routes(
+        settings: Settings,
+        extra: axum::Router,
+    ) -> Result<Application, StartupError> {
         crate::meters::handle();
         let (active, keys) = settings.encryption_keys()?;
         let store = open_store(&settings).await?;
@@ -128,6 +144,7 @@ impl Application {
             state,
             call_log,
             call_records,
+            extra_routes: extra,
             shutdown: CancellationToken::new(),
         })
     }
@@ -155,9 +172,10 @@ impl Application {
             state,
             call_log,
             call_records,
+            extra_routes,
             shutdown,
         } = self;
-        let app = crate::routes::router(state.clone(), call_log);
+        let app = crate::routes::router(state.clone(), call_log, extra_routes);
         let workers = tokio::spawn(crate::jobs::run(state.jobs.clone(), shutdown.clone()));
         let call_writer = tokio::spawn(call_log::write(
             state.accounts.clone(),

@@ -6,118 +6,14 @@
 //! Skipped with a note when chromedriver is missing on a developer machine; on CI it must run.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use bonusbridge_testkit::browser::{wait_for, wait_text, Driver};
+use fantoccini::{Client, Locator};
 use reqwest::Method;
 use serde_json::json;
 
 use crate::lifecycle::{World, POS};
 use crate::support::{Backend, TestDb};
-
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// chromedriver on a free port, stopped when dropped.
-struct Driver {
-    child: Child,
-    port: u16,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Driver {
-    async fn start() -> Option<Driver> {
-        if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run the browser test: install chromium and chromium-driver"
-            );
-            eprintln!("browser test skipped: apt-get install chromium chromium-driver to run it");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Some(Driver {
-            child,
-            port,
-            _profile: tempfile::tempdir().expect("profile dir"),
-        })
-    }
-
-    async fn browser(&self) -> Client {
-        let profile = self._profile.path().display().to_string();
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--window-size=1100,1400", "--lang=ru-RU",
-                    format!("--user-data-dir={profile}")
-                ]
-            }),
-        );
-        ClientBuilder::rustls()
-            .expect("rustls connector")
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .expect("webdriver session")
-    }
-}
-
-async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
-    client
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
-}
-
-/// Waits until the element's text contains `needle`; returns the text.
-async fn wait_text(client: &Client, css: &str, needle: &str) -> Result<String, String> {
-    let mut text = String::new();
-    for _ in 0..150 {
-        let element = client
-            .find(Locator::Css(css))
-            .await
-            .map_err(|e| e.to_string())?;
-        text = element.text().await.map_err(|e| e.to_string())?;
-        if text.contains(needle) {
-            return Ok(text);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(format!("{css} never showed «{needle}»; last «{text}»"))
-}
 
 fn screenshot_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/settings.png")

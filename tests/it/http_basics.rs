@@ -43,3 +43,49 @@ async fn health_and_fallbacks(db: TestDb) {
     let ready = app.http.get(app.url("/health/ready")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
 }
+
+/// The embedding hook (`Application::build_with_routes`, used by the demo): extra routes are served
+/// beside ours, inside the common layers; an application built without them has none.
+#[tokio::test]
+async fn extra_routes_only_when_given() {
+    use axum::routing::get;
+
+    let db = TestDb::new(crate::support::Backend::Sqlite)
+        .await
+        .expect("sqlite");
+    let extra = axum::Router::new().route("/extra", get(|| async { "extra" }));
+    let settings = crate::support::test_settings(&db.url);
+    let app = bonusbridge::startup::Application::build_with_routes(settings, extra)
+        .await
+        .expect("application builds");
+    let base = format!("http://{}", app.local_addr());
+    let shutdown = app.shutdown_token();
+    tokio::spawn(app.run());
+    let http = reqwest::Client::new();
+    let answer = http.get(format!("{base}/extra")).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(
+        answer.headers().contains_key("x-request-id"),
+        "common layers"
+    );
+    assert_eq!(answer.text().await.unwrap(), "extra");
+    let live = http
+        .get(format!("{base}/health/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200, "ours still there");
+    let wrong_method = http.post(format!("{base}/extra")).send().await.unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    shutdown.cancel();
+
+    let plain = TestApp::spawn(
+        TestDb::new(crate::support::Backend::Sqlite)
+            .await
+            .expect("sqlite"),
+        |_| {},
+    )
+    .await;
+    let missing = plain.http.get(plain.url("/extra")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+}

@@ -1,8 +1,9 @@
 //! Test support shared by every area: fresh databases on both backends, the real application on
 //! port 0 ([`TestApp`]), a configured till account with the BonusPlus emulator behind it ([`pos`]),
-//! and a fake MoySklad (Vendor API, JSON API) for the app's life cycle ([`moysklad_fake`]).
+//! and a fake MoySklad (Vendor API, JSON API) for the app's life cycle ([`moysklad_fake`], the
+//! testkit's, which the demo uses too).
 
-pub mod moysklad_fake;
+pub use bonusbridge_testkit::moysklad as moysklad_fake;
 pub mod pos;
 
 use std::net::SocketAddr;

@@ -1,7 +1,9 @@
-//! A local MoySklad for life-cycle and product-sync tests: the Vendor API calls we make (context,
-//! loyalty settings, status) and the JSON API's entity lists (points of sale, folders, products,
-//! services, variants), paged as MoySklad pages them. It checks our JWTs, tokens and gzip header,
-//! records what we sent and what it served, and can answer 429 or fail a page on demand.
+//! A local MoySklad for the life-cycle and product-sync tests and for the demo: the Vendor API calls
+//! we make (context, loyalty settings, status) and the JSON API's entity lists (points of sale,
+//! folders, products, services, variants), paged as MoySklad pages them. It checks our JWTs, tokens
+//! and gzip header, records what we sent and what it served, and can answer 429 or fail a page on
+//! demand. It also plays MoySklad's side of an install (a signed `PUT` to the app's Vendor API) and
+//! fills a catalogue with priced products, as the demo needs.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -50,6 +52,19 @@ pub struct Served {
     pub offset: u64,
     pub limit: u64,
     pub status: u16,
+}
+
+/// A priced product for [`FakeMoySklad::add_product`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogueProduct {
+    pub id: String,
+    pub name: String,
+    /// Sale price in kopecks (the unit of the JSON API's `salePrices[].value`).
+    pub price_kopecks: i64,
+    /// Sold by weight (kilograms; fractional quantities at the till).
+    pub weighed: bool,
+    /// The id of its folder, if any.
+    pub folder: Option<String>,
 }
 
 pub struct FakeMoySklad {
@@ -119,6 +134,88 @@ impl FakeMoySklad {
             "retailstore",
             json!({"id": id, "name": name, "archived": false, "meta": {"type": "retailstore"}}),
         );
+    }
+
+    /// Adds a product folder (a BonusPlus group once synced).
+    pub fn add_folder(&self, id: &str, name: &str) {
+        let meta = self.meta("productfolder", id);
+        self.push_row(
+            "productfolder",
+            json!({"id": id, "name": name, "archived": false, "meta": meta}),
+        );
+    }
+
+    /// Adds a product with its sale price, as the JSON API lists it (`salePrices[].value` in
+    /// kopecks, `weighed` for goods sold by weight, `productFolder` as a reference).
+    pub fn add_product(&self, product: &CatalogueProduct) {
+        let mut row = json!({
+            "id": product.id,
+            "name": product.name,
+            "archived": false,
+            "meta": self.meta("product", &product.id),
+            "weighed": product.weighed,
+            "salePrices": [{
+                "value": product.price_kopecks,
+                "priceType": {"name": "Цена продажи"},
+            }],
+        });
+        if let Some(folder) = &product.folder {
+            row["productFolder"] = json!({"meta": self.meta("productfolder", folder)});
+        }
+        self.push_row("product", row);
+    }
+
+    /// The rows of an entity list, in list order (what a till would read from the JSON API).
+    pub fn rows(&self, entity: &str) -> Vec<Value> {
+        self.fake
+            .entities
+            .lock()
+            .unwrap()
+            .get(entity)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// `meta` of an entity of this fake's JSON API (the sync reads ids out of such hrefs).
+    fn meta(&self, entity: &str, id: &str) -> Value {
+        json!({"href": format!("{}/entity/{entity}/{id}", self.json_api_url()), "type": entity})
+    }
+
+    /// What MoySklad does when a user installs the app: `PUT {endpoint_base}/api/moysklad/vendor/1.0/apps/{app_id}/{account_id}`
+    /// signed with the app's secret (a fresh `jti`), cause `Install`, carrying this fake's JSON API
+    /// token. Answers the app's status code and body.
+    pub async fn install_app(
+        &self,
+        endpoint_base: &str,
+        app_id: &str,
+        account_id: &str,
+        account_name: &str,
+    ) -> Result<(u16, Value), reqwest::Error> {
+        let url = format!(
+            "{}/api/moysklad/vendor/1.0/apps/{app_id}/{account_id}",
+            endpoint_base.trim_end_matches('/')
+        );
+        let body = json!({
+            "appUid": self.fake.app_uid,
+            "accountName": account_name,
+            "cause": "Install",
+            "access": [{
+                "resource": "https://api.moysklad.ru/api/remap/1.2",
+                "scope": ["admin"],
+                "access_token": self.fake.access_token,
+            }],
+            "subscription": {"tariffId": "demo", "trial": true, "notForResale": false, "partner": false},
+        });
+        let jwt = moysklad_jwt(&self.fake.secret, &uuid::Uuid::new_v4().to_string(), 60);
+        let response = reqwest::Client::new()
+            .put(url)
+            .bearer_auth(jwt)
+            .json(&body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        Ok((status, body))
     }
 
     /// Appends a row to an entity list (`product`, `variant`, …).
