@@ -14,6 +14,7 @@ mod customers;
 mod jobs;
 mod jwt_ids;
 mod operations;
+mod product_ids;
 mod reserves;
 mod secrets;
 mod sessions;
@@ -40,7 +41,7 @@ pub use operations::{NewOperation, Operation, OperationKind, OperationState};
 pub use reserves::{Reserve, ReserveState};
 pub use secrets::{SealedSecret, SecretColumn};
 pub use sessions::UiSession;
-pub use settings::LoyaltySettings;
+pub use settings::{CheckoutSettings, LoyaltySettings};
 pub use sync::{SyncRun, SyncState};
 
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{UiError, UiUser};
 use crate::moysklad::json_api::RetailStore;
 use crate::state::AppState;
-use crate::store::{Account, LoyaltySettings};
+use crate::store::{Account, CheckoutSettings, LoyaltySettings};
 use crate::sync::SyncStatus;
 
 const RECENT_CALLS: i64 = 20;
@@ -60,6 +60,9 @@ struct SettingsFields {
     spend_requires_code: bool,
     register_requires_code: bool,
     reserve_ttl_secs: i64,
+    // ---- Checkout settings (issue 15) ----
+    create_customers: bool,
+    return_window_days: i64,
 }
 
 #[derive(Serialize)]
@@ -95,9 +98,10 @@ pub(super) async fn view(state: &AppState, user: &UiUser) -> Result<SettingsView
         .account(id)
         .await?
         .ok_or_else(|| UiError::new(StatusCode::NOT_FOUND, "Аккаунт не найден"))?;
-    let (stores, settings, calls, backlog, sync, audit) = tokio::join!(
+    let (stores, settings, checkout, calls, backlog, sync, audit) = tokio::join!(
         retail_stores(state, &account),
         state.store.settings(id),
+        state.store.checkout_settings(id),
         state.store.recent_api_calls(id, RECENT_CALLS),
         state
             .store
@@ -121,7 +125,7 @@ pub(super) async fn view(state: &AppState, user: &UiUser) -> Result<SettingsView
             name: user.name.clone(),
             admin: user.admin,
         },
-        settings: fields(settings?),
+        settings: fields(settings?, checkout?),
         loyalty_url: format!("{}/loyalty", state.settings.public_base()),
         retail_stores,
         retail_stores_error,
@@ -153,7 +157,7 @@ pub(super) async fn view(state: &AppState, user: &UiUser) -> Result<SettingsView
     })
 }
 
-fn fields(settings: Option<LoyaltySettings>) -> SettingsFields {
+fn fields(settings: Option<LoyaltySettings>, checkout: CheckoutSettings) -> SettingsFields {
     match settings {
         Some(s) => SettingsFields {
             bonusplus_key_set: s.bonusplus_key_enc.is_some(),
@@ -163,6 +167,8 @@ fn fields(settings: Option<LoyaltySettings>) -> SettingsFields {
             spend_requires_code: s.spend_requires_code,
             register_requires_code: s.register_requires_code,
             reserve_ttl_secs: s.reserve_ttl_secs,
+            create_customers: checkout.create_customers,
+            return_window_days: checkout.return_window_days,
         },
         None => SettingsFields {
             bonusplus_key_set: false,
@@ -172,6 +178,8 @@ fn fields(settings: Option<LoyaltySettings>) -> SettingsFields {
             spend_requires_code: false,
             register_requires_code: false,
             reserve_ttl_secs: DEFAULT_RESERVE_TTL_SECS,
+            create_customers: checkout.create_customers,
+            return_window_days: checkout.return_window_days,
         },
     }
 }

@@ -262,6 +262,9 @@ async fn operation_recorded_once_under_concurrency(db: TestDb) {
                         phone: Some(Phone::parse("79011231122").unwrap()),
                         state: OperationState::Pending,
                         payload: "{}".into(),
+                        retail_store_id: None,
+                        counterparty_id: None,
+                        notes: None,
                     },
                     None,
                 )
@@ -501,6 +504,9 @@ async fn accounts_are_isolated(db: TestDb) {
                 phone: None,
                 state: OperationState::Pending,
                 payload: "{}".into(),
+                retail_store_id: None,
+                counterparty_id: None,
+                notes: None,
             },
             None,
         )
