@@ -5,13 +5,13 @@
 //! Must not depend on `state`, on incoming modules (`loyalty_api`, `vendor_api`, `ui`) or on `jobs`.
 //!
 //! Registration is single-flight per account and phone within an instance: concurrent
-//! recalculations for one new phone send one `POST customer` and all wait for its answer. Across
+//! recalculations for one new phone send one `POST customer` and all wait for its answer, which is
+//! remembered for [`REGISTERED_TTL`] for those that saw "not found" a moment too late. Across
 //! instances BonusPlus decides: `CUSTOMER_ALREADY_EXIST` means "registered meanwhile", and the
 //! customer is read instead. Whether an account registers at checkout at all is the caller's
 //! business (`CheckoutSettings::create_customers`): this service only does it when asked.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt, Shared};
 use serde::{Deserialize, Serialize};
@@ -110,7 +110,11 @@ pub enum CustomerError {
     Store(#[from] StoreError),
 }
 
-/// One registration in flight, shared by everyone asking for the same phone meanwhile.
+/// How long a registration's answer is shared after it came.
+pub const REGISTERED_TTL: Duration = Duration::from_secs(30);
+const FLIGHTS_CAPACITY: u64 = 100_000;
+
+/// One registration (in flight or just answered), shared by everyone asking for the same phone.
 type Flight = Shared<BoxFuture<'static, Result<Customer, BonusPlusError>>>;
 
 /// The customers service. Cheap to clone (the flights of this instance are shared).
@@ -118,7 +122,8 @@ type Flight = Shared<BoxFuture<'static, Result<Customer, BonusPlusError>>>;
 pub struct Customers {
     store: Store,
     bonusplus: BonusPlusClient,
-    flights: Arc<Mutex<HashMap<String, Flight>>>,
+    /// (account, phone) → its registration.
+    flights: moka::sync::Cache<String, Flight>,
 }
 
 impl Customers {
@@ -126,7 +131,10 @@ impl Customers {
         Customers {
             store,
             bonusplus,
-            flights: Arc::default(),
+            flights: moka::sync::Cache::builder()
+                .max_capacity(FLIGHTS_CAPACITY)
+                .time_to_live(REGISTERED_TTL)
+                .build(),
         }
     }
 
@@ -175,21 +183,17 @@ impl Customers {
         store: &str,
     ) -> Result<Customer, CustomerError> {
         let flight_key = format!("{account_id}|{}", phone.as_str());
-        let flight = {
-            let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
-            flights
-                .entry(flight_key.clone())
-                .or_insert_with(|| self.flight(key, new_customer(phone, who, store)))
-                .clone()
-        };
-        let result = flight.clone().await;
-        {
-            let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
-            if flights.get(&flight_key).is_some_and(|f| f.ptr_eq(&flight)) {
-                flights.remove(&flight_key);
+        let flight = self.flights.get_with(flight_key.clone(), || {
+            self.flight(key, new_customer(phone, who, store))
+        });
+        let customer = match flight.await {
+            Ok(customer) => customer,
+            Err(error) => {
+                // A failure is not shared with later attempts: they ask BonusPlus again.
+                self.flights.invalidate(&flight_key);
+                return Err(error.into());
             }
-        }
-        let customer = result?;
+        };
         self.link(account_id, &customer, who).await?;
         Ok(customer)
     }

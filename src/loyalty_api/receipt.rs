@@ -123,7 +123,7 @@ pub async fn recalc(
         calc,
     };
     let answer = match price(&state, &max_debits, &account, &receipt).await? {
-        Priced::Answer(answer) => answer,
+        Priced::Answer(answer) => *answer,
         Priced::NotMember if account.checkout.create_customers => {
             state
                 .customers
@@ -131,7 +131,7 @@ pub async fn recalc(
                 .await
                 .map_err(|error| customer_error(error, "agent"))?;
             match price(&state, &max_debits, &account, &receipt).await? {
-                Priced::Answer(answer) => answer,
+                Priced::Answer(answer) => *answer,
                 Priced::NotMember => return Err(customer_not_found()),
             }
         }
@@ -157,7 +157,7 @@ struct Receipt<'a> {
 }
 
 enum Priced {
-    Answer(RecalcResponse),
+    Answer(Box<RecalcResponse>),
     /// BonusPlus does not know the customer.
     NotMember,
 }
@@ -262,7 +262,7 @@ async fn price(
             .reserves
             .hold(account, phone, retail_store_id.to_owned(), spend);
     }
-    Ok(Priced::Answer(response))
+    Ok(Priced::Answer(Box::new(response)))
 }
 
 /// Who the receipt's customer is, as MoySklad sent them.

@@ -160,7 +160,7 @@ async fn operations(state: &AppState, account_id: &str) -> Result<OperationsView
         ),
     );
     let mut failed: Vec<Operation> = failed_sales?.into_iter().chain(failed_returns?).collect();
-    failed.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    failed.sort_by_key(|op| std::cmp::Reverse(op.created_at));
     let describe = |ops: Vec<Operation>| ops.iter().map(describe).collect::<Vec<_>>();
     Ok(OperationsView {
         failed: describe(failed),
