@@ -411,7 +411,7 @@ pub fn calc_items(positions: &[Position]) -> Result<Vec<CalcItem>, ApiError> {
 }
 
 /// The calculation and the customer's balance, concurrently; `None` when BonusPlus does not know
-/// the customer.
+/// the customer (either answer says so: the two may straddle a registration made meanwhile).
 async fn calc_with_balance(
     state: &AppState,
     account: &LoyaltyAccount,
@@ -421,10 +421,10 @@ async fn calc_with_balance(
         state.bonusplus.calc(&account.key, calc),
         state.bonusplus.get_customer(&account.key, &calc.phone),
     );
-    match customer {
-        Ok(customer) => Ok(Some((result, customer))),
-        Err(BonusPlusError::NotFound) => Ok(None),
-        Err(error) => Err(error.into()),
+    match (result, customer) {
+        (_, Err(BonusPlusError::NotFound)) | (Err(BonusPlusError::NotFound), _) => Ok(None),
+        (result, Ok(customer)) => Ok(Some((result, customer))),
+        (_, Err(error)) => Err(error.into()),
     }
 }
 

@@ -98,7 +98,7 @@ pub async fn sale(
         moment: body.moment.clone(),
     };
     record
-        .pending(&state, None, None, &to_json(&payload)?)
+        .pending(&state, None, None, &to_json(&payload)?, true)
         .await?;
     Ok(StatusCode::CREATED)
 }
@@ -184,7 +184,7 @@ pub async fn sales_return(
     let now = sale.state == OperationState::Delivered;
     let phone = payload.phone.clone();
     record
-        .pending_for(&state, &sale, phone, &to_json(&payload)?, now)
+        .pending(&state, Some(&sale), phone, &to_json(&payload)?, now)
         .await?;
     Ok(StatusCode::CREATED)
 }
@@ -266,34 +266,12 @@ impl Recording<'_> {
     async fn pending(
         &self,
         state: &AppState,
-        sale_id: Option<String>,
-        phone: Option<Phone>,
-        payload: &str,
-    ) -> Result<(), ApiError> {
-        self.record_pending(state, sale_id, phone, payload, true)
-            .await
-    }
-
-    async fn pending_for(
-        &self,
-        state: &AppState,
-        sale: &Operation,
+        sale: Option<&Operation>,
         phone: Option<Phone>,
         payload: &str,
         deliver: bool,
     ) -> Result<(), ApiError> {
-        self.record_pending(state, Some(sale.id.clone()), phone, payload, deliver)
-            .await
-    }
-
-    async fn record_pending(
-        &self,
-        state: &AppState,
-        sale_id: Option<String>,
-        phone: Option<Phone>,
-        payload: &str,
-        deliver: bool,
-    ) -> Result<(), ApiError> {
+        let sale_id = sale.map(|sale| sale.id.clone());
         let op = self.operation(OperationState::Pending, sale_id, phone, payload.to_owned());
         let job = delivery_job(&op.account_id, &op.id, inline_grace_until(state));
         let (op, created) = state.store.record_operation(&op, Some(&job)).await?;
