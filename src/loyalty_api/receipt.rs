@@ -31,6 +31,7 @@ use super::wire::{Position, VerifyResponse};
 use crate::accounts::LoyaltyAccount;
 use crate::bonusplus::{BonusPlusError, CalcItem, CalcRequest, CalcResult, Customer};
 use crate::customers::{CustomerError, Identity, Profile};
+use crate::domain::phone::Phone;
 use crate::domain::receipt::{line_sum, price_receipt, ReceiptLine};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
@@ -79,6 +80,45 @@ pub async fn recalc(
         .bonusplus_store(retail_store_id)
         .ok_or_else(unmapped_store)?
         .to_owned();
+    let items = receipt_items(&state, &product_ids, &account, &request).await?;
+    let who = identity(&request.agent);
+    let phone = match customer_phone(&state, &account, &who).await? {
+        Ok(phone) => phone,
+        Err(reason) => return Ok(Json(without_loyalty(&request, reason))),
+    };
+    let receipt = Receipt {
+        request: &request,
+        retail_store_id,
+        calc: CalcRequest {
+            phone,
+            store,
+            bonus_debit: Decimal::ZERO,
+            coupons: None,
+            items,
+        },
+    };
+    let answer = match price(&state, &max_debits, &account, &receipt).await? {
+        Priced::Answer(answer) => *answer,
+        Priced::NotMember if account.checkout.create_customers => {
+            register(&state, &account, &receipt, &who).await?;
+            match price(&state, &max_debits, &account, &receipt).await? {
+                Priced::Answer(answer) => *answer,
+                Priced::NotMember => return Err(customer_not_found()),
+            }
+        }
+        Priced::NotMember => without_loyalty(&request, NOT_A_MEMBER),
+    };
+    Ok(Json(answer))
+}
+
+/// The receipt's BonusPlus items (checked strictly: the cashier can fix the receipt), each
+/// naming the product BonusPlus knows.
+async fn receipt_items(
+    state: &AppState,
+    product_ids: &ProductIds,
+    account: &LoyaltyAccount,
+    request: &RecalcRequest,
+) -> Result<Vec<CalcItem>, ApiError> {
     let mut items = calc_items(&request.positions)?;
     if request
         .preferred_bonus_to_spend
@@ -95,49 +135,48 @@ pub async fn recalc(
     for (item, product) in items.iter_mut().zip(products) {
         item.product = product;
     }
-    let who = identity(&request.agent);
-    let phone = match state
+    Ok(items)
+}
+
+/// The customer's phone, or why the receipt goes without loyalty (no phone and no card, a card
+/// BonusPlus does not know).
+async fn customer_phone(
+    state: &AppState,
+    account: &LoyaltyAccount,
+    who: &Identity,
+) -> Result<Result<Phone, &'static str>, ApiError> {
+    match state
         .customers
-        .phone_of(&account.account_id, &account.key, &who)
+        .phone_of(&account.account_id, &account.key, who)
         .await
     {
-        Ok(phone) => phone,
-        Err(CustomerError::Unidentified) => {
-            return Ok(Json(without_loyalty(&request, NO_CUSTOMER)))
-        }
-        Err(CustomerError::UnknownCard) => {
-            return Ok(Json(without_loyalty(&request, UNKNOWN_CARD)))
-        }
-        Err(error) => return Err(customer_error(error, "agent")),
-    };
-    let calc = CalcRequest {
-        phone: phone.clone(),
-        store: store.clone(),
-        bonus_debit: Decimal::ZERO,
-        coupons: None,
-        items,
-    };
-    let receipt = Receipt {
-        request: &request,
-        retail_store_id,
-        calc,
-    };
-    let answer = match price(&state, &max_debits, &account, &receipt).await? {
-        Priced::Answer(answer) => *answer,
-        Priced::NotMember if account.checkout.create_customers => {
-            state
-                .customers
-                .register(&account.account_id, &account.key, &phone, &who, &store)
-                .await
-                .map_err(|error| customer_error(error, "agent"))?;
-            match price(&state, &max_debits, &account, &receipt).await? {
-                Priced::Answer(answer) => *answer,
-                Priced::NotMember => return Err(customer_not_found()),
-            }
-        }
-        Priced::NotMember => without_loyalty(&request, NOT_A_MEMBER),
-    };
-    Ok(Json(answer))
+        Ok(phone) => Ok(Ok(phone)),
+        Err(CustomerError::Unidentified) => Ok(Err(NO_CUSTOMER)),
+        Err(CustomerError::UnknownCard) => Ok(Err(UNKNOWN_CARD)),
+        Err(error) => Err(customer_error(error, "agent")),
+    }
+}
+
+/// Registers the receipt's customer at checkout (and links the counterparty).
+async fn register(
+    state: &AppState,
+    account: &LoyaltyAccount,
+    receipt: &Receipt<'_>,
+    who: &Identity,
+) -> Result<(), ApiError> {
+    let calc = &receipt.calc;
+    state
+        .customers
+        .register(
+            &account.account_id,
+            &account.key,
+            &calc.phone,
+            who,
+            &calc.store,
+        )
+        .await
+        .map(drop)
+        .map_err(|error| customer_error(error, "agent"))
 }
 
 /// Printed on a receipt answered without loyalty.

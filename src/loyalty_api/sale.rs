@@ -126,67 +126,81 @@ pub async fn sales_return(
         .resolve(&state.store, &account.account_id, &positions)
         .await?;
     let returned = returned_positions(&positions, &products)?;
-    let counterparty_id = body
-        .agent
-        .as_ref()
-        .and_then(|agent| agent.counterparty_id())
-        .map(str::to_owned);
     let record = Recording {
         account: &account,
         kind: OperationKind::Return,
         id: uuid::Uuid::new_v4().to_string(),
         key,
         ms_id: non_empty(&body.meta.id),
-        retail_store_id: retail_store_id.clone(),
-        counterparty_id: counterparty_id.clone(),
+        retail_store_id,
+        counterparty_id: body
+            .agent
+            .as_ref()
+            .and_then(|agent| agent.counterparty_id())
+            .map(str::to_owned),
         notes,
     };
-    let Some(sale) = find_sale(&state, &account, &body, &record, &returned).await? else {
-        let unmatched = UnmatchedReturn {
-            name: body.name.clone(),
-            moment: body.moment.clone(),
-            retail_store_id,
-            counterparty_id,
-            sum: returned_sum(&returned)?,
-            positions: returned,
-        };
-        let why = "Продажа этого возврата не найдена: сопоставьте его с продажей";
-        record
-            .finished(
-                &state,
-                OperationState::NeedsAttention,
-                Some(&to_json(&unmatched)?),
-                why,
-            )
-            .await?;
-        return Ok(StatusCode::CREATED);
-    };
-    if sale.state == OperationState::NothingToDo {
-        let why = "the sale was never booked with BonusPlus";
-        record
-            .finished_for(&state, OperationState::NothingToDo, &sale, why)
-            .await?;
-        return Ok(StatusCode::CREATED);
+    match find_sale(&state, &account, &body, &record, &returned).await? {
+        Some(sale) => reverse(&state, &body, &record, &sale, &returned).await?,
+        None => needs_attention(&state, &body, &record, returned).await?,
     }
-    let Some(mut payload) = plan_against(&state.store, &sale, &returned)
-        .await
-        .map_err(sales_error)?
-    else {
-        let why = "nothing of the sale left to return";
-        record
-            .finished_for(&state, OperationState::NothingToDo, &sale, why)
-            .await?;
-        return Ok(StatusCode::CREATED);
+    Ok(StatusCode::CREATED)
+}
+
+/// Records the return of `sale`: what it reverses, delivered now if the sale is booked (else the
+/// workers deliver it once the sale is); nothing to do for an anonymous sale or one whose
+/// returned goods were all returned already.
+async fn reverse(
+    state: &AppState,
+    body: &RetailSalesReturn,
+    record: &Recording<'_>,
+    sale: &Operation,
+    returned: &[ReturnedPosition],
+) -> Result<(), ApiError> {
+    let planned = match sale.state {
+        OperationState::NothingToDo => Err("the sale was never booked with BonusPlus"),
+        _ => plan_against(&state.store, sale, returned)
+            .await
+            .map_err(sales_error)?
+            .ok_or("nothing of the sale left to return"),
+    };
+    let mut payload = match planned {
+        Ok(payload) => payload,
+        Err(why) => {
+            return record
+                .finished_for(state, OperationState::NothingToDo, sale, why)
+                .await
+        }
     };
     payload.name = body.name.clone();
     payload.moment = body.moment.clone();
-    // A return waits for its sale: the workers deliver it once the sale is booked.
     let now = sale.state == OperationState::Delivered;
     let phone = payload.phone.clone();
     record
-        .pending(&state, Some(&sale), phone, &to_json(&payload)?, now)
-        .await?;
-    Ok(StatusCode::CREATED)
+        .pending(state, Some(sale), phone, &to_json(&payload)?, now)
+        .await
+}
+
+/// Records a return whose sale was not found, for an administrator to match on the page.
+async fn needs_attention(
+    state: &AppState,
+    body: &RetailSalesReturn,
+    record: &Recording<'_>,
+    returned: Vec<ReturnedPosition>,
+) -> Result<(), ApiError> {
+    let unmatched = UnmatchedReturn {
+        name: body.name.clone(),
+        moment: body.moment.clone(),
+        retail_store_id: record.retail_store_id.clone(),
+        counterparty_id: record.counterparty_id.clone(),
+        sum: returned_sum(&returned)?,
+        positions: returned,
+    };
+    let why = "Продажа этого возврата не найдена: сопоставьте его с продажей";
+    let payload = to_json(&unmatched)?;
+    record
+        .finished(state, OperationState::NeedsAttention, Some(&payload), why)
+        .await
 }
 
 /// The sale a return reverses: named by `demand`, else found by the customer.
