@@ -22,6 +22,7 @@ crate::on_both_backends!(
     a_sale_for_an_unknown_phone_is_booked_once_with_the_customer_created,
     a_sale_that_cannot_be_booked_is_parked_with_its_reason,
     a_sale_during_a_database_outage_is_not_acknowledged,
+    a_sale_whose_customer_cannot_be_looked_up_is_booked_later,
     a_return_without_its_sale_id_finds_the_customers_sale,
     an_unmatched_return_waits_for_an_administrator,
     completed_amounts_are_booked_rounded,
@@ -33,6 +34,7 @@ const HREF: &str = "https://api.moysklad.ru/api/remap/1.2/entity";
 fn quick(s: &mut Settings) {
     s.jobs.poll_interval_ms = 50;
     s.jobs.max_backoff_ms = 400;
+    s.jobs.inline_grace_ms = 1000;
     s.limits.per_ip_per_second = 0;
     s.limits.per_token_per_second = 0;
 }
@@ -492,6 +494,48 @@ async fn a_sale_during_a_database_outage_is_not_acknowledged(db: TestDb) {
         pos.emu.customer(&pos.key, "79035550808").unwrap().balance,
         dec("5.00")
     );
+}
+
+/// Runs one statement on the test database from outside the app.
+async fn execute(url: &str, sql: &str) {
+    use sqlx::{Connection, Executor};
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        conn.execute(sql).await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        conn.execute(sql).await.unwrap();
+    }
+}
+
+/// The database fails just where the customer is looked up (the customers table is away): the
+/// sale is still recorded — not turned into an anonymous one — and booked once the database is
+/// whole again.
+async fn a_sale_whose_customer_cannot_be_looked_up_is_booked_later(db: TestDb) {
+    let url = db.url.clone();
+    let pos = Pos::start_with(db, Options::default(), quick).await;
+    pos.emu.add_customer(&pos.key, "79035551212", dec("0"));
+    execute(&url, "ALTER TABLE customers RENAME TO customers_away").await;
+    let body = sale(
+        "lookup-fails",
+        json!({"meta": agent_meta(1212), "phone": "+79035551212"}),
+        vec![position("prod-1", "1", "100.00")],
+    );
+    let (status, answer) = pos.post("/retaildemand", body).await;
+    assert_eq!(status, 201, "{answer}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(pos.emu.sales(&pos.key).is_empty());
+    let store = &pos.app.state.store;
+    assert_eq!(
+        store.operation_counts(None).await.unwrap(),
+        (1, 0),
+        "pending, not done"
+    );
+
+    execute(&url, "ALTER TABLE customers_away RENAME TO customers").await;
+    wait_until(|| async { store.operation_counts(None).await.unwrap() == (0, 0) }).await;
+    assert_eq!(pos.emu.sales(&pos.key).len(), 1);
+    assert_eq!(pos.emu.sales(&pos.key)[0].phone, "79035551212");
 }
 
 async fn a_return_without_its_sale_id_finds_the_customers_sale(db: TestDb) {
