@@ -17,7 +17,7 @@ use secrecy::SecretString;
 use crate::bonusplus::ApiKey;
 use crate::crypto::{token_hash, Cipher, CryptoError, Purpose};
 use crate::domain::verification::{CodeDelivery, CodeMessage};
-use crate::store::{Account, LoyaltySettings, Store, StoreError};
+use crate::store::{Account, CheckoutSettings, LoyaltySettings, Store, StoreError};
 
 /// How long a resolved token is trusted without asking the database again.
 pub const CACHE_TTL: Duration = Duration::from_secs(5);
@@ -69,6 +69,8 @@ pub struct LoyaltyAccount {
     pub code_delivery: CodeDelivery,
     /// The text carrying the bridge's own code.
     pub code_message: CodeMessage,
+    /// Customers BonusPlus does not know and returns without their sale (issue 15).
+    pub checkout: CheckoutSettings,
 }
 
 impl LoyaltyAccount {
@@ -168,11 +170,14 @@ impl Accounts {
     }
 
     async fn resolve(&self, hash: &str) -> Result<LoyaltyAccount, AccountError> {
-        let account_id = self
+        let (account_id, pending) = self
             .store
-            .account_by_token_hash(hash)
+            .token_owner(hash)
             .await?
             .ok_or(AccountError::UnknownToken)?;
+        if pending {
+            self.confirm_rotated_token(&account_id, hash).await?;
+        }
         let account = self
             .store
             .account(&account_id)
@@ -181,15 +186,32 @@ impl Accounts {
         if !account.status.is_active() {
             return Err(AccountError::Inactive);
         }
-        let settings = self
-            .store
-            .settings(&account_id)
-            .await?
-            .ok_or(AccountError::Inactive)?;
-        self.loyalty_account(settings)
+        let (settings, checkout) = tokio::join!(
+            self.store.settings(&account_id),
+            self.store.checkout_settings(&account_id),
+        );
+        let settings = settings?.ok_or(AccountError::Inactive)?;
+        self.loyalty_account(settings, checkout?)
     }
 
-    fn loyalty_account(&self, settings: LoyaltySettings) -> Result<LoyaltyAccount, AccountError> {
+    // ---- Token rotation (issue 15) ----
+
+    /// The till called with a rotated token still pending: MoySklad has it, so it becomes the
+    /// account's token and the previous one stops working (every cached token of the account is
+    /// forgotten here; other instances follow within [`CACHE_TTL`]).
+    async fn confirm_rotated_token(&self, account_id: &str, hash: &str) -> Result<(), StoreError> {
+        if self.store.confirm_api_token(account_id, hash).await? {
+            tracing::info!(account = %account_id, "rotated LoyaltyAPI token confirmed by use");
+            self.invalidate(account_id);
+        }
+        Ok(())
+    }
+
+    fn loyalty_account(
+        &self,
+        settings: LoyaltySettings,
+        checkout: CheckoutSettings,
+    ) -> Result<LoyaltyAccount, AccountError> {
         let sealed = settings
             .bonusplus_key_enc
             .as_deref()
@@ -220,6 +242,7 @@ impl Accounts {
                 .unwrap_or(DEFAULT_RESERVE_TTL),
             code_delivery,
             code_message,
+            checkout,
         })
     }
 }

@@ -19,8 +19,10 @@ pub mod state;
 
 // Shared services, used by handlers and workers alike; they never import `state` or a handler.
 pub mod accounts;
+pub mod customers;
 pub mod jobs;
 pub mod reserves;
+pub mod sales;
 pub mod sync;
 
 // Outgoing clients: BonusPlus, and what we call of MoySklad.

@@ -17,6 +17,7 @@ use crate::accounts::Accounts;
 use crate::bonusplus::{BonusPlusClient, BonusPlusError};
 use crate::config::Settings;
 use crate::crypto::Cipher;
+use crate::customers::Customers;
 use crate::jobs::JobContext;
 use crate::loyalty_api::call_log::{self, CallLog, CallRecord};
 use crate::moysklad::json_api::{JsonApiClient, JsonApiError};
@@ -112,11 +113,13 @@ impl Application {
         let cipher = Cipher::new(active, &keys);
         let accounts = Accounts::new(store.clone(), cipher.clone());
         let reserves = Reserves::new(store.clone(), bonusplus.clone(), accounts.clone());
+        let customers = Customers::new(store.clone(), bonusplus.clone());
         let jobs = JobContext {
             store: store.clone(),
             bonusplus: bonusplus.clone(),
             accounts: accounts.clone(),
             reserves: reserves.clone(),
+            customers: customers.clone(),
             settings: Arc::new(settings.jobs.clone()),
             sync: SyncContext {
                 store: store.clone(),
@@ -137,6 +140,7 @@ impl Application {
             vendor_jwt,
             accounts,
             reserves,
+            customers,
             jobs,
         };
         Ok(Application {

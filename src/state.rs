@@ -10,6 +10,7 @@ use crate::accounts::Accounts;
 use crate::bonusplus::BonusPlusClient;
 use crate::config::Settings;
 use crate::crypto::Cipher;
+use crate::customers::Customers;
 use crate::jobs::JobContext;
 use crate::meters::ScrapeState;
 use crate::moysklad::json_api::JsonApiClient;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub accounts: Accounts,
     /// Bonus reserves and the per-customer locks of this instance.
     pub reserves: Reserves,
+    /// Customers found (and registered at checkout) in BonusPlus; shared with the workers.
+    pub customers: Customers,
     /// The job queue's handle: the sale handler delivers inline with it, the workers run on it.
     pub jobs: JobContext,
 }

@@ -246,7 +246,8 @@ async fn authenticate(
 ) -> Result<(), VendorError> {
     let token = bearer(headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()))?;
     let claims = state.vendor_jwt.verify(token)?;
-    let expires_at_ms = claims.exp.saturating_mul(1000);
+    // Remembered as long as the token is accepted (its expiry plus the clock leeway).
+    let expires_at_ms = claims.accepted_until_ms();
     if !state
         .store
         .remember_jwt_id(&claims.jti, expires_at_ms)

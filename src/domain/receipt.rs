@@ -40,7 +40,7 @@
 //! its whole units; a line with a serial number for every unit therefore gives each part exactly
 //! as many as its quantity.
 
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 
 /// Upper bound for prices and quantities: keeps every intermediate product far inside `i128`.
 const LIMIT: i128 = 1_000_000_000;
@@ -178,6 +178,31 @@ pub fn line_sum(price: Decimal, quantity: Decimal) -> Result<Decimal, ReceiptErr
     let price = parse_price(price).map_err(ReceiptError::Invalid)?;
     let quantity = parse_quantity(quantity).map_err(ReceiptError::Invalid)?;
     kopecks_to_decimal(paid_total(price, quantity))
+}
+
+/// A price and quantity of a completed sale or return as they will be booked: an operation that
+/// already happened in the shop is booked as it happened, so more precision than the receipt
+/// arithmetic takes (2 decimals of price, 3 of quantity) is rounded half-up instead of refused.
+/// (A recalculation stays strict: there the cashier can still fix the receipt.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Booked {
+    pub price: Decimal,
+    pub quantity: Decimal,
+    /// Whether either was rounded.
+    pub rounded: bool,
+}
+
+/// Rounds a completed line's price to kopecks and quantity to thousandths, half-up.
+pub fn book_as_happened(price: Decimal, quantity: Decimal) -> Booked {
+    let round = |value: Decimal, decimals: u32| {
+        value.round_dp_with_strategy(decimals, RoundingStrategy::MidpointAwayFromZero)
+    };
+    let (booked_price, booked_quantity) = (round(price, 2), round(quantity, 3));
+    Booked {
+        price: booked_price,
+        quantity: booked_quantity,
+        rounded: booked_price != price || booked_quantity != quantity,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -844,6 +869,39 @@ mod tests {
             let serials_out: Vec<_> = receipt.lines.iter().flat_map(|l| l.serials.clone()).collect();
             let serials_in: Vec<_> = input.iter().flat_map(|l| l.serials.clone()).collect();
             prop_assert_eq!(serials_out, serials_in);
+        }
+    }
+
+    #[test]
+    fn completed_lines_are_booked_rounded_half_up() {
+        let booked = book_as_happened(dec!(99.999), dec!(1));
+        assert_eq!(
+            (booked.price, booked.quantity, booked.rounded),
+            (dec!(100.00), dec!(1), true)
+        );
+        let booked = book_as_happened(dec!(10.005), dec!(0.0005));
+        assert_eq!((booked.price, booked.quantity), (dec!(10.01), dec!(0.001)));
+        let booked = book_as_happened(dec!(10.004), dec!(2.0004));
+        assert_eq!((booked.price, booked.quantity), (dec!(10.00), dec!(2.000)));
+        let exact = book_as_happened(dec!(89.90), dec!(1.500));
+        assert!(!exact.rounded);
+        assert_eq!((exact.price, exact.quantity), (dec!(89.90), dec!(1.500)));
+    }
+
+    proptest! {
+        /// Whatever a completed line carries, what is booked passes the receipt arithmetic's
+        /// precision checks and is within half a kopeck / half a gram of what happened.
+        #[test]
+        fn booked_amounts_are_bookable_and_close(price in 0i64..100_000_000, price_scale in 0u32..7,
+                                                 quantity in 1i64..10_000_000, quantity_scale in 0u32..7) {
+            let (price, quantity) = (Decimal::new(price, price_scale), Decimal::new(quantity, quantity_scale));
+            let booked = book_as_happened(price, quantity);
+            prop_assert!((booked.price - price).abs() <= dec!(0.005));
+            prop_assert!((booked.quantity - quantity).abs() <= dec!(0.0005));
+            prop_assert_eq!(booked.rounded, booked.price != price || booked.quantity != quantity);
+            if booked.quantity > Decimal::ZERO {
+                prop_assert!(line_sum(booked.price, booked.quantity).is_ok());
+            }
         }
     }
 }

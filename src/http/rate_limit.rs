@@ -1,5 +1,10 @@
-//! Rate limits on the public endpoints: per client IP for everything but the health probes, and per
-//! LoyaltyAPI token on top. A refusal is a 429 in MoySklad's error format with `Retry-After`.
+//! Rate limits on the public endpoints: per client IP for everything but the health probes and
+//! MoySklad's Vendor API calls, and per LoyaltyAPI token on top. A refusal is a 429 in MoySklad's
+//! error format with `Retry-After`.
+//!
+//! The Vendor API (`/api/moysklad/vendor/…`) is never limited: MoySklad takes any 4xx there as a
+//! failed activation, and its calls are few, single-use-JWT authenticated and come from MoySklad's
+//! own addresses (which, behind a proxy, share the proxy's IP with every till).
 //! HTTP plumbing: must not depend on `state` or on incoming modules (the middleware takes only the
 //! [`RateLimits`]).
 
@@ -85,7 +90,7 @@ pub async fn enforce(
     request: Request,
     next: Next,
 ) -> Response {
-    if request.uri().path().starts_with("/health/") {
+    if is_exempt(request.uri().path()) {
         return next.run(request).await;
     }
     let ip = request
@@ -100,6 +105,14 @@ pub async fn enforce(
         Ok(()) => next.run(request).await,
         Err(wait) => too_many(wait),
     }
+}
+
+/// Where MoySklad's Vendor API calls us (see `vendor_api`).
+pub const VENDOR_API_PREFIX: &str = "/api/moysklad/vendor/";
+
+/// Health probes and MoySklad's Vendor API calls are never rate limited.
+fn is_exempt(path: &str) -> bool {
+    path.starts_with("/health/") || path.starts_with(VENDOR_API_PREFIX)
 }
 
 fn too_many(wait: Duration) -> Response {
@@ -143,6 +156,17 @@ mod tests {
         );
         let other: IpAddr = "10.0.0.2".parse().unwrap();
         assert!(limits.check(Some(other), Some("b")).is_ok());
+    }
+
+    #[test]
+    fn health_and_the_vendor_api_are_exempt() {
+        assert!(is_exempt("/health/ready"));
+        assert!(is_exempt(
+            "/api/moysklad/vendor/1.0/apps/a/1b2c3d4e-0000-11ee-0a80-000000000001"
+        ));
+        assert!(!is_exempt("/loyalty/retaildemand/recalc"));
+        assert!(!is_exempt("/ui/api/settings"));
+        assert!(!is_exempt("/api/moysklad/other"));
     }
 
     #[test]

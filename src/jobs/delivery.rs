@@ -3,6 +3,13 @@
 //! operation id, item `ext` = operation id + line), so a sale delivered twice is booked once
 //! (BonusPlus refuses a repeated `externalId`, which counts as delivered).
 //! Must not depend on `state` or on incoming modules: the sale handler calls in with a [`JobContext`].
+//!
+//! A sale is recorded with whatever identifies its customer; the delivery resolves it (our link of
+//! MoySklad's counterparty, the phone, the loyalty card — [`crate::customers`]), registers a
+//! customer BonusPlus does not know when the account says so, and books. A database or BonusPlus
+//! failure on the way is retried by the outbox; a customer that cannot be booked for good (not
+//! identifiable, not a member with registration off, refused by BonusPlus) parks the sale as
+//! failed with the reason, for the settings page — never as done.
 
 use std::collections::BTreeMap;
 
@@ -12,8 +19,9 @@ use serde::{Deserialize, Serialize};
 use super::{JobContext, JobError};
 use crate::bonusplus::codes;
 use crate::bonusplus::{
-    ApiKey, BonusPlusError, CalcItem, GiftCardPayment, ReturnLine, SaleRequest,
+    ApiKey, BonusPlusError, CalcItem, GiftCardPayment, ReturnLine, SaleRequest, SaleResult,
 };
+use crate::customers::Identity;
 use crate::domain::phone::Phone;
 use crate::domain::returns::{ReturnPart, SoldLine};
 use crate::store::{
@@ -27,11 +35,22 @@ pub const MAX_ATTEMPTS: i64 = 100;
 /// What a sale operation sends to BonusPlus.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SalePayload {
-    pub phone: Phone,
+    /// The BonusPlus customer's phone, when known as the sale was recorded (sales recorded before
+    /// the delivery resolved customers always carry it); otherwise `customer` is resolved.
+    #[serde(default)]
+    pub phone: Option<Phone>,
     pub store: String,
     pub retail_store_id: String,
     pub bonus_debit: Decimal,
     pub lines: Vec<SoldLine>,
+    /// Who the customer is, as the sale named them; resolved (and registered) by the delivery.
+    #[serde(default)]
+    pub customer: Identity,
+    /// The sale's number and moment as MoySklad sent them (shown on the settings page).
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub moment: Option<String>,
     /// Gift certificates that paid part of the sale (sales recorded before certificates were
     /// supported have none).
     #[serde(default)]
@@ -48,11 +67,18 @@ pub struct CertificatePayment {
 /// What a return operation reverses in BonusPlus.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReturnPayload {
-    pub phone: Phone,
+    /// The sale's customer, when known.
+    #[serde(default)]
+    pub phone: Option<Phone>,
     pub parts: Vec<ReturnPart>,
     /// Returned positions that matched nothing left of the sale (reported, not booked).
     #[serde(default)]
     pub unmatched: Vec<usize>,
+    /// The return's number and moment as MoySklad sent them (shown on the settings page).
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub moment: Option<String>,
 }
 
 /// Progress of a return: how many parts BonusPlus has already reversed, and the part that was
@@ -132,22 +158,95 @@ pub async fn deliver_now(ctx: &JobContext, op: &Operation) -> Result<(), StoreEr
 async fn deliver_sale(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Result<(), JobError> {
     let payload: SalePayload = serde_json::from_str(&op.payload)
         .map_err(|e| JobError::Permanent(format!("corrupt sale payload: {e}")))?;
+    let phone = match &payload.phone {
+        Some(phone) => phone.clone(),
+        None => {
+            let phone = ctx
+                .customers
+                .phone_of(&op.account_id, key, &payload.customer)
+                .await?;
+            ctx.store.set_operation_phone(&op.id, &phone).await?;
+            phone
+        }
+    };
     // The guide's order: release the reserve, then book the sale with the same bonuses.
     let _guard = ctx
         .reserves
-        .lock(&op.account_id, &payload.phone, &payload.retail_store_id)
+        .lock(&op.account_id, &phone, &payload.retail_store_id)
         .await;
     ctx.reserves
         .release_open(
             key,
             &op.account_id,
-            &payload.phone,
+            &phone,
             &payload.retail_store_id,
             ReserveState::Consumed,
         )
         .await?;
-    let request = SaleRequest {
-        phone: payload.phone.clone(),
+    let request = sale_request(op, &payload, phone);
+    let response = match book(ctx, op, key, &payload, &request).await? {
+        Some(result) => serde_json::json!({
+            "booked": true,
+            "availableBonuses": result.customer.and_then(|c| c.available_bonuses).map(|d| d.to_string()),
+        }),
+        None => serde_json::json!({"booked": true, "repeated": true}),
+    };
+    ctx.store
+        .finish_operation(
+            &op.id,
+            OperationState::Delivered,
+            Some(&response.to_string()),
+            None,
+        )
+        .await?;
+    Ok(())
+}
+
+/// `POST retail`; a customer BonusPlus does not know is registered first when the account
+/// registers at checkout, then the sale is sent again. `None`: BonusPlus had booked it already.
+async fn book(
+    ctx: &JobContext,
+    op: &Operation,
+    key: &ApiKey,
+    payload: &SalePayload,
+    request: &SaleRequest,
+) -> Result<Option<SaleResult>, JobError> {
+    match ctx.bonusplus.sale(key, request).await {
+        Ok(result) => return Ok(Some(result)),
+        Err(BonusPlusError::AlreadyBooked) => return Ok(None),
+        Err(BonusPlusError::NotFound) => {}
+        Err(error) => return Err(error.into()),
+    }
+    if !ctx
+        .store
+        .checkout_settings(&op.account_id)
+        .await?
+        .create_customers
+    {
+        return Err(JobError::Permanent(NOT_A_MEMBER.into()));
+    }
+    ctx.customers
+        .register(
+            &op.account_id,
+            key,
+            &request.phone,
+            &payload.customer,
+            &payload.store,
+        )
+        .await?;
+    match ctx.bonusplus.sale(key, request).await {
+        Ok(result) => Ok(Some(result)),
+        Err(BonusPlusError::AlreadyBooked) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Why a sale of a customer BonusPlus does not know is not booked.
+const NOT_A_MEMBER: &str = "Покупатель не зарегистрирован в БонусПлюс, а регистрация на кассе выключена в настройках приложения";
+
+fn sale_request(op: &Operation, payload: &SalePayload, phone: Phone) -> SaleRequest {
+    SaleRequest {
+        phone,
         store: payload.store.clone(),
         bonus_debit: payload.bonus_debit,
         external_id: op.id.clone(),
@@ -174,24 +273,7 @@ async fn deliver_sale(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Result<
                 payment_sum: card.roubles,
             })
             .collect(),
-    };
-    let response = match ctx.bonusplus.sale(key, &request).await {
-        Ok(result) => serde_json::json!({
-            "booked": true,
-            "availableBonuses": result.customer.and_then(|c| c.available_bonuses).map(|d| d.to_string()),
-        }),
-        Err(BonusPlusError::AlreadyBooked) => serde_json::json!({"booked": true, "repeated": true}),
-        Err(error) => return Err(error.into()),
-    };
-    ctx.store
-        .finish_operation(
-            &op.id,
-            OperationState::Delivered,
-            Some(&response.to_string()),
-            None,
-        )
-        .await?;
-    Ok(())
+    }
 }
 
 async fn deliver_return(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Result<(), JobError> {
@@ -216,6 +298,11 @@ async fn deliver_return(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Resul
                 .finish_operation(&op.id, OperationState::NothingToDo, None, None)
                 .await?;
             return Ok(());
+        }
+        OperationState::NeedsAttention => {
+            return Err(JobError::Permanent(
+                "the sale of this return is not a sale".into(),
+            ))
         }
     }
     let mut progress: ReturnProgress = op

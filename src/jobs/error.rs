@@ -2,6 +2,7 @@
 //! Must not depend on `state` or on incoming modules; other layers' errors are mapped here.
 
 use crate::bonusplus::BonusPlusError;
+use crate::customers::CustomerError;
 use crate::store::StoreError;
 use crate::sync::SyncError;
 
@@ -33,6 +34,27 @@ impl From<SyncError> for JobError {
             SyncError::Retry(reason) => JobError::Retry(reason),
             SyncError::Permanent(reason) => JobError::Permanent(reason),
             SyncError::Store(error) => JobError::Store(error),
+        }
+    }
+}
+
+/// A sale's customer: what cannot be resolved will not be later either (the page says why, in
+/// Russian); storage and an unavailable BonusPlus are retried.
+impl From<CustomerError> for JobError {
+    fn from(error: CustomerError) -> Self {
+        match error {
+            CustomerError::Unidentified => JobError::Permanent(
+                "Покупатель не определён: у продажи нет телефона, карты и известного контрагента"
+                    .into(),
+            ),
+            CustomerError::UnknownCard => JobError::Permanent(
+                "Карта покупателя не найдена в БонусПлюс, а телефона у продажи нет".into(),
+            ),
+            CustomerError::InvalidPhone(error) => {
+                JobError::Permanent(format!("Телефон покупателя не подходит: {error}"))
+            }
+            CustomerError::BonusPlus(error) => error.into(),
+            CustomerError::Store(error) => JobError::Store(error),
         }
     }
 }

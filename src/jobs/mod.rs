@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::accounts::Accounts;
 use crate::bonusplus::BonusPlusClient;
 use crate::config::JobSettings;
+use crate::customers::Customers;
 use crate::reserves::Reserves;
 use crate::store::{now_ms, Job, OperationState, Store, StoreError};
 use crate::sync::SyncContext;
@@ -37,6 +38,8 @@ pub struct JobContext {
     pub bonusplus: BonusPlusClient,
     pub accounts: Accounts,
     pub reserves: Reserves,
+    /// Finds and registers the customers of sales.
+    pub customers: Customers,
     pub settings: Arc<JobSettings>,
     pub sync: SyncContext,
 }

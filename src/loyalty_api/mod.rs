@@ -4,8 +4,9 @@
 //! The URL pushed to MoySklad is `{public_base_url}/loyalty` and the `Lognex-Discount-API-Auth-Token`
 //! header identifies the account ([`caller`]). One handler module and one wire-types module per
 //! resource: `counterparty`, `receipt` (recalc and spending codes), `sale` (sales and returns),
-//! `giftcard`; shapes they share are in [`wire`].
+//! `giftcard`; shapes they share are in [`wire`], the products of till-made goods in [`assortment`].
 
+pub mod assortment;
 pub mod call_log;
 pub mod caller;
 mod counterparty;
@@ -30,15 +31,17 @@ use crate::accounts::Accounts;
 use crate::http::error::ApiError;
 use crate::http::TOKEN_HEADER;
 use crate::state::AppState;
+use assortment::ProductIds;
 use call_log::CallLog;
 use receipt::MaxDebits;
 
 /// The LoyaltyAPI router's own state: what every handler shares, plus what only these handlers
-/// use (the remembered maximum debits of receipts).
+/// use (the remembered maximum debits of receipts, the remembered products of till-made goods).
 #[derive(Clone)]
 struct LoyaltyState {
     app: AppState,
     max_debits: MaxDebits,
+    product_ids: ProductIds,
 }
 
 impl FromRef<LoyaltyState> for AppState {
@@ -56,6 +59,12 @@ impl FromRef<LoyaltyState> for Accounts {
 impl FromRef<LoyaltyState> for MaxDebits {
     fn from_ref(state: &LoyaltyState) -> MaxDebits {
         state.max_debits.clone()
+    }
+}
+
+impl FromRef<LoyaltyState> for ProductIds {
+    fn from_ref(state: &LoyaltyState) -> ProductIds {
+        state.product_ids.clone()
     }
 }
 
@@ -79,6 +88,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: AppState, call_log: CallLog
         .with_state(LoyaltyState {
             app,
             max_debits: MaxDebits::default(),
+            product_ids: ProductIds::default(),
         })
 }
 

@@ -7,6 +7,8 @@
 //! bonuses as spendable again), and a SPENDING recalc with no preferred amount whose maximum is not
 //! known yet (BonusPlus only tells the maximum in a calculation; it is remembered for
 //! [`MAX_DEBIT_TTL`] per receipt, so the usual EARNING-then-SPENDING sequence needs no extra call).
+//! A customer BonusPlus does not know costs a registration (`POST customer`) and the calculation
+//! again; a card-only customer nobody linked yet costs a card lookup first.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -17,16 +19,19 @@ use axum::extract::State;
 use axum::Json;
 use rust_decimal::Decimal;
 
+use super::assortment::ProductIds;
 use super::caller::Caller;
-use super::counterparty::resolve_phone;
-use super::errors::unmapped_store;
+use super::errors::{customer_not_found, invalid_phone, unmapped_store};
 use super::receipt_wire::{
-    RecalcBonusResult, RecalcRequest, RecalcResponse, RetailDemandVerifyRequest, TransactionType,
+    CounterpartyRef, RecalcBonusResult, RecalcRequest, RecalcResponse, RetailDemandVerifyRequest,
+    TransactionType,
 };
 use super::verification::{send_verification, Purpose};
 use super::wire::{Position, VerifyResponse};
 use crate::accounts::LoyaltyAccount;
 use crate::bonusplus::{BonusPlusError, CalcItem, CalcRequest, CalcResult, Customer};
+use crate::customers::{CustomerError, Identity, Profile};
+use crate::domain::phone::Phone;
 use crate::domain::receipt::{line_sum, price_receipt, ReceiptLine};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
@@ -57,9 +62,16 @@ impl Default for MaxDebits {
 }
 
 /// `POST /retaildemand/recalc`
+///
+/// The customer is found through [`crate::customers`] (our link of the counterparty, the phone,
+/// the loyalty card). A customer BonusPlus does not know is registered at checkout when the
+/// account says so, and the receipt is priced in the same request; otherwise — and for a
+/// customer with neither phone nor card — the receipt is answered unchanged, without loyalty,
+/// with the reason in `receiptExtraInfo`: never an error that would block the sale.
 pub async fn recalc(
     State(state): State<AppState>,
     State(max_debits): State<MaxDebits>,
+    State(product_ids): State<ProductIds>,
     Caller(account): Caller,
     ApiJson(request): ApiJson<RecalcRequest>,
 ) -> Result<Json<RecalcResponse>, ApiError> {
@@ -68,14 +80,137 @@ pub async fn recalc(
         .bonusplus_store(retail_store_id)
         .ok_or_else(unmapped_store)?
         .to_owned();
-    let items = calc_items(&request.positions)?;
-    let phone = resolve_phone(
-        &state,
-        &account,
-        Some(&request.agent.meta.id),
-        request.agent.attributes.phone.as_deref(),
-    )
-    .await?;
+    let items = receipt_items(&state, &product_ids, &account, &request).await?;
+    let who = identity(&request.agent);
+    let phone = match customer_phone(&state, &account, &who).await? {
+        Ok(phone) => phone,
+        Err(reason) => return Ok(Json(without_loyalty(&request, reason))),
+    };
+    let receipt = Receipt {
+        request: &request,
+        retail_store_id,
+        calc: CalcRequest {
+            phone,
+            store,
+            bonus_debit: Decimal::ZERO,
+            coupons: None,
+            items,
+        },
+    };
+    let answer = match price(&state, &max_debits, &account, &receipt).await? {
+        Priced::Answer(answer) => *answer,
+        Priced::NotMember if account.checkout.create_customers => {
+            register(&state, &account, &receipt, &who).await?;
+            match price(&state, &max_debits, &account, &receipt).await? {
+                Priced::Answer(answer) => *answer,
+                Priced::NotMember => return Err(customer_not_found()),
+            }
+        }
+        Priced::NotMember => without_loyalty(&request, NOT_A_MEMBER),
+    };
+    Ok(Json(answer))
+}
+
+/// The receipt's BonusPlus items (checked strictly: the cashier can fix the receipt), each
+/// naming the product BonusPlus knows.
+async fn receipt_items(
+    state: &AppState,
+    product_ids: &ProductIds,
+    account: &LoyaltyAccount,
+    request: &RecalcRequest,
+) -> Result<Vec<CalcItem>, ApiError> {
+    let mut items = calc_items(&request.positions)?;
+    if request
+        .preferred_bonus_to_spend
+        .is_some_and(|p| p < Decimal::ZERO)
+    {
+        return Err(ApiError::invalid(
+            "preferredBonusToSpend",
+            "Must not be negative",
+        ));
+    }
+    let products = product_ids
+        .resolve(&state.store, &account.account_id, &request.positions)
+        .await?;
+    for (item, product) in items.iter_mut().zip(products) {
+        item.product = product;
+    }
+    Ok(items)
+}
+
+/// The customer's phone, or why the receipt goes without loyalty (no phone and no card, a card
+/// BonusPlus does not know).
+async fn customer_phone(
+    state: &AppState,
+    account: &LoyaltyAccount,
+    who: &Identity,
+) -> Result<Result<Phone, &'static str>, ApiError> {
+    match state
+        .customers
+        .phone_of(&account.account_id, &account.key, who)
+        .await
+    {
+        Ok(phone) => Ok(Ok(phone)),
+        Err(CustomerError::Unidentified) => Ok(Err(NO_CUSTOMER)),
+        Err(CustomerError::UnknownCard) => Ok(Err(UNKNOWN_CARD)),
+        Err(error) => Err(customer_error(error, "agent")),
+    }
+}
+
+/// Registers the receipt's customer at checkout (and links the counterparty).
+async fn register(
+    state: &AppState,
+    account: &LoyaltyAccount,
+    receipt: &Receipt<'_>,
+    who: &Identity,
+) -> Result<(), ApiError> {
+    let calc = &receipt.calc;
+    state
+        .customers
+        .register(
+            &account.account_id,
+            &account.key,
+            &calc.phone,
+            who,
+            &calc.store,
+        )
+        .await
+        .map(drop)
+        .map_err(|error| customer_error(error, "agent"))
+}
+
+/// Printed on a receipt answered without loyalty.
+pub const NO_CUSTOMER: &str =
+    "Бонусная программа: у покупателя нет телефона и карты, бонусы по чеку не начисляются";
+pub const UNKNOWN_CARD: &str =
+    "Бонусная программа: карта покупателя не найдена, бонусы по чеку не начисляются";
+pub const NOT_A_MEMBER: &str =
+    "Бонусная программа: покупатель в ней не участвует, бонусы по чеку не начисляются";
+
+/// A receipt on its way through BonusPlus.
+struct Receipt<'a> {
+    request: &'a RecalcRequest,
+    retail_store_id: &'a str,
+    /// The calculation asked of BonusPlus (debit 0: the spendable maximum is learnt).
+    calc: CalcRequest,
+}
+
+enum Priced {
+    Answer(Box<RecalcResponse>),
+    /// BonusPlus does not know the customer.
+    NotMember,
+}
+
+/// Prices the receipt with BonusPlus and holds the bonuses it spends.
+async fn price(
+    state: &AppState,
+    max_debits: &MaxDebits,
+    account: &LoyaltyAccount,
+    receipt: &Receipt<'_>,
+) -> Result<Priced, ApiError> {
+    let (request, retail_store_id) = (receipt.request, receipt.retail_store_id);
+    let mut calc = receipt.calc.clone();
+    let phone = calc.phone.clone();
     let spending = request
         .bonus_program
         .as_ref()
@@ -83,21 +218,8 @@ pub async fn recalc(
         .unwrap_or_default()
         == TransactionType::Spending;
     let preferred = request.preferred_bonus_to_spend;
-    if preferred.is_some_and(|p| p < Decimal::ZERO) {
-        return Err(ApiError::invalid(
-            "preferredBonusToSpend",
-            "Must not be negative",
-        ));
-    }
-    let mut calc = CalcRequest {
-        phone: phone.clone(),
-        store,
-        bonus_debit: Decimal::ZERO,
-        coupons: None,
-        items,
-    };
     let receipt_key = receipt_key(&account.account_id, &calc);
-    let (held, (result, customer)) = if spending {
+    let (held, calculated) = if spending {
         // Spending replaces what is held: release it (under the same lock), then ask with the debit.
         let reserves = &state.reserves;
         let guard = reserves
@@ -125,7 +247,7 @@ pub async fn recalc(
         };
         (
             Decimal::ZERO,
-            calc_with_balance(&state, &account, &calc).await?,
+            calc_with_balance(state, account, &calc).await?,
         )
     } else {
         // Reserves held at this point of sale (waiting for one still being made here). Earning
@@ -140,14 +262,16 @@ pub async fn recalc(
                 .held_amount(&account.account_id, &phone, retail_store_id)
                 .await
         };
-        let (held, calculated) =
-            tokio::join!(held_here, calc_with_balance(&state, &account, &calc));
+        let (held, calculated) = tokio::join!(held_here, calc_with_balance(state, account, &calc));
         (held?, calculated?)
     };
+    let Some((result, customer)) = calculated else {
+        return Ok(Priced::NotMember);
+    };
     let (result, customer) = match settle_debit(
-        &state,
-        &max_debits,
-        &account,
+        state,
+        max_debits,
+        account,
         &mut calc,
         result,
         preferred,
@@ -161,7 +285,7 @@ pub async fn recalc(
     };
     let balance = customer.available_bonuses.unwrap_or_default() + held;
     let response = recalc_answer(
-        &request,
+        request,
         &calc,
         &result,
         balance,
@@ -175,9 +299,74 @@ pub async fn recalc(
     if spend > Decimal::ZERO {
         state
             .reserves
-            .hold(&account, phone, retail_store_id.to_owned(), spend);
+            .hold(account, phone, retail_store_id.to_owned(), spend);
     }
-    Ok(Json(response))
+    Ok(Priced::Answer(Box::new(response)))
+}
+
+/// Who the receipt's customer is, as MoySklad sent them.
+fn identity(agent: &CounterpartyRef) -> Identity {
+    let attributes = &agent.attributes;
+    Identity {
+        counterparty_id: Some(agent.meta.id.clone()),
+        phone: attributes.phone.clone(),
+        card: attributes.discount_card_number.clone(),
+        profile: Profile::from_moysklad(
+            attributes.name.as_deref(),
+            [
+                attributes.legal_last_name.as_deref(),
+                attributes.legal_first_name.as_deref(),
+                attributes.legal_middle_name.as_deref(),
+            ],
+            attributes.email.as_deref(),
+            attributes.birth_date.as_deref(),
+        ),
+    }
+}
+
+/// A customer that cannot be used, as the cashier sees it; `parameter` names who it was.
+fn customer_error(error: CustomerError, parameter: &str) -> ApiError {
+    match error {
+        CustomerError::InvalidPhone(error) => invalid_phone(&format!("{parameter}.phone"), &error),
+        CustomerError::BonusPlus(error) => error.into(),
+        CustomerError::Store(error) => error.into(),
+        CustomerError::Unidentified | CustomerError::UnknownCard => {
+            customer_not_found().with_parameter(parameter)
+        }
+    }
+}
+
+/// The receipt as it came, without loyalty (pure): every price unchanged, `bonusProgram` zeros,
+/// and `reason` printed on the receipt.
+pub fn without_loyalty(request: &RecalcRequest, reason: &str) -> RecalcResponse {
+    let positions = request
+        .positions
+        .iter()
+        .map(|position| Position {
+            discount_percent: Some(Decimal::new(0, 2)),
+            discounted_price: Some(position.price),
+            ..position.clone()
+        })
+        .collect();
+    let transaction_type = request
+        .bonus_program
+        .as_ref()
+        .and_then(|b| b.transaction_type)
+        .unwrap_or_default();
+    RecalcResponse {
+        agent: request.agent.clone(),
+        positions,
+        bonus_program: Some(RecalcBonusResult {
+            transaction_type: Some(transaction_type),
+            agent_bonus_balance: Some(Decimal::ZERO),
+            bonus_value_to_spend: Some(Decimal::ZERO),
+            bonus_value_to_earn: Some(Decimal::ZERO),
+            agent_bonus_balance_after: Some(Decimal::ZERO),
+            paid_by_bonus_points: Some(Decimal::ZERO),
+            receipt_extra_info: Some(reason.to_owned()),
+        }),
+        need_verification: Some(false),
+    }
 }
 
 /// `POST /retaildemand/verify`: a code confirming that the customer spends bonuses.
@@ -186,13 +375,19 @@ pub async fn verify_spending(
     Caller(account): Caller,
     ApiJson(body): ApiJson<RetailDemandVerifyRequest>,
 ) -> Result<Json<VerifyResponse>, ApiError> {
-    let phone = resolve_phone(
-        &state,
-        &account,
-        Some(&body.counterparty_id),
-        body.phone.as_deref(),
-    )
-    .await?;
+    let who = Identity {
+        counterparty_id: Some(body.counterparty_id.clone()),
+        phone: body.phone.clone(),
+        ..Identity::default()
+    };
+    let phone = state
+        .customers
+        .phone_of(&account.account_id, &account.key, &who)
+        .await
+        .map_err(|error| match error {
+            CustomerError::InvalidPhone(error) => invalid_phone("phone", &error),
+            other => customer_error(other, "counterpartyId"),
+        })?;
     send_verification(&state, &account, &phone, Purpose::Spending)
         .await
         .map(Json)
@@ -254,17 +449,22 @@ pub fn calc_items(positions: &[Position]) -> Result<Vec<CalcItem>, ApiError> {
         .collect()
 }
 
-/// The calculation and the customer's balance, concurrently.
+/// The calculation and the customer's balance, concurrently; `None` when BonusPlus does not know
+/// the customer (either answer says so: the two may straddle a registration made meanwhile).
 async fn calc_with_balance(
     state: &AppState,
     account: &LoyaltyAccount,
     calc: &CalcRequest,
-) -> Result<(Result<CalcResult, BonusPlusError>, Customer), ApiError> {
+) -> Result<Option<(Result<CalcResult, BonusPlusError>, Customer)>, ApiError> {
     let (result, customer) = tokio::join!(
         state.bonusplus.calc(&account.key, calc),
         state.bonusplus.get_customer(&account.key, &calc.phone),
     );
-    Ok((result, customer?))
+    match (result, customer) {
+        (_, Err(BonusPlusError::NotFound)) | (Err(BonusPlusError::NotFound), _) => Ok(None),
+        (result, Ok(customer)) => Ok(Some((result, customer))),
+        (_, Err(error)) => Err(error.into()),
+    }
 }
 
 /// Brings the debit within BonusPlus's maximum. Returns the final result, or `None` when

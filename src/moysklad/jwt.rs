@@ -36,6 +36,15 @@ pub struct IncomingClaims {
     pub exp: i64,
 }
 
+impl IncomingClaims {
+    /// Until when (epoch milliseconds) the token is accepted: `exp` plus the clock leeway. Its
+    /// `jti` must be remembered at least that long, or a replay inside the leeway would pass.
+    pub fn accepted_until_ms(&self) -> i64 {
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(i64::MAX);
+        self.exp.saturating_add(leeway).saturating_mul(1000)
+    }
+}
+
 #[derive(Serialize)]
 struct OutgoingClaims<'a> {
     sub: &'a str,
@@ -147,6 +156,17 @@ mod tests {
         assert!(jwt()
             .verify(&incoming("s3cret-key-of-the-app", 60, ""))
             .is_err());
+    }
+
+    #[test]
+    fn a_token_is_accepted_inside_the_leeway_and_remembered_past_it() {
+        let claims = jwt()
+            .verify(&incoming("s3cret-key-of-the-app", -2, "j-late"))
+            .unwrap();
+        assert_eq!(
+            claims.accepted_until_ms(),
+            (claims.exp + LEEWAY_SECS as i64) * 1000
+        );
     }
 
     #[test]

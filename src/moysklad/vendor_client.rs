@@ -43,6 +43,18 @@ pub enum VendorApiError {
     Sign(String),
 }
 
+impl VendorApiError {
+    /// Whether MoySklad may have applied the call although no success came back: no answer, a
+    /// 5xx, or an answer that could not be read. (A 4xx is a refusal: nothing was applied.)
+    pub fn may_have_applied(&self) -> bool {
+        match self {
+            VendorApiError::Transport(_) | VendorApiError::Decode(_) => true,
+            VendorApiError::Status { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+}
+
 /// The MoySklad user who opened the settings page (`POST /context/{contextKey}`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

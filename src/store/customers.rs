@@ -65,6 +65,26 @@ impl Store {
         Ok(row)
     }
 
+    /// Finds a customer of `account_id` by the loyalty card number kept with the link.
+    pub async fn customer_by_card(
+        &self,
+        account_id: &str,
+        card: &str,
+    ) -> Result<Option<CustomerLink>, StoreError> {
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account_id = $1 AND card_number = $2
+             ORDER BY updated_at DESC LIMIT 1"
+        );
+        let row = with_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(account_id)
+                .bind(card)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row)
+    }
+
     pub async fn customer_by_phone(
         &self,
         account_id: &str,

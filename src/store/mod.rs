@@ -15,6 +15,7 @@ mod jobs;
 mod jwt_ids;
 mod operations;
 mod overview;
+mod product_ids;
 mod reserves;
 mod secrets;
 mod sessions;
@@ -42,7 +43,7 @@ pub use overview::{AccountDetail, AccountOverview, AccountProblem};
 pub use reserves::{Reserve, ReserveState};
 pub use secrets::{SealedSecret, SecretColumn};
 pub use sessions::UiSession;
-pub use settings::LoyaltySettings;
+pub use settings::{CheckoutSettings, LoyaltySettings};
 pub use sync::{SyncRun, SyncState};
 pub use verification::CodeSlot;
 

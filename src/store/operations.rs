@@ -12,7 +12,9 @@ pub enum OperationKind {
     Return,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::AsRefStr)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::AsRefStr, strum::IntoStaticStr,
+)]
 #[strum(serialize_all = "snake_case")]
 pub enum OperationState {
     /// Recorded, not yet confirmed by BonusPlus.
@@ -23,6 +25,9 @@ pub enum OperationState {
     Failed,
     /// Nothing to send (anonymous sale, return of a sale BonusPlus never had).
     NothingToDo,
+    /// A return whose sale could not be found: kept for an administrator to match it to a sale
+    /// (or to close it) from the settings page.
+    NeedsAttention,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +41,12 @@ pub struct NewOperation {
     pub phone: Option<Phone>,
     pub state: OperationState,
     pub payload: String,
+    /// MoySklad's point of sale.
+    pub retail_store_id: Option<String>,
+    /// MoySklad's counterparty (the customer) as the till named it.
+    pub counterparty_id: Option<String>,
+    /// What was noted on arrival (e.g. amounts rounded), for the settings page.
+    pub notes: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +65,9 @@ pub struct Operation {
     pub attempts: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    pub retail_store_id: Option<String>,
+    pub counterparty_id: Option<String>,
+    pub notes: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -72,6 +86,9 @@ struct OperationRow {
     attempts: i64,
     created_at: i64,
     updated_at: i64,
+    retail_store_id: Option<String>,
+    counterparty_id: Option<String>,
+    notes: Option<String>,
 }
 
 impl TryFrom<OperationRow> for Operation {
@@ -92,6 +109,9 @@ impl TryFrom<OperationRow> for Operation {
             attempts: row.attempts,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            retail_store_id: row.retail_store_id,
+            counterparty_id: row.counterparty_id,
+            notes: row.notes,
         })
     }
 }
@@ -99,7 +119,7 @@ impl TryFrom<OperationRow> for Operation {
 /// The columns an [`OperationRow`] reads, as a literal (so statements can be built with `concat!`).
 macro_rules! operation_columns {
     () => {
-        "id, account_id, kind, idempotency_key, ms_id, sale_id, phone, state, payload, response, last_error, attempts, created_at, updated_at"
+        "id, account_id, kind, idempotency_key, ms_id, sale_id, phone, state, payload, response, last_error, attempts, created_at, updated_at, retail_store_id, counterparty_id, notes"
     };
 }
 
@@ -120,14 +140,18 @@ macro_rules! insert_operation {
             .bind($op.state.as_ref())
             .bind(&$op.payload)
             .bind($now)
+            .bind(&$op.retail_store_id)
+            .bind(&$op.counterparty_id)
+            .bind(&$op.notes)
             .fetch_optional($executor)
             .await?
     };
 }
 
 const INSERT_OPERATION: &str = concat!(
-    "INSERT INTO operations (id, account_id, kind, idempotency_key, ms_id, sale_id, phone, state, payload, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+    "INSERT INTO operations (id, account_id, kind, idempotency_key, ms_id, sale_id, phone, state, payload, created_at, updated_at,
+                             retail_store_id, counterparty_id, notes)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13)
      ON CONFLICT (account_id, kind, idempotency_key) DO NOTHING
      RETURNING ",
     operation_columns!()
@@ -299,6 +323,153 @@ impl Store {
             .await?;
         });
         Ok(())
+    }
+
+    /// The booked sales of a customer (MoySklad's counterparty) at a point of sale recorded at or
+    /// after `since_ms`, most recent first, at most `limit`.
+    pub async fn recent_customer_sales(
+        &self,
+        account_id: &str,
+        retail_store_id: &str,
+        counterparty_id: &str,
+        since_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<Operation>, StoreError> {
+        let sql = format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations
+             WHERE account_id = $1 AND kind = 'sale' AND counterparty_id = $2 AND retail_store_id = $3
+               AND state = 'delivered' AND created_at >= $4
+             ORDER BY created_at DESC, id DESC LIMIT $5"
+        );
+        let rows: Vec<OperationRow> = with_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(account_id)
+                .bind(counterparty_id)
+                .bind(retail_store_id)
+                .bind(since_ms)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(Operation::try_from).collect()
+    }
+
+    /// The newest operations of an account of one kind in one state (the settings page's lists).
+    pub async fn operations_in_state(
+        &self,
+        account_id: &str,
+        kind: OperationKind,
+        state: OperationState,
+        limit: i64,
+    ) -> Result<Vec<Operation>, StoreError> {
+        let sql = format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations WHERE account_id = $1 AND kind = $2 AND state = $3
+             ORDER BY created_at DESC, id DESC LIMIT $4"
+        );
+        let rows: Vec<OperationRow> = with_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(account_id)
+                .bind(kind.as_ref())
+                .bind(state.as_ref())
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(Operation::try_from).collect()
+    }
+
+    /// The newest operations of an account that carry notes (e.g. amounts rounded on arrival).
+    pub async fn operations_with_notes(
+        &self,
+        account_id: &str,
+        limit: i64,
+    ) -> Result<Vec<Operation>, StoreError> {
+        let sql = format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations WHERE account_id = $1 AND notes IS NOT NULL
+             ORDER BY created_at DESC, id DESC LIMIT $2"
+        );
+        let rows: Vec<OperationRow> = with_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(account_id)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(Operation::try_from).collect()
+    }
+
+    /// Records the customer's phone once the delivery has resolved it.
+    pub async fn set_operation_phone(&self, id: &str, phone: &Phone) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query("UPDATE operations SET phone = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(phone.as_str())
+                .bind(now_ms())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Turns a return that needs attention into a return of `sale_id` to deliver (`payload`), with
+    /// its delivery job, in one transaction. `false` when the return no longer needs attention
+    /// (matched or closed already, by another click or another instance): nothing changes then.
+    pub async fn match_return(
+        &self,
+        account_id: &str,
+        id: &str,
+        sale_id: &str,
+        phone: Option<&Phone>,
+        payload: &str,
+        job: &NewJob,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let matched = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE operations SET state = 'pending', sale_id = $3, phone = $4, payload = $5, last_error = NULL, updated_at = $6
+                 WHERE account_id = $1 AND id = $2 AND kind = 'return' AND state = 'needs_attention'",
+            )
+            .bind(account_id)
+            .bind(id)
+            .bind(sale_id)
+            .bind(phone.map(Phone::as_str))
+            .bind(payload)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 1 {
+                insert_job!(&mut *tx, job, now);
+            }
+            tx.commit().await?;
+            changed == 1
+        });
+        Ok(matched)
+    }
+
+    /// Closes a return that needs attention without reversing anything; `false` when it no longer
+    /// needs attention.
+    pub async fn close_return(
+        &self,
+        account_id: &str,
+        id: &str,
+        why: &str,
+    ) -> Result<bool, StoreError> {
+        let changed = with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE operations SET state = 'nothing_to_do', last_error = $3, updated_at = $4
+                 WHERE account_id = $1 AND id = $2 AND kind = 'return' AND state = 'needs_attention'",
+            )
+            .bind(account_id)
+            .bind(id)
+            .bind(why)
+            .bind(now_ms())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(changed == 1)
     }
 
     /// Number of operations by state for an account (`None` = all accounts): pending, failed.

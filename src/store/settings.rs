@@ -80,3 +80,61 @@ impl Store {
         Ok(())
     }
 }
+
+// ---- Checkout settings (issue 15): kept apart from `LoyaltySettings`, in the same row. ----
+
+/// What an account does at checkout with customers and returns the till does not fully identify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct CheckoutSettings {
+    /// A customer BonusPlus does not know is registered at the till (BonusPlus's guide); off:
+    /// the receipt goes without loyalty.
+    pub create_customers: bool,
+    /// How many days back a return without its sale's id looks for the customer's sale.
+    pub return_window_days: i64,
+}
+
+impl Default for CheckoutSettings {
+    fn default() -> Self {
+        CheckoutSettings {
+            create_customers: true,
+            return_window_days: 14,
+        }
+    }
+}
+
+impl Store {
+    /// The account's checkout settings; the defaults when the account has no settings yet.
+    pub async fn checkout_settings(
+        &self,
+        account_id: &str,
+    ) -> Result<CheckoutSettings, StoreError> {
+        let row: Option<CheckoutSettings> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT create_customers, return_window_days FROM loyalty_settings WHERE account_id = $1",
+            )
+            .bind(account_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.unwrap_or_default())
+    }
+
+    /// Saves the checkout settings of an account whose settings row exists (saved first).
+    pub async fn save_checkout_settings(
+        &self,
+        account_id: &str,
+        checkout: &CheckoutSettings,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE loyalty_settings SET create_customers = $2, return_window_days = $3 WHERE account_id = $1",
+            )
+            .bind(account_id)
+            .bind(checkout.create_customers)
+            .bind(checkout.return_window_days)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+}

@@ -32,6 +32,9 @@ pub struct CatalogueRow {
     /// The product of a variant.
     #[serde(default)]
     pub product: Option<Reference>,
+    /// MoySklad's synchronisation id (goods created at the till are named by it, `idType: sync`).
+    #[serde(default)]
+    pub sync_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,6 +97,17 @@ pub fn to_import_rows(
                 n: display_name(&row.name, &row.id),
                 g: entity == 0,
             }
+        })
+        .collect()
+}
+
+/// (sync id, id) of the rows that carry a sync id: what a till-made good's line is mapped by.
+pub fn sync_id_pairs(rows: &[CatalogueRow]) -> Vec<(String, String)> {
+    rows.iter()
+        .filter_map(|row| {
+            let sync_id = row.sync_id.as_deref()?.trim();
+            let id = row.id.trim();
+            (!sync_id.is_empty() && !id.is_empty()).then(|| (sync_id.to_owned(), id.to_owned()))
         })
         .collect()
 }
@@ -176,6 +190,19 @@ mod tests {
         assert_eq!(
             (variants[0].id.as_str(), variants[0].pid.as_str()),
             ("v1", "f1")
+        );
+    }
+
+    #[test]
+    fn sync_ids_are_kept_beside_ids() {
+        let rows = [
+            row(serde_json::json!({"id": "p1", "syncId": "s1"})),
+            row(serde_json::json!({"id": "p2"})),
+            row(serde_json::json!({"id": "p3", "syncId": " "})),
+        ];
+        assert_eq!(
+            sync_id_pairs(&rows),
+            vec![("s1".to_owned(), "p1".to_owned())]
         );
     }
 

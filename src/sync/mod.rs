@@ -26,7 +26,9 @@ use crate::store::{
     now_ms, AccountStatus, Job, JobState, LoyaltySettings, NewJob, Store, StoreError, SyncRun,
     SyncState,
 };
-use catalogue::{fingerprint, to_import_rows, CatalogueRow, ENTITIES, PRODUCT_ENTITY};
+use catalogue::{
+    fingerprint, sync_id_pairs, to_import_rows, CatalogueRow, ENTITIES, PRODUCT_ENTITY,
+};
 
 pub const SYNC_KIND: &str = "product_sync";
 const MAX_ATTEMPTS: i64 = 30;
@@ -239,6 +241,8 @@ struct Inputs {
     key: ApiKey,
     /// BonusPlus store → product id → fingerprint of what it last accepted.
     fingerprints: HashMap<String, HashMap<String, String>>,
+    /// Sync id → product id, as last recorded.
+    sync_ids: HashMap<String, String>,
 }
 
 async fn inputs(ctx: &SyncContext, account_id: &str) -> Result<Inputs, SyncError> {
@@ -273,11 +277,13 @@ async fn inputs(ctx: &SyncContext, account_id: &str) -> Result<Inputs, SyncError
         let known = ctx.store.synced_fingerprints(account_id, &store).await?;
         fingerprints.insert(store, known);
     }
+    let sync_ids = ctx.store.product_sync_ids(account_id).await?;
     Ok(Inputs {
         account_id: account_id.to_owned(),
         token,
         key,
         fingerprints,
+        sync_ids,
     })
 }
 
@@ -298,6 +304,7 @@ async fn sync(ctx: &SyncContext, inputs: &Inputs, run: &mut SyncRun) -> Result<(
         product_folders(ctx, &inputs.token, &mut folders).await?;
     }
     let mut fingerprints = inputs.fingerprints.clone();
+    let mut sync_ids = inputs.sync_ids.clone();
     for (entity, name) in ENTITIES.iter().enumerate().skip(cursor.entity) {
         let mut offset = if entity == cursor.entity {
             cursor.offset
@@ -311,6 +318,7 @@ async fn sync(ctx: &SyncContext, inputs: &Inputs, run: &mut SyncRun) -> Result<(
                 .await
                 .map_err(json_api_error)?;
             let rows = to_import_rows(entity, &page.rows, &mut folders);
+            record_sync_ids(ctx, inputs, &page.rows, &mut sync_ids).await?;
             for (store, known) in fingerprints.iter_mut() {
                 run.sent += import_changed(ctx, inputs, store, &rows, known).await?;
             }
@@ -369,6 +377,24 @@ async fn import_changed(
         known.extend(accepted);
     }
     Ok(changed.len() as i64)
+}
+
+/// Records the sync ids of a page that are new or changed (till-made goods are named by them).
+async fn record_sync_ids(
+    ctx: &SyncContext,
+    inputs: &Inputs,
+    rows: &[CatalogueRow],
+    known: &mut HashMap<String, String>,
+) -> Result<(), StoreError> {
+    let changed: Vec<(String, String)> = sync_id_pairs(rows)
+        .into_iter()
+        .filter(|(sync_id, id)| known.get(sync_id) != Some(id))
+        .collect();
+    ctx.store
+        .save_product_sync_ids(&inputs.account_id, &changed)
+        .await?;
+    known.extend(changed);
+    Ok(())
 }
 
 /// Number of rows of every list, for the progress percentage (one small request per list).

@@ -155,6 +155,8 @@
     $('reserveTtlMinutes').value = String(Math.round(s.reserveTtlSecs / 60));
     $('codeDelivery').value = s.codeDelivery;
     $('codeMessage').value = s.codeMessage;
+    $('createCustomers').checked = s.createCustomers;
+    $('returnWindowDays').value = String(s.returnWindowDays);
     renderStores(view);
 
     var calls = $('calls');
@@ -187,6 +189,8 @@
     });
     $('rotate').hidden = view.account.status !== 'Activated';
     syncCodeMessage();
+    admin = view.user.admin;
+    loadOperations();
     postHeight();
   }
 
@@ -195,6 +199,103 @@
     $('codeMessage').disabled = $('codeDelivery').disabled || $('codeDelivery').value !== 'own';
   }
   $('codeDelivery').addEventListener('change', syncCodeMessage);
+
+  // ---- Sales and returns that need the shop: unmatched returns, refused sales, notes. ----
+  var admin = false;
+
+  function loadOperations() {
+    api('GET', '/ui/api/operations').then(renderOperations)
+      .catch(function (error) { notice(error.message, 'error'); });
+  }
+
+  function money(sum) { return sum === null || sum === undefined ? '—' : sum + ' ₽'; }
+
+  function title(op) {
+    var kind = op.kind === 'sale' ? 'Продажа' : 'Возврат';
+    return kind + ' № ' + (op.number || '—') + ' от ' + (op.moment || formatTime(op.recordedAt)) + ', ' + money(op.sum);
+  }
+
+  function linesText(op) {
+    return op.lines.map(function (l) { return l.product + ' × ' + l.quantity + ' по ' + l.price + ' ₽'; }).join('; ');
+  }
+
+  function listInto(id, ops, text, empty) {
+    var list = $(id);
+    list.textContent = '';
+    ops.forEach(function (op) {
+      var li = document.createElement('li');
+      li.textContent = text(op);
+      list.appendChild(li);
+    });
+    if (!ops.length) {
+      var li = document.createElement('li');
+      li.className = 'muted';
+      li.textContent = empty;
+      list.appendChild(li);
+    }
+  }
+
+  function renderOperations(ops) {
+    $('operations-card').hidden = false;
+    var box = $('attention');
+    box.textContent = '';
+    ops.needsAttention.forEach(function (op) { box.appendChild(attentionBlock(op, ops.bookedSales)); });
+    if (!ops.needsAttention.length) {
+      var none = document.createElement('p');
+      none.className = 'muted';
+      none.textContent = 'Нет';
+      box.appendChild(none);
+    }
+    listInto('failed-list', ops.failed, function (op) {
+      return title(op) + (op.reason ? ' — ' + op.reason : '');
+    }, 'Нет');
+    listInto('noted', ops.noted, function (op) { return title(op) + ' — ' + op.notes; }, 'Нет');
+    postHeight();
+  }
+
+  function attentionBlock(op, sales) {
+    var block = document.createElement('div');
+    block.className = 'attention';
+    block.setAttribute('data-return', op.id);
+    var head = document.createElement('div');
+    head.textContent = title(op) + ': ' + linesText(op);
+    block.appendChild(head);
+    if (!admin) { return block; }
+    var select = document.createElement('select');
+    select.className = 'match-sale';
+    sales.forEach(function (sale) {
+      var option = document.createElement('option');
+      option.value = sale.id;
+      option.textContent = title(sale) + ' — ' + linesText(sale);
+      select.appendChild(option);
+    });
+    block.appendChild(select);
+    var match = document.createElement('button');
+    match.type = 'button';
+    match.className = 'primary match';
+    match.textContent = 'Сопоставить';
+    match.disabled = !sales.length;
+    match.addEventListener('click', function () {
+      match.disabled = true;
+      api('POST', '/ui/api/returns/' + encodeURIComponent(op.id) + '/match', { saleId: select.value })
+        .then(function (answer) {
+          renderOperations(answer);
+          notice('Возврат сопоставлен с продажей: бонусы скорректированы.', 'ok');
+        }).catch(function (error) { match.disabled = false; notice(error.message, 'error'); });
+    });
+    block.appendChild(match);
+    var close = document.createElement('button');
+    close.type = 'button';
+    close.className = 'secondary';
+    close.textContent = 'Закрыть без списания';
+    close.addEventListener('click', function () {
+      if (!window.confirm('Закрыть возврат, не корректируя бонусы?')) { return; }
+      api('POST', '/ui/api/returns/' + encodeURIComponent(op.id) + '/close')
+        .then(renderOperations).catch(function (error) { notice(error.message, 'error'); });
+    });
+    block.appendChild(close);
+    return block;
+  }
 
   function collect() {
     var map = {};
@@ -211,7 +312,9 @@
       registerRequiresCode: $('registerRequiresCode').checked,
       reserveTtlSecs: isNaN(minutes) ? 0 : minutes * 60,
       codeDelivery: $('codeDelivery').value,
-      codeMessage: $('codeMessage').value.trim()
+      codeMessage: $('codeMessage').value.trim(),
+      createCustomers: $('createCustomers').checked,
+      returnWindowDays: parseInt($('returnWindowDays').value, 10) || 0
     };
     var key = $('bonusplusKey').value.trim();
     if (key) { body.bonusplusKey = key; }
@@ -245,7 +348,7 @@
   });
 
   $('rotate').addEventListener('click', function () {
-    if (!window.confirm('Выдать новый токен? Старый перестанет работать сразу.')) { return; }
+    if (!window.confirm('Выдать новый токен? Старый перестанет работать, как только МойСклад подтвердит новый.')) { return; }
     busy(true);
     api('POST', '/ui/api/token/rotate').then(function (view) {
       render(view);

@@ -5,6 +5,7 @@
 //! memory and sends as a bearer token: no cookies (third-party cookies are often blocked in a
 //! cross-site frame) and therefore no CSRF surface. Only account administrators may change settings.
 
+mod operations;
 mod session;
 mod settings;
 mod sync;
@@ -57,6 +58,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ui/api/settings", get(settings::show).put(settings::save))
         .route("/ui/api/token/rotate", post(token::rotate))
         .route("/ui/api/sync", get(sync::progress).post(sync::start))
+        .route("/ui/api/operations", get(operations::list))
+        .route(
+            "/ui/api/returns/{id}/match",
+            post(operations::match_to_sale),
+        )
+        .route("/ui/api/returns/{id}/close", post(operations::close))
         .layer(axum::middleware::from_fn_with_state(
             state,
             security_headers,

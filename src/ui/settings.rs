@@ -18,13 +18,14 @@ use crate::crypto::{new_token, token_hash, Purpose};
 use crate::domain::verification::{CodeDelivery, CodeMessage};
 use crate::moysklad::vendor_client::{LoyaltyPatch, VendorApiError};
 use crate::state::AppState;
-use crate::store::{Account, AccountStatus, LoyaltySettings};
+use crate::store::{Account, AccountStatus, CheckoutSettings, LoyaltySettings};
 
 const MIN_RESERVE_TTL_SECS: i64 = 60;
 const MAX_RESERVE_TTL_SECS: i64 = 7 * 24 * 3600;
 const MAX_MAPPINGS: usize = 1000;
 const MAX_STORE_ID_CHARS: usize = 100;
 const MAX_KEY_CHARS: usize = 512;
+const MAX_RETURN_WINDOW_DAYS: i64 = 365;
 
 /// What the page sends to save.
 #[derive(Debug, Deserialize)]
@@ -46,6 +47,19 @@ pub struct SaveSettings {
     code_delivery: Option<String>,
     #[serde(default)]
     code_message: Option<String>,
+    // ---- Checkout settings (issue 15); absent in older pages' bodies: the defaults. ----
+    #[serde(default = "default_create_customers")]
+    create_customers: bool,
+    #[serde(default = "default_return_window_days")]
+    return_window_days: i64,
+}
+
+fn default_create_customers() -> bool {
+    CheckoutSettings::default().create_customers
+}
+
+fn default_return_window_days() -> i64 {
+    CheckoutSettings::default().return_window_days
 }
 
 /// `GET /ui/api/settings`.
@@ -119,9 +133,17 @@ pub async fn save(
             code_message: code_message.as_str().to_owned(),
         })
         .await?;
+    let checkout = CheckoutSettings {
+        create_customers: body.create_customers,
+        return_window_days: body.return_window_days,
+    };
+    state
+        .store
+        .save_checkout_settings(&account.account_id, &checkout)
+        .await?;
     state.accounts.invalidate(&account.account_id);
     let details = format!(
-        "key {}; {} store mappings; default store {}; externalSearch={}; spend code={}; register code={}; reserve ttl={}s; codes={}",
+        "key {}; {} store mappings; default store {}; externalSearch={}; spend code={}; register code={}; reserve ttl={}s; codes={}; register at checkout={}; return window={}d",
         if new_key.is_some() { "changed" } else { "kept" },
         body.store_map.len(),
         if body.default_store.trim().is_empty() { "none" } else { "set" },
@@ -130,6 +152,8 @@ pub async fn save(
         body.register_requires_code,
         body.reserve_ttl_secs,
         code_delivery,
+        body.create_customers,
+        body.return_window_days,
     );
     audit(
         &state,
@@ -231,6 +255,12 @@ fn validate(body: &SaveSettings) -> Result<(), UiError> {
         return Err(UiError::invalid(
             "reserveTtlSecs",
             "Время жизни резерва: от 1 минуты до 7 дней",
+        ));
+    }
+    if !(1..=MAX_RETURN_WINDOW_DAYS).contains(&body.return_window_days) {
+        return Err(UiError::invalid(
+            "returnWindowDays",
+            "Срок поиска продажи для возврата: от 1 до 365 дней",
         ));
     }
     if body.store_map.len() > MAX_MAPPINGS {

@@ -11,7 +11,7 @@ use super::{UiError, UiUser};
 use crate::domain::verification::{CodeDelivery, CodeMessage};
 use crate::moysklad::json_api::RetailStore;
 use crate::state::AppState;
-use crate::store::{Account, LoyaltySettings};
+use crate::store::{Account, CheckoutSettings, LoyaltySettings};
 use crate::sync::SyncStatus;
 
 const RECENT_CALLS: i64 = 20;
@@ -64,6 +64,9 @@ struct SettingsFields {
     // Verification codes (issue 14).
     code_delivery: String,
     code_message: String,
+    // ---- Checkout settings (issue 15) ----
+    create_customers: bool,
+    return_window_days: i64,
 }
 
 #[derive(Serialize)]
@@ -99,9 +102,10 @@ pub(super) async fn view(state: &AppState, user: &UiUser) -> Result<SettingsView
         .account(id)
         .await?
         .ok_or_else(|| UiError::new(StatusCode::NOT_FOUND, "Аккаунт не найден"))?;
-    let (stores, settings, calls, backlog, sync, audit) = tokio::join!(
+    let (stores, settings, checkout, calls, backlog, sync, audit) = tokio::join!(
         retail_stores(state, &account),
         state.store.settings(id),
+        state.store.checkout_settings(id),
         state.store.recent_api_calls(id, RECENT_CALLS),
         state
             .store
@@ -125,7 +129,7 @@ pub(super) async fn view(state: &AppState, user: &UiUser) -> Result<SettingsView
             name: user.name.clone(),
             admin: user.admin,
         },
-        settings: fields(settings?),
+        settings: fields(settings?, checkout?),
         loyalty_url: format!("{}/loyalty", state.settings.public_base()),
         retail_stores,
         retail_stores_error,
@@ -157,7 +161,7 @@ pub(super) async fn view(state: &AppState, user: &UiUser) -> Result<SettingsView
     })
 }
 
-fn fields(settings: Option<LoyaltySettings>) -> SettingsFields {
+fn fields(settings: Option<LoyaltySettings>, checkout: CheckoutSettings) -> SettingsFields {
     match settings {
         Some(s) => SettingsFields {
             bonusplus_key_set: s.bonusplus_key_enc.is_some(),
@@ -169,6 +173,8 @@ fn fields(settings: Option<LoyaltySettings>) -> SettingsFields {
             reserve_ttl_secs: s.reserve_ttl_secs,
             code_delivery: s.code_delivery,
             code_message: s.code_message,
+            create_customers: checkout.create_customers,
+            return_window_days: checkout.return_window_days,
         },
         None => SettingsFields {
             bonusplus_key_set: false,
@@ -180,6 +186,8 @@ fn fields(settings: Option<LoyaltySettings>) -> SettingsFields {
             reserve_ttl_secs: DEFAULT_RESERVE_TTL_SECS,
             code_delivery: CodeDelivery::default().as_ref().to_owned(),
             code_message: CodeMessage::DEFAULT.to_owned(),
+            create_customers: checkout.create_customers,
+            return_window_days: checkout.return_window_days,
         },
     }
 }

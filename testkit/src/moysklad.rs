@@ -40,6 +40,10 @@ struct Fake {
     faults: Arc<Mutex<HashMap<PageKey, Vec<u16>>>>,
     served: Arc<Mutex<Vec<Served>>>,
     page_delay: Arc<Mutex<Duration>>,
+    /// How long a Vendor API call waits, once recorded, before it is answered.
+    vendor_delay: Arc<Mutex<Duration>>,
+    /// Statuses the next Vendor API calls answer (recorded all the same), in order.
+    vendor_faults: Arc<Mutex<Vec<u16>>>,
 }
 
 /// A page of a list: entity name and offset.
@@ -86,6 +90,8 @@ impl FakeMoySklad {
             faults: Arc::default(),
             served: Arc::default(),
             page_delay: Arc::default(),
+            vendor_delay: Arc::default(),
+            vendor_faults: Arc::default(),
         };
         let app = Router::new()
             .route("/api/vendor/1.0/context/{key}", post(context))
@@ -261,6 +267,22 @@ impl FakeMoySklad {
         *self.fake.page_delay.lock().unwrap() = delay;
     }
 
+    /// Every Vendor API call (loyalty settings, status) waits this long, once recorded, before it
+    /// is answered: what MoySklad holds changes before we hear back.
+    pub fn set_vendor_delay(&self, delay: Duration) {
+        *self.fake.vendor_delay.lock().unwrap() = delay;
+    }
+
+    /// The next Vendor API calls (loyalty settings, status) are recorded, then answered with these
+    /// statuses in order instead of 200.
+    pub fn fail_vendor_calls(&self, statuses: &[u16]) {
+        self.fake
+            .vendor_faults
+            .lock()
+            .unwrap()
+            .extend_from_slice(statuses);
+    }
+
     /// List requests answered so far, in order.
     pub fn served(&self) -> Vec<Served> {
         self.fake.served.lock().unwrap().clone()
@@ -362,6 +384,18 @@ async fn record(
         path: uri.path().to_owned(),
         body: body.clone(),
     });
+    let delay = *fake.vendor_delay.lock().unwrap();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let fault = {
+        let mut faults = fake.vendor_faults.lock().unwrap();
+        (!faults.is_empty()).then(|| faults.remove(0))
+    };
+    if let Some(status) = fault {
+        let status = StatusCode::from_u16(status).unwrap();
+        return list_error(status, "fault injected by the test");
+    }
     Json(body).into_response()
 }
 

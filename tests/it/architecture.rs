@@ -6,7 +6,8 @@
 //! * an import upward: start-up and routes → incoming APIs → `state` → shared services → clients →
 //!   storage → pure rules (`domain`), utilities usable from anywhere above clients;
 //! * an incoming module (`loyalty_api`, `vendor_api`, `ui`) importing another incoming module;
-//! * a shared service (`accounts`, `reserves`, `jobs`, `sync`) importing `state` or an incoming
+//! * a shared service (`accounts`, `customers`, `reserves`, `jobs`, `sales`, `sync`) importing
+//!   `state` or an incoming
 //!   module, and `sync` importing `jobs`;
 //! * anything under `src/domain/` importing a module outside `domain`.
 //!
@@ -39,7 +40,7 @@ fn layer_of(module: &str) -> Option<Layer> {
         "startup" | "routes" => Layer::Top,
         "loyalty_api" | "vendor_api" | "ui" => Layer::Incoming,
         "state" => Layer::State,
-        "accounts" | "reserves" | "jobs" | "sync" => Layer::Service,
+        "accounts" | "customers" | "reserves" | "jobs" | "sales" | "sync" => Layer::Service,
         "bonusplus" | "moysklad" => Layer::Client,
         "store" => Layer::Storage,
         "domain" => Layer::Domain,

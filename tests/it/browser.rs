@@ -40,7 +40,10 @@ async fn settings_page_in_headless_chromium() {
     }
 
     let client = driver.browser().await;
-    let outcome = fill_and_save(&client, &world).await;
+    let mut outcome = fill_and_save(&client, &world).await;
+    if outcome.is_ok() {
+        outcome = match_a_return(&client, &world).await;
+    }
     let png = client.screenshot().await.expect("screenshot");
     std::fs::create_dir_all(screenshot_path().parent().unwrap()).unwrap();
     std::fs::write(screenshot_path(), png).unwrap();
@@ -188,5 +191,71 @@ async fn fill_and_save(client: &Client, world: &World) -> Result<(), String> {
     assert!(notice.contains("запущена"), "{notice}");
     wait_text(client, "#sync", "отправлено в БонусПлюс 0").await?;
     wait_text(client, "#sync", "завершена").await?;
+    Ok(())
+}
+
+/// A return whose sale was not found shows on the page; the administrator matches it to the sale
+/// with the page's button, and it is reversed once.
+async fn match_a_return(client: &Client, world: &World) -> Result<(), String> {
+    let pushed = world
+        .moysklad
+        .last(Method::PUT, "/loyalty")
+        .ok_or("no PUT loyalty")?;
+    let base = pushed["url"]
+        .as_str()
+        .ok_or("no url")?
+        .replace(&world.app.state.settings.public_base(), &world.app.url(""));
+    let token = pushed["token"].as_str().ok_or("no token")?.to_owned();
+    world
+        .emu
+        .add_customer(&world.bp_key, "79011231122", rust_decimal::Decimal::ZERO);
+    let store = json!({"meta": {"href": "h", "id": POS}});
+    let line = json!([{"assortment": {"meta": {"href": "h", "id": "milk"}}, "quantity": 1, "price": 100.00}]);
+    let calls = [
+        (
+            "/retaildemand",
+            json!({"retailStore": store, "meta": {"href": "h", "id": "browser-sale"}, "name": "00077",
+            "agent": {"meta": {"href": "h", "id": "cp-1"}, "phone": "+79011231122"}, "positions": line}),
+        ),
+        (
+            "/retailsalesreturn",
+            json!({"retailStore": store, "meta": {"href": "h", "id": "browser-return"},
+            "name": "В-0042", "moment": "2026-11-30 12:00:00", "demand": {"meta": {"href": "", "id": ""}},
+            "agent": {"id": "cp-unknown"}, "positions": line}),
+        ),
+    ];
+    for (path, body) in calls {
+        let status = world
+            .app
+            .http
+            .post(format!("{base}{path}"))
+            .header("Lognex-Discount-API-Auth-Token", &token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .status();
+        if status != 201 {
+            return Err(format!("{path} answered {status}"));
+        }
+    }
+    client
+        .goto(&world.app.url("/ui?contextKey=ctx-browser"))
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(client, "#attention", "В-0042").await?;
+    wait_for(client, "#attention button.match").await;
+    client
+        .find(Locator::Css("#attention button.match"))
+        .await
+        .map_err(|e| e.to_string())?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(client, "#notice", "сопоставлен").await?;
+    wait_text(client, "#attention", "Нет").await?;
+    if world.emu.count("PUT", "/retail/back") != 1 {
+        return Err("the matched return was not reversed once".into());
+    }
     Ok(())
 }

@@ -152,6 +152,9 @@ mod accounts {
                     phone: None,
                     state: OperationState::Pending,
                     payload: "{}".to_owned(),
+                    retail_store_id: Some("pos-1".to_owned()),
+                    counterparty_id: None,
+                    notes: None,
                 },
                 None,
             )

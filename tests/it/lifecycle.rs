@@ -2,6 +2,8 @@
 //! open the settings page, save, the till works with what MoySklad was given, suspend, resume,
 //! rotate the token, uninstall.
 
+use std::time::Duration;
+
 use bonusbridge::crypto::Purpose;
 use bonusplus_emulator::{Emulator, EmulatorHandle, TenantRules};
 use reqwest::Method;
@@ -754,10 +756,172 @@ async fn code_settings_are_validated(db: TestDb) {
     assert_eq!(status, 200, "off is fine while no code is required");
 }
 
+/// An account installed and activated through the settings page; the LoyaltyAPI URL (on the
+/// test server), the token MoySklad got, and the administrator's session.
+async fn activated(world: &World, account: &str) -> (String, String, String) {
+    world.install(account).await;
+    world
+        .moysklad
+        .add_context("ctx-rotate", account, "Анна Админ", true);
+    let (_, session) = world.open_session("ctx-rotate").await;
+    let session = session["sessionToken"].as_str().unwrap().to_owned();
+    let body = world.settings_body(Some(&world.bp_key));
+    let (status, view) = world
+        .ui(Method::PUT, "/ui/api/settings", &session, Some(body))
+        .await;
+    assert_eq!(status, 200, "{view}");
+    let pushed = world.moysklad.last(Method::PUT, "/loyalty").unwrap();
+    let url = pushed["url"]
+        .as_str()
+        .unwrap()
+        .replace(&world.app.state.settings.public_base(), &world.app.url(""));
+    let token = pushed["token"].as_str().unwrap().to_owned();
+    (url, token, session)
+}
+
+/// The token of the last `PATCH …/loyalty` MoySklad received.
+fn patched_token(world: &World) -> Option<String> {
+    world
+        .moysklad
+        .last(Method::PATCH, "/loyalty")
+        .and_then(|body| body["token"].as_str().map(str::to_owned))
+}
+
+async fn rotation_never_leaves_the_till_without_a_token(db: TestDb) {
+    let world = World::start(db).await;
+    let account = uuid::Uuid::new_v4().to_string();
+    let (url, first, session) = activated(&world, &account).await;
+
+    // MoySklad takes its time to answer the PATCH: the till, switched to the new token the moment
+    // MoySklad has it, is served; so is a call still made with the old one before that.
+    world.moysklad.set_vendor_delay(Duration::from_millis(1500));
+    let rotate = world.ui(Method::POST, "/ui/api/token/rotate", &session, None);
+    let watch = async {
+        let started = std::time::Instant::now();
+        let second = loop {
+            if let Some(token) = patched_token(&world) {
+                break token;
+            }
+            assert!(started.elapsed() < Duration::from_secs(5), "no PATCH");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert_eq!(
+            world.till(&url, &first).await,
+            200,
+            "old token before the switch"
+        );
+        assert_eq!(
+            world.till(&url, &second).await,
+            200,
+            "new token before MoySklad answered"
+        );
+        second
+    };
+    let ((status, view), second) = tokio::join!(rotate, watch);
+    assert_eq!(status, 200, "{view}");
+    world.moysklad.set_vendor_delay(Duration::ZERO);
+    assert_eq!(world.till(&url, &second).await, 200);
+    assert_eq!(
+        world.till(&url, &first).await,
+        401,
+        "the old token stops once confirmed"
+    );
+
+    // MoySklad refuses the new token: it never works, the current one goes on.
+    world.moysklad.fail_vendor_calls(&[400]);
+    let (status, error) = world
+        .ui(Method::POST, "/ui/api/token/rotate", &session, None)
+        .await;
+    assert_eq!(status, 502, "{error}");
+    assert!(
+        error["error"].as_str().unwrap().contains("старым"),
+        "{error}"
+    );
+    let refused = patched_token(&world).unwrap();
+    assert_ne!(refused, second);
+    assert_eq!(world.till(&url, &refused).await, 401);
+    assert_eq!(world.till(&url, &second).await, 200);
+
+    // MoySklad's answer is lost (it may hold the new token or not): both work until the till
+    // uses the new one, which then replaces the old.
+    world.moysklad.fail_vendor_calls(&[503]);
+    let (status, error) = world
+        .ui(Method::POST, "/ui/api/token/rotate", &session, None)
+        .await;
+    assert_eq!(status, 502, "{error}");
+    let maybe = patched_token(&world).unwrap();
+    assert_eq!(world.till(&url, &second).await, 200);
+    assert_eq!(world.till(&url, &maybe).await, 200);
+    assert_eq!(world.till(&url, &second).await, 401);
+    assert_eq!(world.till(&url, &maybe).await, 200);
+}
+
+async fn the_vendor_api_is_never_rate_limited(db: TestDb) {
+    let world = World::start_with(db, |s| {
+        s.limits.per_ip_per_second = 1;
+        s.limits.per_ip_burst = 1;
+    })
+    .await;
+    let account = uuid::Uuid::new_v4().to_string();
+    // MoySklad installs, repeats, asks the status, suspends and resumes in a burst.
+    for _ in 0..3 {
+        let (status, _, body) = world
+            .vendor(Method::PUT, &account, install_body("Install", true))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, _, _) = world.vendor(Method::GET, &account, Value::Null).await;
+        assert_eq!(status, 200);
+    }
+    let (status, _, _) = world
+        .vendor(
+            Method::DELETE,
+            &account,
+            json!({"appUid": APP_UID, "accountName": "x", "cause": "Suspend"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = world
+        .vendor(Method::PUT, &account, install_body("Resume", true))
+        .await;
+    assert_eq!(status, 200);
+    // The same address is still limited everywhere else.
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(world.ui(Method::GET, "/ui/api/settings", "", None).await.0);
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+}
+
+async fn a_replayed_jti_inside_the_leeway_is_refused(db: TestDb) {
+    let world = World::start(db).await;
+    let account = uuid::Uuid::new_v4().to_string();
+    // Expired two seconds ago, inside the accepted clock leeway: accepted once.
+    let late = moysklad_jwt(SECRET, &uuid::Uuid::new_v4().to_string(), -2);
+    let body = install_body("Install", true);
+    let (status, _, _) = world
+        .vendor_with(Method::PUT, &account, body.clone(), &late)
+        .await;
+    assert_eq!(status, 200);
+    // The workers prune used ids whose tokens are no longer accepted; this one still is.
+    let now = bonusbridge::store::now_ms();
+    world
+        .app
+        .state
+        .store
+        .prune(now, i64::MAX / 2)
+        .await
+        .unwrap();
+    let (status, _, _) = world.vendor_with(Method::PUT, &account, body, &late).await;
+    assert_eq!(status, 401, "replayed inside the leeway");
+}
+
 crate::on_both_backends!(
     install_configure_sell_suspend_resume_uninstall,
     settings_page_refuses_bad_sessions_and_input,
     vendor_api_refuses_bad_jwts_and_replays,
     key_check_on_documented_ground,
     code_settings_are_validated,
+    rotation_never_leaves_the_till_without_a_token,
+    the_vendor_api_is_never_rate_limited,
+    a_replayed_jti_inside_the_leeway_is_refused,
 );

@@ -4,6 +4,7 @@
 mod architecture;
 mod bonusplus_client;
 mod browser;
+mod checkout;
 mod cli;
 mod config;
 mod deploy_kit;

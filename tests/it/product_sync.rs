@@ -18,6 +18,7 @@ crate::on_both_backends!(
     first_run_imports_everything_then_only_changes,
     rate_limits_and_failures_mid_run_resume_without_duplicates,
     promotion_fires_only_once_the_product_is_synced,
+    till_made_goods_get_their_products_promotion,
     schedule_asks_again_once_the_interval_has_passed,
     a_sync_that_cannot_run_says_why_and_parks_nothing,
 );
@@ -450,6 +451,83 @@ async fn promotion_fires_only_once_the_product_is_synced(db: TestDb) {
     assert_eq!(
         decimal_at(&after["positions"][0]["discountedPrice"]),
         dec("90")
+    );
+}
+
+/// A good created at the till reaches MoySklad with a `syncId`; the till names it by that id
+/// (`idType: "sync"`). Product sync records it beside the product's id, so BonusPlus is told the
+/// imported product and its promotion fires, at the recalculation and in the booked sale.
+async fn till_made_goods_get_their_products_promotion(db: TestDb) {
+    let world = World::start(db).await;
+    let pie = product_id(7);
+    let sync_id = "5c7d0000-0000-4000-8000-000000000007";
+    world.moysklad.push_row(
+        "product",
+        json!({"id": pie, "syncId": sync_id, "name": "Пирог с кассы", "archived": false}),
+    );
+    let (world, session) = Shop::install(world).await;
+    let started = now_ms();
+    let shop = Shop::activate(world, session).await;
+    shop.wait_done(started).await;
+    let (world, key) = (&shop.world, shop.world.bp_key.as_str());
+    world
+        .emu
+        .add_customer(key, "79011231122", rust_decimal::Decimal::ZERO);
+    world
+        .emu
+        .add_promotion(key, STORE, &pie, dec("10"), "Пирог −10 %");
+    let till_made = |extra: Value| {
+        let mut assortment = json!({"meta": {
+            "href": format!("https://api.moysklad.ru/api/posap/1.0/entity/product/syncid/{sync_id}"),
+            "id": sync_id, "idType": "sync", "type": "product"}});
+        if let Value::Object(extra) = extra {
+            assortment.as_object_mut().unwrap().extend(extra);
+        }
+        json!({"assortment": assortment, "quantity": 1, "price": 100.00})
+    };
+    let call = |path: &str, body: Value| {
+        shop.world
+            .app
+            .http
+            .post(format!("{}{path}", shop.loyalty_url))
+            .header("Lognex-Discount-API-Auth-Token", &shop.loyalty_token)
+            .json(&body)
+            .send()
+    };
+    let body = json!({
+        "retailStore": {"meta": {"href": format!("{HREF}/retailstore/{POS}"), "id": POS}},
+        "agent": agent("c0ffee00-0000-0000-0000-000000000001", "+79011231122"),
+        "positions": [till_made(Value::Null)],
+        "bonusProgram": {"transactionType": "EARNING"},
+    });
+    let response = call("/retaildemand/recalc", body).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        decimal_at(&answer["positions"][0]["discountedPrice"]),
+        dec("90"),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["positions"][0]["assortment"]["meta"]["id"], sync_id,
+        "echoed as sent"
+    );
+
+    // The sale names the same product to BonusPlus (here with the syncId beside the sync id).
+    let sale = json!({
+        "retailStore": {"meta": {"href": format!("{HREF}/retailstore/{POS}"), "id": POS}},
+        "meta": {"href": "h", "id": "till-made-sale"},
+        "agent": agent("c0ffee00-0000-0000-0000-000000000001", "+79011231122"),
+        "positions": [till_made(json!({"syncId": sync_id}))],
+    });
+    let response = call("/retaildemand", sale).await.unwrap();
+    assert_eq!(response.status(), 201);
+    let sales = world.emu.sales(key);
+    assert_eq!(sales[0].items[0].product.as_deref(), Some(pie.as_str()));
+    assert_eq!(
+        sales[0].items[0].cb,
+        dec("4.50"),
+        "5 % of the promoted 90, not of 100"
     );
 }
 

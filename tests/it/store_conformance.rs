@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use bonusbridge::domain::phone::Phone;
 use bonusbridge::store::{
-    AccountStatus, ActivationRecord, CustomerLink, LoyaltySettings, NewJob, NewOperation,
-    OperationKind, OperationState, Reserve, ReserveState, Store,
+    AccountStatus, ActivationRecord, CheckoutSettings, CustomerLink, LoyaltySettings, NewJob,
+    NewOperation, OperationKind, OperationState, Reserve, ReserveState, Store,
 };
 
 use crate::support::TestDb;
@@ -26,6 +26,9 @@ crate::on_both_backends!(
     reserves_move_through_states,
     accounts_are_isolated,
     sync_runs_and_fingerprints,
+    rotated_tokens_are_pending_until_confirmed,
+    a_return_needing_attention_is_matched_once,
+    checkout_settings_and_sync_ids,
 );
 
 fn activation(account: &str, token: Option<&[u8]>) -> ActivationRecord {
@@ -264,6 +267,9 @@ async fn operation_recorded_once_under_concurrency(db: TestDb) {
                         phone: Some(Phone::parse("79011231122").unwrap()),
                         state: OperationState::Pending,
                         payload: "{}".into(),
+                        retail_store_id: None,
+                        counterparty_id: None,
+                        notes: None,
                     },
                     None,
                 )
@@ -503,6 +509,9 @@ async fn accounts_are_isolated(db: TestDb) {
                 phone: None,
                 state: OperationState::Pending,
                 payload: "{}".into(),
+                retail_store_id: None,
+                counterparty_id: None,
+                notes: None,
             },
             None,
         )
@@ -567,4 +576,168 @@ async fn sync_runs_and_fingerprints(db: TestDb) {
             .as_deref(),
         Some("f2")
     );
+}
+
+async fn rotated_tokens_are_pending_until_confirmed(db: TestDb) {
+    let store = db.store().await;
+    store
+        .activate_account(&activation("acc", None))
+        .await
+        .unwrap();
+    store.replace_api_token("acc", "current").await.unwrap();
+    store.add_pending_api_token("acc", "next").await.unwrap();
+    assert_eq!(
+        store.token_owner("current").await.unwrap(),
+        Some(("acc".to_owned(), false))
+    );
+    assert_eq!(
+        store.token_owner("next").await.unwrap(),
+        Some(("acc".to_owned(), true)),
+        "both work while MoySklad has not confirmed"
+    );
+    // A newer rotation replaces a pending one; withdrawing leaves the current token.
+    store.add_pending_api_token("acc", "newer").await.unwrap();
+    assert!(store.token_owner("next").await.unwrap().is_none());
+    assert!(store
+        .withdraw_pending_api_token("acc", "newer")
+        .await
+        .unwrap());
+    assert!(store.token_owner("newer").await.unwrap().is_none());
+    assert!(store.token_owner("current").await.unwrap().is_some());
+    // Confirmed once: the other tokens stop; confirming again changes nothing.
+    store.add_pending_api_token("acc", "last").await.unwrap();
+    assert!(store.confirm_api_token("acc", "last").await.unwrap());
+    assert!(!store.confirm_api_token("acc", "last").await.unwrap());
+    assert!(!store
+        .withdraw_pending_api_token("acc", "last")
+        .await
+        .unwrap());
+    assert!(store.token_owner("current").await.unwrap().is_none());
+    assert_eq!(
+        store.token_owner("last").await.unwrap(),
+        Some(("acc".to_owned(), false))
+    );
+}
+
+async fn a_return_needing_attention_is_matched_once(db: TestDb) {
+    let store = db.store().await;
+    store
+        .activate_account(&activation("acc", None))
+        .await
+        .unwrap();
+    let operation = |id: &str, kind, state| NewOperation {
+        id: id.into(),
+        account_id: "acc".into(),
+        kind,
+        idempotency_key: id.into(),
+        ms_id: None,
+        sale_id: None,
+        phone: None,
+        state,
+        payload: "{}".into(),
+        retail_store_id: Some("pos".into()),
+        counterparty_id: Some("cp".into()),
+        notes: Some("rounded".into()),
+    };
+    store
+        .record_operation(
+            &operation("s-1", OperationKind::Sale, OperationState::Delivered),
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .record_operation(
+            &operation("r-1", OperationKind::Return, OperationState::NeedsAttention),
+            None,
+        )
+        .await
+        .unwrap();
+    let sales = store
+        .recent_customer_sales("acc", "pos", "cp", 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(sales.len(), 1);
+    assert_eq!(sales[0].notes.as_deref(), Some("rounded"));
+    assert!(store
+        .recent_customer_sales("acc", "other-pos", "cp", 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let job = |n: &str| NewJob {
+        account_id: Some("acc".into()),
+        kind: "deliver_operation".into(),
+        payload: "r-1".into(),
+        dedupe_key: Some(format!("deliver:r-1:{n}")),
+        max_attempts: 3,
+        run_at: 0,
+    };
+    let tries = futures::future::join_all((0..5).map(|n| {
+        let (store, job) = (store.clone(), job(&n.to_string()));
+        async move {
+            store
+                .match_return("acc", "r-1", "s-1", None, r#"{"parts":[]}"#, &job)
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    assert_eq!(tries.iter().filter(|matched| **matched).count(), 1);
+    let matched = store.operation("acc", "r-1").await.unwrap().unwrap();
+    assert_eq!(matched.state, OperationState::Pending);
+    assert_eq!(matched.sale_id.as_deref(), Some("s-1"));
+    assert_eq!(store.job_backlog(Some("acc"), None).await.unwrap().ready, 1);
+    assert!(!store.close_return("acc", "r-1", "late").await.unwrap());
+    assert!(!store
+        .match_return("b", "r-1", "s-1", None, "{}", &job("x"))
+        .await
+        .unwrap());
+}
+
+async fn checkout_settings_and_sync_ids(db: TestDb) {
+    let store = db.store().await;
+    store
+        .activate_account(&activation("acc", None))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.checkout_settings("acc").await.unwrap(),
+        CheckoutSettings::default()
+    );
+    store.save_settings(&settings("acc", None)).await.unwrap();
+    let changed = CheckoutSettings {
+        create_customers: false,
+        return_window_days: 30,
+    };
+    store.save_checkout_settings("acc", &changed).await.unwrap();
+    assert_eq!(store.checkout_settings("acc").await.unwrap(), changed);
+    store.save_settings(&settings("acc", None)).await.unwrap();
+    assert_eq!(
+        store.checkout_settings("acc").await.unwrap(),
+        changed,
+        "saving the other settings keeps them"
+    );
+
+    let pairs = [("s-1".to_owned(), "p-1".to_owned())];
+    store.save_product_sync_ids("acc", &pairs).await.unwrap();
+    store
+        .save_product_sync_ids("acc", &[("s-1".to_owned(), "p-2".to_owned())])
+        .await
+        .unwrap();
+    let found = store
+        .products_of_sync_ids("acc", &["s-1".to_owned(), "s-9".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(found.get("s-1").map(String::as_str), Some("p-2"));
+    assert!(!found.contains_key("s-9"));
+    assert_eq!(store.product_sync_ids("acc").await.unwrap().len(), 1);
+    store
+        .save_synced_fingerprint("acc", "Магазин 1", "p-2", "f")
+        .await
+        .unwrap();
+    let known = store
+        .known_product_ids("acc", &["p-2".to_owned(), "p-3".to_owned()])
+        .await
+        .unwrap();
+    assert!(known.contains("p-2") && !known.contains("p-3"));
 }

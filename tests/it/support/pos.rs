@@ -18,6 +18,8 @@ pub struct Pos {
     pub emu: EmulatorHandle,
     pub token: String,
     pub key: String,
+    /// MoySklad's account id of the till.
+    pub account: String,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -66,6 +68,7 @@ impl Pos {
             emu,
             token,
             key,
+            account,
         }
     }
 
@@ -106,6 +109,51 @@ impl Pos {
             .await
             .unwrap()
             .expect("the till's account")
+    }
+
+    /// A settings-page session of the account's user (as `POST /ui/api/session` makes one).
+    pub async fn page_session(&self, admin: bool) -> String {
+        let token = format!("page-session-{}", uuid::Uuid::new_v4().simple());
+        let session = bonusbridge::store::UiSession {
+            account_id: self.account.clone(),
+            user_name: if admin {
+                "Анна Админ"
+            } else {
+                "Кассир"
+            }
+            .to_owned(),
+            user_login: "user@shop".to_owned(),
+            is_admin: admin,
+            expires_at: bonusbridge::store::now_ms() + 3_600_000,
+        };
+        self.app
+            .state
+            .store
+            .create_ui_session(&token_hash(&token), &session)
+            .await
+            .unwrap();
+        token
+    }
+
+    /// A call of the settings page's JSON API with a session.
+    pub async fn page(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        session: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .app
+            .http
+            .request(method, self.app.url(path))
+            .bearer_auth(session);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// Waits until background work (reserves) settles to the expected value.

@@ -1,0 +1,256 @@
+//! Sales and returns that need the shop: sales BonusPlus could not book (with the reason), returns
+//! whose sale was not found (an administrator matches them to a booked sale, or closes them), and
+//! operations booked with a note (amounts rounded on arrival).
+//! `GET /ui/api/operations`, `POST /ui/api/returns/{id}/match`, `POST /ui/api/returns/{id}/close`.
+//! Must not depend on `loyalty_api` or `vendor_api`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::{audit, changeable_account, parse_body, UiError, UiUser};
+use crate::jobs::delivery::{ReturnPayload, SalePayload};
+use crate::sales::{match_return, Matched, SalesError, UnmatchedReturn};
+use crate::state::AppState;
+use crate::store::{now_ms, Operation, OperationKind, OperationState};
+
+/// Most entries of each list.
+const LISTED: i64 = 50;
+
+/// What `GET /ui/api/operations` answers.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationsView {
+    /// Sales and returns BonusPlus refused for good, newest first.
+    failed: Vec<OperationView>,
+    /// Returns whose sale was not found.
+    needs_attention: Vec<OperationView>,
+    /// Operations recorded with a note (e.g. rounded amounts).
+    noted: Vec<OperationView>,
+    /// Recent booked sales, to match a return with.
+    booked_sales: Vec<OperationView>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OperationView {
+    id: String,
+    kind: &'static str,
+    state: &'static str,
+    number: Option<String>,
+    moment: Option<String>,
+    /// Roubles, before discounts.
+    sum: Option<Decimal>,
+    lines: Vec<LineView>,
+    reason: Option<String>,
+    notes: Option<String>,
+    recorded_at: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LineView {
+    product: String,
+    price: Decimal,
+    quantity: Decimal,
+}
+
+/// `GET /ui/api/operations`
+pub async fn list(
+    State(state): State<AppState>,
+    user: UiUser,
+) -> Result<Json<OperationsView>, UiError> {
+    operations(&state, &user.account_id).await.map(Json)
+}
+
+/// Body of `POST /ui/api/returns/{id}/match`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MatchBody {
+    sale_id: String,
+}
+
+/// `POST /ui/api/returns/{id}/match`: administrators match a return that needs attention to a
+/// booked sale; it is reversed once however often this is asked.
+pub async fn match_to_sale(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(return_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<OperationsView>, UiError> {
+    user.require_admin()?;
+    let body: MatchBody = parse_body(&body)?;
+    let account = changeable_account(&state, &user).await?;
+    let account_id = account.account_id.as_str();
+    let grace = i64::try_from(state.settings.jobs.inline_grace_ms).unwrap_or(i64::MAX / 2);
+    let matched = match_return(
+        &state.jobs,
+        account_id,
+        &return_id,
+        &body.sale_id,
+        now_ms().saturating_add(grace),
+    )
+    .await
+    .map_err(refused)?;
+    if matched == Matched::Now {
+        let details = format!("return {return_id} → sale {}", body.sale_id);
+        audit(
+            &state,
+            account_id,
+            &user,
+            "return matched to a sale",
+            &details,
+        )
+        .await;
+    }
+    operations(&state, account_id).await.map(Json)
+}
+
+/// `POST /ui/api/returns/{id}/close`: administrators close a return that needs attention without
+/// reversing anything (e.g. its sale was made before the app was installed).
+pub async fn close(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(return_id): Path<String>,
+) -> Result<Json<OperationsView>, UiError> {
+    user.require_admin()?;
+    let account = changeable_account(&state, &user).await?;
+    let account_id = account.account_id.as_str();
+    let why = format!("Закрыт без списания бонусов: {}", user.actor());
+    if state
+        .store
+        .close_return(account_id, &return_id, &why)
+        .await?
+    {
+        let details = format!("return {return_id}");
+        audit(&state, account_id, &user, "return closed", &details).await;
+    }
+    operations(&state, account_id).await.map(Json)
+}
+
+async fn operations(state: &AppState, account_id: &str) -> Result<OperationsView, UiError> {
+    let store = &state.store;
+    let (failed_sales, failed_returns, attention, noted, booked) = tokio::join!(
+        store.operations_in_state(
+            account_id,
+            OperationKind::Sale,
+            OperationState::Failed,
+            LISTED
+        ),
+        store.operations_in_state(
+            account_id,
+            OperationKind::Return,
+            OperationState::Failed,
+            LISTED
+        ),
+        store.operations_in_state(
+            account_id,
+            OperationKind::Return,
+            OperationState::NeedsAttention,
+            LISTED
+        ),
+        store.operations_with_notes(account_id, LISTED),
+        store.operations_in_state(
+            account_id,
+            OperationKind::Sale,
+            OperationState::Delivered,
+            LISTED
+        ),
+    );
+    let mut failed: Vec<Operation> = failed_sales?.into_iter().chain(failed_returns?).collect();
+    failed.sort_by_key(|op| std::cmp::Reverse(op.created_at));
+    let describe = |ops: Vec<Operation>| ops.iter().map(describe).collect::<Vec<_>>();
+    Ok(OperationsView {
+        failed: describe(failed),
+        needs_attention: describe(attention?),
+        noted: describe(noted?),
+        booked_sales: describe(booked?),
+    })
+}
+
+/// An operation as the page lists it, read from what was recorded.
+fn describe(op: &Operation) -> OperationView {
+    let mut view = OperationView {
+        id: op.id.clone(),
+        kind: if op.kind == OperationKind::Sale {
+            "sale"
+        } else {
+            "return"
+        },
+        state: op.state.into(),
+        number: None,
+        moment: None,
+        sum: None,
+        lines: Vec::new(),
+        reason: op.last_error.clone(),
+        notes: op.notes.clone(),
+        recorded_at: op.created_at,
+    };
+    match (op.kind, op.state) {
+        (OperationKind::Sale, _) => {
+            if let Ok(sale) = serde_json::from_str::<SalePayload>(&op.payload) {
+                view.number = sale.name;
+                view.moment = sale.moment;
+                view.sum = Some(sale.lines.iter().map(|line| line.sum).sum());
+                view.lines = sale
+                    .lines
+                    .into_iter()
+                    .map(|l| line(l.product, l.price, l.quantity))
+                    .collect();
+            }
+        }
+        (OperationKind::Return, OperationState::NeedsAttention) => {
+            if let Ok(unmatched) = serde_json::from_str::<UnmatchedReturn>(&op.payload) {
+                view.number = unmatched.name;
+                view.moment = unmatched.moment;
+                view.sum = Some(unmatched.sum);
+                view.lines = unmatched
+                    .positions
+                    .into_iter()
+                    .map(|p| line(p.product, p.price, p.quantity))
+                    .collect();
+            }
+        }
+        (OperationKind::Return, _) => {
+            if let Ok(returned) = serde_json::from_str::<ReturnPayload>(&op.payload) {
+                view.number = returned.name;
+                view.moment = returned.moment;
+                view.sum = Some(returned.parts.iter().map(|part| part.sum).sum());
+            }
+        }
+    }
+    view
+}
+
+fn line(product: String, price: Decimal, quantity: Decimal) -> LineView {
+    LineView {
+        product,
+        price,
+        quantity,
+    }
+}
+
+/// A match that cannot be made, as the page shows it.
+fn refused(error: SalesError) -> UiError {
+    match error {
+        SalesError::UnknownReturn => UiError::new(StatusCode::NOT_FOUND, "Возврат не найден"),
+        SalesError::NotBooked => UiError::invalid(
+            "saleId",
+            "Выберите продажу, проведённую в БонусПлюс, из списка",
+        ),
+        SalesError::NothingLeft => UiError::new(
+            StatusCode::CONFLICT,
+            "В этой продаже не осталось возвращённых товаров: выберите другую продажу",
+        ),
+        SalesError::Store(error) => error.into(),
+        SalesError::Corrupt(reason) => {
+            tracing::error!(%reason, "a recorded operation cannot be read");
+            UiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Не удалось прочитать записанную операцию",
+            )
+        }
+    }
+}
