@@ -182,10 +182,37 @@ impl Customers {
         who: &Identity,
         store: &str,
     ) -> Result<Customer, CustomerError> {
-        let flight_key = format!("{account_id}|{}", phone.as_str());
-        let flight = self.flights.get_with(flight_key.clone(), || {
-            self.flight(key, new_customer(phone, who, store))
-        });
+        let customer = registration(phone, who, Some(store));
+        self.register_as(account_id, key, customer, who).await
+    }
+
+    /// Registers the customer like [`Customers::register`], but without BonusPlus's welcome
+    /// message (`noRegNotification`): BonusPlus texts only customers it has, so a customer being
+    /// registered at the till is created before a confirmation code can be texted to them.
+    pub async fn register_quietly(
+        &self,
+        account_id: &str,
+        key: &ApiKey,
+        phone: &Phone,
+        who: &Identity,
+        store: Option<&str>,
+    ) -> Result<Customer, CustomerError> {
+        let mut customer = registration(phone, who, store);
+        customer.no_reg_notification = true;
+        self.register_as(account_id, key, customer, who).await
+    }
+
+    async fn register_as(
+        &self,
+        account_id: &str,
+        key: &ApiKey,
+        customer: NewCustomer,
+        who: &Identity,
+    ) -> Result<Customer, CustomerError> {
+        let flight_key = format!("{account_id}|{}", customer.phone.as_str());
+        let flight = self
+            .flights
+            .get_with(flight_key.clone(), || self.flight(key, customer));
         let customer = match flight.await {
             Ok(customer) => customer,
             Err(error) => {
@@ -232,9 +259,10 @@ impl Customers {
     }
 }
 
-/// `POST customer` of a registration at checkout: the counterparty's name, e-mail, birth date,
-/// its card when it is an EAN BonusPlus can bind, and the point of sale's BonusPlus store.
-fn new_customer(phone: &Phone, who: &Identity, store: &str) -> NewCustomer {
+/// `POST customer` of a registration (at checkout, before a code, or `POST /counterparty`): the
+/// counterparty's name, e-mail, birth date, its card when it is an EAN BonusPlus can bind (another
+/// number is kept out rather than refused), and the point of sale's BonusPlus store when known.
+pub fn registration(phone: &Phone, who: &Identity, store: Option<&str>) -> NewCustomer {
     let profile = &who.profile;
     let mut customer = NewCustomer::new(phone.clone());
     customer.last_name = profile.last_name.clone();
@@ -243,7 +271,7 @@ fn new_customer(phone: &Phone, who: &Identity, store: &str) -> NewCustomer {
     customer.email = profile.email.clone();
     customer.birth_day = profile.birth_date.as_deref().and_then(parse_date);
     customer.ean = non_empty(who.card.as_deref()).and_then(|card| Ean::parse(card).ok());
-    customer.store = Some(store.to_owned());
+    customer.store = store.map(str::to_owned);
     customer
 }
 
@@ -301,7 +329,7 @@ mod tests {
             },
         };
         let phone = Phone::parse("79011231122").unwrap();
-        let customer = new_customer(&phone, &who, "Магазин 1");
+        let customer = registration(&phone, &who, Some("Магазин 1"));
         assert_eq!(customer.store.as_deref(), Some("Магазин 1"));
         assert_eq!(customer.first_name.as_deref(), Some("Анна"));
         assert_eq!(
@@ -316,7 +344,7 @@ mod tests {
             card: Some("C-77".into()),
             ..who
         };
-        assert!(new_customer(&phone, &not_an_ean, "s").ean.is_none());
+        assert!(registration(&phone, &not_an_ean, None).ean.is_none());
     }
 
     #[test]

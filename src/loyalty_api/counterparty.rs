@@ -23,8 +23,8 @@ use crate::accounts::LoyaltyAccount;
 use crate::bonusplus::{
     self, BonusPlusError, Customer, CustomerFilter, CustomerPatch, NewCustomer,
 };
-use crate::domain::ean::Ean;
-use crate::domain::identity::{customer_guid, full_name, split_full_name, NameParts};
+use crate::customers::{registration, Identity, Profile};
+use crate::domain::identity::{customer_guid, full_name, NameParts};
 use crate::domain::phone::Phone;
 use crate::domain::search::{NameLookup, TillSearch};
 use crate::http::error::{codes, ApiError};
@@ -150,7 +150,8 @@ pub async fn create(
             "Registration must be confirmed with a verification code",
         ));
     }
-    let new_customer = new_customer(phone.clone(), &body.attributes)?;
+    let store = account.bonusplus_store(body.retail_store.meta.id.trim());
+    let new_customer = new_customer(&phone, &body.attributes, store)?;
     let customer = match state
         .bonusplus
         .create_customer(&account.key, &new_customer)
@@ -217,8 +218,14 @@ pub async fn verify(
     ApiJson(body): ApiJson<CounterpartyVerifyRequest>,
 ) -> Result<Json<VerifyResponse>, ApiError> {
     let phone = required_phone(body.attributes.phone.as_deref(), "phone")?;
-    let customer = new_customer(phone.clone(), &body.attributes)?;
-    send_verification(&state, &account, &phone, Purpose::Registration(&customer))
+    check_birth_date(&body.attributes)?;
+    let who = identity(&body.attributes, None);
+    let store = body
+        .retail_store
+        .as_ref()
+        .and_then(|retail_store| account.bonusplus_store(retail_store.meta.id.trim()));
+    let purpose = Purpose::Registration { who: &who, store };
+    send_verification(&state, &account, &phone, purpose)
         .await
         .map(Json)
 }
@@ -351,34 +358,56 @@ fn row(account_id: &str, customer: &Customer, link: Option<&CustomerLink>) -> Co
     }
 }
 
-fn new_customer(phone: Phone, attributes: &CustomerAttributes) -> Result<NewCustomer, ApiError> {
-    let parts = split_full_name(
-        attributes.name.as_deref(),
-        attributes.legal_last_name.as_deref(),
-        attributes.legal_first_name.as_deref(),
-        attributes.legal_middle_name.as_deref(),
-    );
-    let mut customer = NewCustomer::new(phone);
-    customer.last_name = parts.last;
-    customer.first_name = parts.first;
-    customer.middle_name = parts.middle;
-    customer.email = attributes.email.clone().filter(|e| !e.trim().is_empty());
-    // BonusPlus binds cards by EAN only: another number is kept out rather than refused.
-    customer.ean = attributes
-        .discount_card_number
-        .as_deref()
-        .and_then(|card| Ean::parse(card).ok());
+/// Who MoySklad's customer is, from the attributes it sends with a counterparty (receipts, sales,
+/// registrations all carry the same ones).
+pub(super) fn identity(
+    attributes: &CustomerAttributes,
+    counterparty_id: Option<String>,
+) -> Identity {
+    Identity {
+        counterparty_id,
+        phone: attributes.phone.clone(),
+        card: attributes.discount_card_number.clone(),
+        profile: Profile::from_moysklad(
+            attributes.name.as_deref(),
+            [
+                attributes.legal_last_name.as_deref(),
+                attributes.legal_first_name.as_deref(),
+                attributes.legal_middle_name.as_deref(),
+            ],
+            attributes.email.as_deref(),
+            attributes.birth_date.as_deref(),
+        ),
+    }
+}
+
+/// The customer `POST /counterparty` registers: the registration every path builds
+/// ([`registration`]), plus the sex only a registration at the till is told.
+fn new_customer(
+    phone: &Phone,
+    attributes: &CustomerAttributes,
+    store: Option<&str>,
+) -> Result<NewCustomer, ApiError> {
+    check_birth_date(attributes)?;
+    let mut customer = registration(phone, &identity(attributes, None), store);
     customer.sex = attributes.sex.map(|sex| match sex {
         Sex::Male => bonusplus::Sex::Male,
         Sex::Female => bonusplus::Sex::Female,
     });
-    customer.birth_day = attributes
+    Ok(customer)
+}
+
+/// A registration at the till refuses a birth date it cannot read (the cashier can fix it); a sale
+/// or a receipt, which already happened, just leaves it out.
+fn check_birth_date(attributes: &CustomerAttributes) -> Result<(), ApiError> {
+    match attributes
         .birth_date
         .as_deref()
-        .filter(|date| !date.trim().is_empty())
-        .map(parse_birth_date)
-        .transpose()?;
-    Ok(customer)
+        .filter(|d| !d.trim().is_empty())
+    {
+        Some(date) => parse_birth_date(date).map(drop),
+        None => Ok(()),
+    }
 }
 
 /// MoySklad writes `YYYY-MM-DD HH:MM:SS` (sometimes with milliseconds); the date part is kept.

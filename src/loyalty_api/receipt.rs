@@ -30,7 +30,7 @@ use super::verification::{send_verification, Purpose};
 use super::wire::{Position, VerifyResponse};
 use crate::accounts::LoyaltyAccount;
 use crate::bonusplus::{BonusPlusError, CalcItem, CalcRequest, CalcResult, Customer};
-use crate::customers::{CustomerError, Identity, Profile};
+use crate::customers::{CustomerError, Identity};
 use crate::domain::phone::Phone;
 use crate::domain::receipt::{line_sum, price_receipt, ReceiptLine};
 use crate::http::error::ApiError;
@@ -306,22 +306,7 @@ async fn price(
 
 /// Who the receipt's customer is, as MoySklad sent them.
 fn identity(agent: &CounterpartyRef) -> Identity {
-    let attributes = &agent.attributes;
-    Identity {
-        counterparty_id: Some(agent.meta.id.clone()),
-        phone: attributes.phone.clone(),
-        card: attributes.discount_card_number.clone(),
-        profile: Profile::from_moysklad(
-            attributes.name.as_deref(),
-            [
-                attributes.legal_last_name.as_deref(),
-                attributes.legal_first_name.as_deref(),
-                attributes.legal_middle_name.as_deref(),
-            ],
-            attributes.email.as_deref(),
-            attributes.birth_date.as_deref(),
-        ),
-    }
+    super::counterparty::identity(&agent.attributes, Some(agent.meta.id.clone()))
 }
 
 /// A customer that cannot be used, as the cashier sees it; `parameter` names who it was.

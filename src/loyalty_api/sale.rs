@@ -21,7 +21,7 @@ use super::errors::unmapped_store;
 use super::sale_wire::{GiftCardPayment, RetailDemand, RetailSalesReturn, SaleAgent};
 use super::wire::Position;
 use crate::accounts::LoyaltyAccount;
-use crate::customers::{Identity, Profile};
+use crate::customers::Identity;
 use crate::domain::identity::idempotency_key;
 use crate::domain::money::kopecks_to_roubles;
 use crate::domain::phone::Phone;
@@ -344,22 +344,8 @@ impl Recording<'_> {
 
 /// Who a sale's customer is, as MoySklad sent them.
 fn identity(agent: &SaleAgent) -> Identity {
-    let attributes = &agent.attributes;
-    Identity {
-        counterparty_id: agent.meta.as_ref().and_then(|meta| non_empty(&meta.id)),
-        phone: attributes.phone.clone(),
-        card: attributes.discount_card_number.clone(),
-        profile: Profile::from_moysklad(
-            attributes.name.as_deref(),
-            [
-                attributes.legal_last_name.as_deref(),
-                attributes.legal_first_name.as_deref(),
-                attributes.legal_middle_name.as_deref(),
-            ],
-            attributes.email.as_deref(),
-            attributes.birth_date.as_deref(),
-        ),
-    }
+    let counterparty_id = agent.meta.as_ref().and_then(|meta| non_empty(&meta.id));
+    super::counterparty::identity(&agent.attributes, counterparty_id)
 }
 
 /// The positions as they will be booked (rounded half-up where MoySklad sent more decimals than

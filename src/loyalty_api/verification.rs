@@ -23,10 +23,12 @@ use axum::http::StatusCode;
 use rand::Rng as _;
 use secrecy::{ExposeSecret, SecretString};
 
+use super::errors::invalid_phone;
 use super::wire::VerifyResponse;
 use crate::accounts::LoyaltyAccount;
-use crate::bonusplus::{BonusPlusError, NewCustomer};
+use crate::bonusplus::BonusPlusError;
 use crate::crypto::Purpose as SecretPurpose;
+use crate::customers::{CustomerError, Identity};
 use crate::domain::phone::Phone;
 use crate::domain::verification::{
     CodeDelivery, CODE_DIGITS, CODE_LIFETIME, CODE_WINDOW, MAX_CODES_PER_WINDOW, TIME_FOR_REPEAT,
@@ -38,22 +40,28 @@ use crate::store::{now_ms, CodeSlot};
 /// What the code confirms.
 #[derive(Debug, Clone, Copy)]
 pub enum Purpose<'a> {
-    /// A new customer's registration: the customer as it will be created in BonusPlus.
-    Registration(&'a NewCustomer),
+    /// A new customer's registration: who they are, and the BonusPlus store of the point of sale
+    /// (when the till named a mapped one).
+    Registration {
+        who: &'a Identity,
+        store: Option<&'a str>,
+    },
     Spending,
 }
 
 impl Purpose<'_> {
     fn label(self) -> &'static str {
         match self {
-            Purpose::Registration(_) => "register",
+            Purpose::Registration { .. } => "register",
             Purpose::Spending => "spend",
         }
     }
 
     fn message(self) -> &'static str {
         match self {
-            Purpose::Registration(_) => "Код для подтверждения регистрации отправлен покупателю",
+            Purpose::Registration { .. } => {
+                "Код для подтверждения регистрации отправлен покупателю"
+            }
             Purpose::Spending => "Код для списания бонусов отправлен покупателю",
         }
     }
@@ -111,8 +119,8 @@ async fn deliver_code(
     phone: &Phone,
     purpose: Purpose<'_>,
 ) -> Result<SecretString, ApiError> {
-    if let Purpose::Registration(customer) = purpose {
-        ensure_in_bonusplus(state, account, customer).await?;
+    if let Purpose::Registration { who, store } = purpose {
+        ensure_in_bonusplus(state, account, phone, who, store).await?;
     }
     match account.code_delivery {
         CodeDelivery::Own => own_code(state, account, phone).await,
@@ -124,18 +132,29 @@ async fn deliver_code(
 }
 
 /// BonusPlus texts only customers it has: a customer being registered is created first, without
-/// the welcome message (the later `POST /counterparty` completes their data). One that exists
+/// the welcome message (the later `POST /counterparty` completes their data), through the customers
+/// service (one registration per phone however many ask, the counterparty linked). One that exists
 /// already is left as it is.
 async fn ensure_in_bonusplus(
     state: &AppState,
     account: &LoyaltyAccount,
-    customer: &NewCustomer,
+    phone: &Phone,
+    who: &Identity,
+    store: Option<&str>,
 ) -> Result<(), ApiError> {
-    let mut quiet = customer.clone();
-    quiet.no_reg_notification = true;
-    match state.bonusplus.create_customer(&account.key, &quiet).await {
-        Ok(_) | Err(BonusPlusError::AlreadyExists) => Ok(()),
-        Err(error) => Err(error.into()),
+    match state
+        .customers
+        .register_quietly(&account.account_id, &account.key, phone, who, store)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(CustomerError::BonusPlus(error)) => Err(error.into()),
+        Err(CustomerError::Store(error)) => Err(error.into()),
+        Err(CustomerError::InvalidPhone(error)) => Err(invalid_phone("phone", &error)),
+        Err(error @ (CustomerError::Unidentified | CustomerError::UnknownCard)) => {
+            tracing::error!(%error, "a registration with a phone cannot lack one");
+            Err(ApiError::internal())
+        }
     }
 }
 

@@ -85,7 +85,8 @@ async fn create_sends_the_customer_in_bonusplus_fields() {
         .and(header("Authorization", auth().as_str()))
         .and(body_json(json!({
             "phone": "79035550000", "ln": "Сидорова", "fn": "Анна", "mn": "Павловна",
-            "sex": 2, "email": "anna@example.com", "birthDay": "17.05.1990", "ean": "2000000051420"
+            "sex": 2, "email": "anna@example.com", "birthDay": "17.05.1990", "ean": "2000000051420",
+            "store": STORE
         })))
         .respond_with(ResponseTemplate::new(200).set_body_json(customer("79035550000", "0")))
         .expect(1)
@@ -106,7 +107,7 @@ async fn create_keeps_a_card_that_is_not_an_ean_out_and_patches_an_existing_phon
     let mock = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/customer"))
-        .and(body_json(json!({"phone": "79035550000", "ln": "Сидорова", "fn": "Анна", "birthDay": "01.02.1985"})))
+        .and(body_json(json!({"phone": "79035550000", "ln": "Сидорова", "fn": "Анна", "birthDay": "01.02.1985", "store": STORE})))
         .respond_with(ResponseTemplate::new(412).set_body_json(
             json!({"code": "CUSTOMER_ALREADY_EXIST", "msg": "Клиент уже существует"}),
         ))
