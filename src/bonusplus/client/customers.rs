@@ -1,0 +1,166 @@
+//! The customer calls of the BonusPlus client: lookups, registration, edits, the name search,
+//! codes and messages. Outgoing client: must not depend on `state`, incoming modules, services or `store`.
+
+use reqwest::Method;
+use uuid::Uuid;
+
+use super::{decode, with_query, ApiKey, BonusPlusClient, Call, MAX_CUSTOMERS_PER_LIST};
+use crate::bonusplus::error::{codes, BonusPlusError, Result};
+use crate::bonusplus::types::*;
+use crate::bonusplus::unconfirmed;
+use crate::domain::ean::Ean;
+use crate::domain::phone::Phone;
+
+impl BonusPlusClient {
+    /// The customer with this phone; [`BonusPlusError::NotFound`] if BonusPlus has none.
+    pub async fn get_customer(&self, key: &ApiKey, phone: &Phone) -> Result<Customer> {
+        let url = with_query(&self.inner.urls.customer, "phone", phone.as_str());
+        let body = self.send_read(key, Call::get("GET customer", url)).await?;
+        decode("GET customer", &body)
+    }
+
+    /// The customer holding this loyalty card (`GET customer?ean=`);
+    /// [`BonusPlusError::NotFound`] if none.
+    pub async fn get_customer_by_ean(&self, key: &ApiKey, ean: &Ean) -> Result<Customer> {
+        let url = with_query(&self.inner.urls.customer, "ean", ean.as_str());
+        self.lookup(key, Call::get("GET customer by ean", url))
+            .await
+    }
+
+    /// The customer holding the card typed or scanned at the till; [`BonusPlusError::NotFound`]
+    /// if none — also, without asking BonusPlus, for a number that is not a valid EAN-8/EAN-13
+    /// (BonusPlus finds cards by EAN only, and would refuse any other number).
+    pub async fn find_customer_by_card(&self, key: &ApiKey, card: &str) -> Result<Customer> {
+        match Ean::parse(card) {
+            Ok(ean) => self.get_customer_by_ean(key, &ean).await,
+            Err(_) => Err(BonusPlusError::NotFound),
+        }
+    }
+
+    /// The customer with this BonusPlus GUID (`GET customer?id=`); [`BonusPlusError::NotFound`]
+    /// if none.
+    pub async fn get_customer_by_id(&self, key: &ApiKey, id: &Uuid) -> Result<Customer> {
+        let id = id.hyphenated().to_string();
+        let url = with_query(&self.inner.urls.customer, "id", &id);
+        self.lookup(key, Call::get("GET customer by id", url)).await
+    }
+
+    /// Customers matching `filter` (`POST customer/list`), at most `limit` of them.
+    ///
+    /// Never an error for a BonusPlus that does not take the call: refused as unknown
+    /// ([`BonusPlusError::UnknownCall`]) or its body refused (400), it answers no rows. An empty
+    /// filter answers no rows without asking (it would list every customer).
+    pub async fn list_customers(
+        &self,
+        key: &ApiKey,
+        filter: &CustomerFilter,
+        limit: usize,
+    ) -> Result<Vec<Customer>> {
+        if limit == 0 || filter.is_empty() {
+            return Ok(Vec::new());
+        }
+        let take = limit.min(MAX_CUSTOMERS_PER_LIST);
+        let url = self.inner.urls.customer_list.clone();
+        let body = unconfirmed::customer_list_body(filter, take);
+        let call = Call::json("POST customer/list", Method::POST, url, &body)?;
+        // A search has no side effects: retried once like a GET.
+        match self.send_read(key, call).await {
+            Ok(answer) => {
+                let mut customers = unconfirmed::customer_list(&answer).map_err(|reason| {
+                    BonusPlusError::Unexpected {
+                        reason: format!("POST customer/list: {reason}"),
+                    }
+                })?;
+                customers.truncate(limit);
+                Ok(customers)
+            }
+            Err(BonusPlusError::UnknownCall { status })
+            | Err(BonusPlusError::Refused {
+                status: status @ 400,
+                ..
+            }) => {
+                tracing::warn!(
+                    status,
+                    "BonusPlus refused POST customer/list: no rows for a name search"
+                );
+                Ok(Vec::new())
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Registers a customer; [`BonusPlusError::AlreadyExists`] if the phone is taken.
+    pub async fn create_customer(&self, key: &ApiKey, customer: &NewCustomer) -> Result<Customer> {
+        let url = self.inner.urls.customer.clone();
+        let call = Call::json("POST customer", Method::POST, url, customer)?;
+        let body = self.send(key, call).await?;
+        decode("POST customer", &body)
+    }
+
+    /// Changes the given fields of the customer with this phone (`PATCH customer/{phoneNumber}`);
+    /// fields not given stay as they are. [`BonusPlusError::NotFound`] if there is no such
+    /// customer.
+    ///
+    /// If BonusPlus does not know PATCH ([`BonusPlusError::UnknownCall`]), the documented full
+    /// edit `PUT customer/{phoneNumber}` is sent instead. Since a full edit clears what it is not
+    /// sent, the customer is read first and every personal field sent: the patch's value, else
+    /// BonusPlus's own (see [`unconfirmed::replace_customer_body`]); `patch.sex` goes only there.
+    pub async fn update_customer(
+        &self,
+        key: &ApiKey,
+        phone: &Phone,
+        patch: &CustomerPatch,
+    ) -> Result<Customer> {
+        let url = self.customer_url(phone, &[])?;
+        let call = Call::json("PATCH customer", Method::PATCH, url.clone(), patch)?;
+        match self.send(key, call).await {
+            Ok(body) => decode("PATCH customer", &body),
+            Err(BonusPlusError::UnknownCall { status }) => {
+                tracing::info!(
+                    status,
+                    "BonusPlus does not know PATCH customer: full edit with PUT"
+                );
+                let current = self.get_customer(key, phone).await?;
+                let replace = unconfirmed::replace_customer_body(&current, patch);
+                let call = Call::json("PUT customer", Method::PUT, url, &replace)?;
+                let body = self.send(key, call).await?;
+                decode("PUT customer", &body)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Asks BonusPlus to text the customer a code. Returns the code when BonusPlus reveals it
+    /// in its answer (see [`unconfirmed::revealed_code`]); `None` when it only confirms sending.
+    pub async fn send_code(&self, key: &ApiKey, phone: &Phone) -> Result<Option<String>> {
+        let url = self.customer_url(phone, &["sendCode"])?;
+        let call = Call::empty("PUT customer/sendCode", Method::PUT, url);
+        let body = self.send(key, call).await?;
+        Ok(unconfirmed::revealed_code(&body))
+    }
+
+    /// Whether `code` is the one BonusPlus texted to the customer.
+    pub async fn check_code(&self, key: &ApiKey, phone: &Phone, code: &str) -> Result<bool> {
+        let code = code.trim();
+        if code.is_empty() {
+            return Ok(false);
+        }
+        let url = self.customer_url(phone, &["checkCode", code])?;
+        let call = Call::empty("PUT customer/checkCode", Method::PUT, url);
+        match self.send(key, call).await {
+            Ok(_) => Ok(true),
+            Err(err) if err.code() == Some(codes::INVALID_CODE) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Texts `text` to the customer through BonusPlus (`POST customer/{phoneNumber}/sendMessage`).
+    /// [`BonusPlusError::NotFound`] if BonusPlus has no such customer; never retried (a second
+    /// attempt could text twice). The text may hold a code: it is never logged.
+    pub async fn send_message(&self, key: &ApiKey, phone: &Phone, text: &str) -> Result<()> {
+        let url = self.customer_url(phone, &["sendMessage"])?;
+        let body = unconfirmed::send_message_body(text);
+        let call = Call::json("POST customer/sendMessage", Method::POST, url, &body)?;
+        self.send(key, call).await.map(drop)
+    }
+}
