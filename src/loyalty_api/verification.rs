@@ -27,13 +27,14 @@ use super::wire::VerifyResponse;
 use crate::accounts::LoyaltyAccount;
 use crate::bonusplus::{BonusPlusError, NewCustomer};
 use crate::crypto::Purpose as SecretPurpose;
+use crate::domain::identity::customer_guid;
 use crate::domain::phone::Phone;
 use crate::domain::verification::{
     CodeDelivery, CODE_DIGITS, CODE_LIFETIME, CODE_WINDOW, MAX_CODES_PER_WINDOW, TIME_FOR_REPEAT,
 };
 use crate::http::error::{codes, ApiError};
 use crate::state::AppState;
-use crate::store::{now_ms, CodeSlot};
+use crate::store::{now_ms, CodeSlot, CustomerLink};
 
 /// What the code confirms.
 #[derive(Debug, Clone, Copy)]
@@ -134,7 +135,21 @@ async fn ensure_in_bonusplus(
     let mut quiet = customer.clone();
     quiet.no_reg_notification = true;
     match state.bonusplus.create_customer(&account.key, &quiet).await {
-        Ok(_) | Err(BonusPlusError::AlreadyExists) => Ok(()),
+        Ok(created) => {
+            // The app created them: the shop's activity counts the registration from here (the
+            // till's `POST /counterparty` that completes it finds them existing).
+            let phone = created.phone.clone();
+            let link = CustomerLink {
+                account_id: account.account_id.clone(),
+                customer_guid: customer_guid(&account.account_id, &phone),
+                phone,
+                ms_counterparty_id: None,
+                card_number: created.discount_card_number,
+            };
+            state.store.link_registered_customer(&link).await?;
+            Ok(())
+        }
+        Err(BonusPlusError::AlreadyExists) => Ok(()),
         Err(error) => Err(error.into()),
     }
 }
