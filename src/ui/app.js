@@ -191,8 +191,14 @@
     $('rotate').hidden = view.account.status !== 'Activated';
     syncCodeMessage();
     admin = view.user.admin;
-    loadActivity();
-    loadOperations();
+    // Before the first save nothing can have happened: the form comes first.
+    if (view.account.status === 'SettingsRequired') {
+      $('activity-card').hidden = true;
+      $('operations-card').hidden = true;
+    } else {
+      loadActivity();
+      loadOperations();
+    }
     postHeight();
   }
 
