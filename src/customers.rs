@@ -114,8 +114,9 @@ pub enum CustomerError {
 pub const REGISTERED_TTL: Duration = Duration::from_secs(30);
 const FLIGHTS_CAPACITY: u64 = 100_000;
 
-/// One registration (in flight or just answered), shared by everyone asking for the same phone.
-type Flight = Shared<BoxFuture<'static, Result<Customer, BonusPlusError>>>;
+/// One registration (in flight or just answered), shared by everyone asking for the same phone:
+/// the customer, and whether this flight created them (`false`: BonusPlus had them already).
+type Flight = Shared<BoxFuture<'static, Result<(Customer, bool), BonusPlusError>>>;
 
 /// The customers service. Cheap to clone (the flights of this instance are shared).
 #[derive(Clone)]
@@ -162,7 +163,7 @@ impl Customers {
         match self.bonusplus.find_customer_by_card(key, card).await {
             Ok(customer) => {
                 let phone = answered_phone(&customer)?;
-                self.link(account_id, &customer, who).await?;
+                self.link(account_id, &customer, who, false).await?;
                 Ok(phone)
             }
             Err(BonusPlusError::NotFound) => Err(CustomerError::UnknownCard),
@@ -213,15 +214,15 @@ impl Customers {
         let flight = self
             .flights
             .get_with(flight_key.clone(), || self.flight(key, customer));
-        let customer = match flight.await {
-            Ok(customer) => customer,
+        let (customer, created) = match flight.await {
+            Ok(answer) => answer,
             Err(error) => {
                 // A failure is not shared with later attempts: they ask BonusPlus again.
                 self.flights.invalidate(&flight_key);
                 return Err(error.into());
             }
         };
-        self.link(account_id, &customer, who).await?;
+        self.link(account_id, &customer, who, created).await?;
         Ok(customer)
     }
 
@@ -229,32 +230,39 @@ impl Customers {
         let (bonusplus, key) = (self.bonusplus.clone(), key.clone());
         async move {
             match bonusplus.create_customer(&key, &customer).await {
-                Err(BonusPlusError::AlreadyExists) => {
-                    bonusplus.get_customer(&key, &customer.phone).await
-                }
-                other => other,
+                Ok(created) => Ok((created, true)),
+                Err(BonusPlusError::AlreadyExists) => bonusplus
+                    .get_customer(&key, &customer.phone)
+                    .await
+                    .map(|existing| (existing, false)),
+                Err(error) => Err(error),
             }
         }
         .boxed()
         .shared()
     }
 
-    /// Links the counterparty (and the card) to the customer BonusPlus answered.
+    /// Links the counterparty (and the card) to the customer BonusPlus answered; one the app
+    /// `created` is marked registered (everyone sharing the flight marks it; the first time stays).
     async fn link(
         &self,
         account_id: &str,
         customer: &Customer,
         who: &Identity,
+        created: bool,
     ) -> Result<(), StoreError> {
-        self.store
-            .link_customer(&CustomerLink {
-                account_id: account_id.to_owned(),
-                phone: customer.phone.clone(),
-                customer_guid: customer_guid(account_id, &customer.phone),
-                ms_counterparty_id: non_empty(who.counterparty_id.as_deref()).map(str::to_owned),
-                card_number: customer.discount_card_number.clone(),
-            })
-            .await?;
+        let link = CustomerLink {
+            account_id: account_id.to_owned(),
+            phone: customer.phone.clone(),
+            customer_guid: customer_guid(account_id, &customer.phone),
+            ms_counterparty_id: non_empty(who.counterparty_id.as_deref()).map(str::to_owned),
+            card_number: customer.discount_card_number.clone(),
+        };
+        if created {
+            self.store.link_registered_customer(&link).await?;
+        } else {
+            self.store.link_customer(&link).await?;
+        }
         Ok(())
     }
 }

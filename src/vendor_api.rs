@@ -17,6 +17,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::crypto::Purpose;
+use crate::domain::audit::{moysklad_call, AuditAction};
 use crate::moysklad::jwt::{bearer, JwtError};
 use crate::state::AppState;
 use crate::store::{AccountStatus, ActivationRecord, StoreError};
@@ -153,8 +154,8 @@ async fn activate(
         .audit(
             &account_id,
             "moysklad",
-            "activate",
-            &format!("cause={} status={}", body.cause, account.status.as_ref()),
+            AuditAction::MoyskladActivated.as_ref(),
+            &moysklad_call(&body.cause, Some(account.status.as_ref())),
         )
         .await;
     tracing::info!(account = %account_id, cause = %body.cause, status = account.status.as_ref(), "app activated");
@@ -187,8 +188,8 @@ async fn deactivate(
             .audit(
                 &account_id,
                 "moysklad",
-                "deactivate",
-                &format!("cause={}", body.cause),
+                AuditAction::MoyskladDeactivated.as_ref(),
+                &moysklad_call(&body.cause, None),
             )
             .await;
         tracing::info!(account = %account_id, cause = %body.cause, "app deactivated");

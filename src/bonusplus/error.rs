@@ -66,6 +66,27 @@ impl BonusPlusError {
         matches!(self, BonusPlusError::Unavailable { .. })
     }
 
+    /// What happened, in Russian, for the shop owner's page: like `Display`, without the
+    /// technical reasons of a failed connection or an unreadable answer (they stay in the logs).
+    pub fn describe_ru(&self) -> String {
+        match self {
+            BonusPlusError::Unavailable { .. } => "БонусПлюс не отвечает".into(),
+            BonusPlusError::Unexpected { .. } => "БонусПлюс ответил непонятно".into(),
+            BonusPlusError::Unauthorized => {
+                "БонусПлюс не принял ключ API: ключ неверный или отозван".into()
+            }
+            BonusPlusError::NotFound => "не найдено в БонусПлюс".into(),
+            BonusPlusError::UnknownCall { status } => {
+                format!("БонусПлюс не поддерживает этот запрос (HTTP {status})")
+            }
+            BonusPlusError::Refused { message, .. } => format!("БонусПлюс отказал: {message}"),
+            BonusPlusError::AlreadyExists => {
+                "Клиент с этим телефоном уже зарегистрирован в БонусПлюс".into()
+            }
+            BonusPlusError::AlreadyBooked => "Продажа уже проведена в БонусПлюс".into(),
+        }
+    }
+
     /// BonusPlus's error code, when it sent one.
     pub fn code(&self) -> Option<&str> {
         match self {

@@ -1,5 +1,8 @@
 //! Pure rules: validated domain types and the translation rules between MoySklad and BonusPlus.
 //! Must not depend on anything with I/O — no `state`, `store`, clients, HTTP or services.
+pub mod activity;
+pub mod attention;
+pub mod audit;
 pub mod ean;
 pub mod identity;
 pub mod money;

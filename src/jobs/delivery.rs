@@ -22,10 +22,13 @@ use crate::bonusplus::{
     ApiKey, BonusPlusError, CalcItem, GiftCardPayment, ReturnLine, SaleRequest, SaleResult,
 };
 use crate::customers::Identity;
+use crate::domain::activity::bonus_kopecks;
+use crate::domain::attention;
 use crate::domain::phone::Phone;
 use crate::domain::returns::{ReturnPart, SoldLine};
 use crate::store::{
-    now_ms, NewJob, Operation, OperationKind, OperationState, ReserveState, StoreError,
+    now_ms, BookedBonuses, NewJob, Operation, OperationKind, OperationState, ReserveState,
+    StoreError,
 };
 
 pub use crate::store::DELIVER_KIND;
@@ -55,6 +58,11 @@ pub struct SalePayload {
     /// supported have none).
     #[serde(default)]
     pub gift_cards: Vec<CertificatePayment>,
+    /// The bonuses the sale earns as the till reported them (`bonusProgram.bonusValueToEarn`, our
+    /// recalculation's answer from BonusPlus's `retail/calc`), roubles. `POST retail`'s answer
+    /// carries no earned amount, so the shop's activity counts this once the sale is booked.
+    #[serde(default)]
+    pub bonus_earn: Decimal,
 }
 
 /// A gift certificate paying part of a sale: its BonusPlus GUID and the roubles taken from it.
@@ -117,9 +125,7 @@ pub async fn deliver(ctx: &JobContext, op: &Operation) -> Result<(), JobError> {
         .accounts
         .bonusplus_key(&op.account_id)
         .await?
-        .ok_or_else(|| {
-            JobError::Permanent("the account has no usable BonusPlus key (uninstalled?)".into())
-        })?;
+        .ok_or_else(|| JobError::Permanent(attention::NO_KEY.into()))?;
     match op.kind {
         OperationKind::Sale => deliver_sale(ctx, op, &key).await,
         OperationKind::Return => deliver_return(ctx, op, &key).await,
@@ -156,8 +162,7 @@ pub async fn deliver_now(ctx: &JobContext, op: &Operation) -> Result<(), StoreEr
 }
 
 async fn deliver_sale(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Result<(), JobError> {
-    let payload: SalePayload = serde_json::from_str(&op.payload)
-        .map_err(|e| JobError::Permanent(format!("corrupt sale payload: {e}")))?;
+    let payload: SalePayload = serde_json::from_str(&op.payload).map_err(corrupt)?;
     let phone = match &payload.phone {
         Some(phone) => phone.clone(),
         None => {
@@ -191,13 +196,13 @@ async fn deliver_sale(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Result<
         }),
         None => serde_json::json!({"booked": true, "repeated": true}),
     };
+    // Spent: exactly what `POST retail` sent as bonusDebit; earned: what the sale reported.
+    let bonuses = BookedBonuses {
+        spent_kopecks: bonus_kopecks(payload.bonus_debit),
+        earned_kopecks: bonus_kopecks(payload.bonus_earn),
+    };
     ctx.store
-        .finish_operation(
-            &op.id,
-            OperationState::Delivered,
-            Some(&response.to_string()),
-            None,
-        )
+        .book_sale(&op.id, &response.to_string(), bonuses)
         .await?;
     Ok(())
 }
@@ -223,7 +228,7 @@ async fn book(
         .await?
         .create_customers
     {
-        return Err(JobError::Permanent(NOT_A_MEMBER.into()));
+        return Err(JobError::Permanent(attention::NOT_A_MEMBER.into()));
     }
     ctx.customers
         .register(
@@ -240,9 +245,6 @@ async fn book(
         Err(error) => Err(error.into()),
     }
 }
-
-/// Why a sale of a customer BonusPlus does not know is not booked.
-const NOT_A_MEMBER: &str = "Покупатель не зарегистрирован в БонусПлюс, а регистрация на кассе выключена в настройках приложения";
 
 fn sale_request(op: &Operation, payload: &SalePayload, phone: Phone) -> SaleRequest {
     SaleRequest {
@@ -277,21 +279,20 @@ fn sale_request(op: &Operation, payload: &SalePayload, phone: Phone) -> SaleRequ
 }
 
 async fn deliver_return(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Result<(), JobError> {
-    let payload: ReturnPayload = serde_json::from_str(&op.payload)
-        .map_err(|e| JobError::Permanent(format!("corrupt return payload: {e}")))?;
+    let payload: ReturnPayload = serde_json::from_str(&op.payload).map_err(corrupt)?;
     let sale_id = op.sale_id.as_deref().unwrap_or_default();
     let sale = ctx
         .store
         .operation(&op.account_id, sale_id)
         .await?
-        .ok_or_else(|| JobError::Permanent("the sale of this return is unknown".into()))?;
+        .ok_or_else(|| JobError::Permanent(attention::SALE_UNKNOWN.into()))?;
     match sale.state {
         OperationState::Delivered => {}
         OperationState::Pending => {
             return Err(JobError::Retry("waiting for the sale's delivery".into()))
         }
         OperationState::Failed => {
-            return Err(JobError::Permanent("the sale was never booked".into()))
+            return Err(JobError::Permanent(attention::SALE_NOT_BOOKED.into()))
         }
         OperationState::NothingToDo => {
             ctx.store
@@ -300,9 +301,7 @@ async fn deliver_return(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Resul
             return Ok(());
         }
         OperationState::NeedsAttention => {
-            return Err(JobError::Permanent(
-                "the sale of this return is not a sale".into(),
-            ))
+            return Err(JobError::Permanent(attention::SALE_UNKNOWN.into()))
         }
     }
     let mut progress: ReturnProgress = op
@@ -342,6 +341,12 @@ async fn deliver_return(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Resul
         .finish_operation(&op.id, OperationState::Delivered, Some(&text), None)
         .await?;
     Ok(())
+}
+
+/// A recorded operation that no longer reads: nothing later will change that.
+fn corrupt(error: serde_json::Error) -> JobError {
+    tracing::error!(%error, "a recorded operation cannot be read");
+    JobError::Permanent(attention::CORRUPT.into())
 }
 
 async fn save_progress(

@@ -3,6 +3,7 @@
 
 use crate::bonusplus::BonusPlusError;
 use crate::customers::CustomerError;
+use crate::domain::attention;
 use crate::store::StoreError;
 use crate::sync::SyncError;
 
@@ -43,15 +44,10 @@ impl From<SyncError> for JobError {
 impl From<CustomerError> for JobError {
     fn from(error: CustomerError) -> Self {
         match error {
-            CustomerError::Unidentified => JobError::Permanent(
-                "Покупатель не определён: у продажи нет телефона, карты и известного контрагента"
-                    .into(),
-            ),
-            CustomerError::UnknownCard => JobError::Permanent(
-                "Карта покупателя не найдена в БонусПлюс, а телефона у продажи нет".into(),
-            ),
+            CustomerError::Unidentified => JobError::Permanent(attention::UNIDENTIFIED.into()),
+            CustomerError::UnknownCard => JobError::Permanent(attention::UNKNOWN_CARD.into()),
             CustomerError::InvalidPhone(error) => {
-                JobError::Permanent(format!("Телефон покупателя не подходит: {error}"))
+                JobError::Permanent(format!("{}: {error}", attention::INVALID_PHONE))
             }
             CustomerError::BonusPlus(error) => error.into(),
             CustomerError::Store(error) => JobError::Store(error),

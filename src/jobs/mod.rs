@@ -20,7 +20,7 @@ use crate::bonusplus::BonusPlusClient;
 use crate::config::JobSettings;
 use crate::customers::Customers;
 use crate::reserves::Reserves;
-use crate::store::{now_ms, Job, OperationState, Store, StoreError};
+use crate::store::{now_ms, Job, Operation, OperationState, Store, StoreError};
 use crate::sync::SyncContext;
 use delivery::{deliver, retry_at, DELIVER_KIND};
 pub use error::JobError;
@@ -214,6 +214,30 @@ pub async fn retry_failed(store: &Store, kind: Option<&str>) -> Result<u64, Stor
         "failed work re-queued"
     );
     Ok(requeued.max(reopened.len() as u64))
+}
+
+/// An administrator's retry of one failed delivery of `account_id` (the settings page's button):
+/// the operation goes back to pending with its job due once the inline attempt had its chance, and
+/// is delivered now. `None` when it is not a failed operation of that account — a second click,
+/// another instance, another account's id: nothing happens then.
+pub async fn retry_one(
+    ctx: &JobContext,
+    account_id: &str,
+    operation_id: &str,
+) -> Result<Option<Operation>, StoreError> {
+    let grace = i64::try_from(ctx.settings.inline_grace_ms).unwrap_or(i64::MAX / 2);
+    let job = delivery::delivery_job(account_id, operation_id, now_ms().saturating_add(grace));
+    let Some(op) = ctx
+        .store
+        .reopen_failed_operation(account_id, operation_id, &job)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if let Err(error) = delivery::deliver_now(ctx, &op).await {
+        tracing::warn!(%error, operation = %op.id, "retried; delivery left to the workers");
+    }
+    Ok(Some(op))
 }
 
 async fn deliver_job(ctx: &JobContext, job: &Job) -> Result<(), JobError> {

@@ -152,18 +152,19 @@ pub async fn create(
     }
     let store = account.bonusplus_store(body.retail_store.meta.id.trim());
     let new_customer = new_customer(&phone, &body.attributes, store)?;
-    let customer = match state
+    let (customer, created) = match state
         .bonusplus
         .create_customer(&account.key, &new_customer)
         .await
     {
-        Err(BonusPlusError::AlreadyExists) => {
-            update_existing(&state, &account, &phone, &new_customer).await?
-        }
-        other => other?,
+        Err(BonusPlusError::AlreadyExists) => (
+            update_existing(&state, &account, &phone, &new_customer).await?,
+            false,
+        ),
+        other => (other?, true),
     };
     let ms_id = non_empty(&body.meta.id);
-    link(&state, &account, &customer, ms_id).await?;
+    link(&state, &account, &customer, ms_id, created).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -277,23 +278,27 @@ fn non_empty(text: &str) -> Option<&str> {
     (!text.is_empty()).then_some(text)
 }
 
-/// Links the customer (phone ↔ GUID ↔ MoySklad id) and waits for it.
+/// Links the customer (phone ↔ GUID ↔ MoySklad id) and waits for it; one the app has just
+/// `created` in BonusPlus is marked registered (the shop's activity counts it).
 async fn link(
     state: &AppState,
     account: &LoyaltyAccount,
     customer: &Customer,
     ms_id: Option<&str>,
+    created: bool,
 ) -> Result<(), ApiError> {
-    state
-        .store
-        .link_customer(&CustomerLink {
-            account_id: account.account_id.clone(),
-            phone: customer.phone.clone(),
-            customer_guid: customer_guid(&account.account_id, &customer.phone),
-            ms_counterparty_id: ms_id.map(str::to_owned),
-            card_number: customer.discount_card_number.clone(),
-        })
-        .await?;
+    let link = CustomerLink {
+        account_id: account.account_id.clone(),
+        phone: customer.phone.clone(),
+        customer_guid: customer_guid(&account.account_id, &customer.phone),
+        ms_counterparty_id: ms_id.map(str::to_owned),
+        card_number: customer.discount_card_number.clone(),
+    };
+    if created {
+        state.store.link_registered_customer(&link).await?;
+    } else {
+        state.store.link_customer(&link).await?;
+    }
     Ok(())
 }
 

@@ -99,6 +99,7 @@ pub async fn sale(
         name: body.name.clone(),
         moment: body.moment.clone(),
         gift_cards,
+        bonus_earn: earned(&body),
     };
     record
         .pending(&state, None, None, &to_json(&payload)?, true)
@@ -340,6 +341,16 @@ impl Recording<'_> {
         }
         Ok(())
     }
+}
+
+/// The bonuses the till says the sale earns (the shop's activity counts them once it is booked);
+/// a negative figure earns nothing.
+fn earned(body: &RetailDemand) -> Decimal {
+    body.bonus_program
+        .as_ref()
+        .and_then(|bonus| bonus.bonus_value_to_earn)
+        .filter(|earn| *earn > Decimal::ZERO)
+        .unwrap_or_default()
 }
 
 /// Who a sale's customer is, as MoySklad sent them.

@@ -61,6 +61,28 @@ impl JsonApiError {
             _ => false,
         }
     }
+
+    /// What happened, in Russian, for the shop owner's page (`Display` is for the logs). MoySklad's
+    /// own message is kept; transport and parsing details stay in the logs.
+    pub fn describe_ru(&self) -> String {
+        match self {
+            JsonApiError::Unauthorized => {
+                "МойСклад не принял токен доступа приложения (приложение удалено или доступ отозван)"
+                    .into()
+            }
+            JsonApiError::Forbidden(message) => format!("МойСклад не дал доступа: {message}"),
+            JsonApiError::NotFound => "не найдено в МоёмСкладе".into(),
+            JsonApiError::RateLimited => {
+                "МойСклад ограничил частоту запросов, попытка будет повторена".into()
+            }
+            JsonApiError::Status { status, message } => {
+                format!("МойСклад ответил ошибкой {status}: {message}")
+            }
+            JsonApiError::Transport(_) => "МойСклад не отвечает".into(),
+            JsonApiError::Decode(_) => "МойСклад ответил непонятно".into(),
+            JsonApiError::BadUrl(_) => "неверный адрес JSON API МоегоСклада в настройках сервиса".into(),
+        }
+    }
 }
 
 /// One page of a list, with the total MoySklad reports for the whole list.

@@ -53,6 +53,27 @@ impl VendorApiError {
             _ => false,
         }
     }
+
+    /// What happened, in Russian, for the shop owner's page (`Display` is for the logs). MoySklad's
+    /// own message is kept; transport and parsing details stay in the logs.
+    pub fn describe_ru(&self) -> String {
+        match self {
+            VendorApiError::NotFound => {
+                "приложение не найдено в МоёмСкладе (не установлено, или ссылка устарела)".into()
+            }
+            VendorApiError::Forbidden(message) => format!("МойСклад отказал в доступе: {message}"),
+            VendorApiError::BadTransition(message) => {
+                format!("МойСклад не принял смену статуса: {message}")
+            }
+            VendorApiError::BadRequest(message) => format!("МойСклад отклонил запрос: {message}"),
+            VendorApiError::Status { status, message } => {
+                format!("МойСклад ответил ошибкой {status}: {message}")
+            }
+            VendorApiError::Transport(_) => "МойСклад не отвечает".into(),
+            VendorApiError::Decode(_) => "МойСклад ответил непонятно".into(),
+            VendorApiError::Sign(_) => "не удалось подписать запрос к МоемуСкладу".into(),
+        }
+    }
 }
 
 /// The MoySklad user who opened the settings page (`POST /context/{contextKey}`).

@@ -20,13 +20,32 @@ impl Store {
     /// Creates or updates the link; a known MoySklad id or card is never erased by a call that
     /// does not bring one.
     pub async fn link_customer(&self, link: &CustomerLink) -> Result<CustomerLink, StoreError> {
+        self.upsert_customer(link, None).await
+    }
+
+    /// Links a customer the app has just created in BonusPlus, marking when (the activity counts
+    /// them). A customer is marked once: the first registration's time stays.
+    pub async fn link_registered_customer(
+        &self,
+        link: &CustomerLink,
+    ) -> Result<CustomerLink, StoreError> {
+        self.upsert_customer(link, Some(now_ms())).await
+    }
+
+    async fn upsert_customer(
+        &self,
+        link: &CustomerLink,
+        registered_at: Option<i64>,
+    ) -> Result<CustomerLink, StoreError> {
         let now = now_ms();
         let sql = format!(
-            "INSERT INTO customers (account_id, phone, customer_guid, ms_counterparty_id, card_number, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6)
+            "INSERT INTO customers (account_id, phone, customer_guid, ms_counterparty_id, card_number, created_at, updated_at,
+                                    registered_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
              ON CONFLICT (account_id, phone) DO UPDATE SET
                ms_counterparty_id = COALESCE(excluded.ms_counterparty_id, customers.ms_counterparty_id),
                card_number = COALESCE(excluded.card_number, customers.card_number),
+               registered_at = COALESCE(customers.registered_at, excluded.registered_at),
                updated_at = excluded.updated_at
              RETURNING {CUSTOMER_COLUMNS}"
         );
@@ -38,6 +57,7 @@ impl Store {
                 .bind(&link.ms_counterparty_id)
                 .bind(&link.card_number)
                 .bind(now)
+                .bind(registered_at)
                 .fetch_one(pool)
                 .await?
         });

@@ -8,6 +8,7 @@
 //! backend's pool type, so a query is written once and type-checked against both drivers.
 
 mod accounts;
+mod activity;
 mod audit;
 mod calls;
 mod customers;
@@ -38,7 +39,7 @@ pub use accounts::{Account, AccountStatus, ActivationRecord};
 pub use calls::ApiCall;
 pub use customers::CustomerLink;
 pub use jobs::{Job, JobBacklog, JobState, NewJob, DELIVER_KIND};
-pub use operations::{NewOperation, Operation, OperationKind, OperationState};
+pub use operations::{BookedBonuses, NewOperation, Operation, OperationKind, OperationState};
 pub use overview::{AccountDetail, AccountOverview, AccountProblem};
 pub use reserves::{Reserve, ReserveState};
 pub use secrets::{SealedSecret, SecretColumn};

@@ -30,6 +30,13 @@ pub enum OperationState {
     NeedsAttention,
 }
 
+/// The bonuses a booked sale spent and earned, whole kopecks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BookedBonuses {
+    pub spent_kopecks: i64,
+    pub earned_kopecks: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewOperation {
     pub id: String,
@@ -300,7 +307,9 @@ impl Store {
         rows.into_iter().map(Operation::try_from).collect()
     }
 
-    /// Records the outcome of a delivery attempt.
+    /// Records the outcome of a delivery attempt. Delivered marks when it was booked (once: a
+    /// repeated delivery keeps the first time); failed, when it was refused — the activity counts by
+    /// them.
     pub async fn finish_operation(
         &self,
         id: &str,
@@ -311,7 +320,9 @@ impl Store {
         with_pool!(self, |pool| {
             sqlx::query(
                 "UPDATE operations SET state = $2, response = COALESCE($3, response), last_error = $4,
-                        attempts = attempts + 1, updated_at = $5
+                        attempts = attempts + 1, updated_at = $5,
+                        booked_at = CASE WHEN $2 = 'delivered' THEN COALESCE(booked_at, $5) ELSE booked_at END,
+                        failed_at = CASE WHEN $2 = 'failed' THEN $5 ELSE failed_at END
                  WHERE id = $1",
             )
             .bind(id)
@@ -323,6 +334,78 @@ impl Store {
             .await?;
         });
         Ok(())
+    }
+
+    /// Records a sale BonusPlus booked, with the bonuses it spent and earned (whole kopecks) for the
+    /// shop's activity. Booked once: a repeated delivery keeps the first time.
+    pub async fn book_sale(
+        &self,
+        id: &str,
+        response: &str,
+        bonuses: BookedBonuses,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE operations SET state = 'delivered', response = $2, last_error = NULL,
+                        attempts = attempts + 1, updated_at = $3, booked_at = COALESCE(booked_at, $3),
+                        bonus_spent_kopecks = $4, bonus_earned_kopecks = $5
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(response)
+            .bind(now_ms())
+            .bind(bonuses.spent_kopecks)
+            .bind(bonuses.earned_kopecks)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Puts one failed operation of `account_id` back to pending with its delivery job due at
+    /// `job.run_at` (an administrator's retry), in one transaction. `None` when it is not a failed
+    /// operation of that account — already retried by another click or instance, or unknown:
+    /// nothing changes then.
+    pub async fn reopen_failed_operation(
+        &self,
+        account_id: &str,
+        id: &str,
+        job: &NewJob,
+    ) -> Result<Option<Operation>, StoreError> {
+        let now = now_ms();
+        let sql = format!(
+            "UPDATE operations SET state = 'pending', last_error = NULL, updated_at = $3
+             WHERE account_id = $1 AND id = $2 AND state = 'failed'
+             RETURNING {OPERATION_COLUMNS}"
+        );
+        let reopened: Option<OperationRow> = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let row: Option<OperationRow> = sqlx::query_as(&sql)
+                .bind(account_id)
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if row.is_some() {
+                // The job exists unless the operation predates jobs being kept; either way it is
+                // made due, taken from whoever last held it (a worker still finishing its failure
+                // then finds it gone and leaves it).
+                insert_job!(&mut *tx, job, now);
+                sqlx::query(
+                    "UPDATE jobs SET state = 'ready', attempts = 0, run_at = $2, locked_by = NULL, locked_until = NULL,
+                            last_error = NULL, updated_at = $3
+                     WHERE dedupe_key = $1",
+                )
+                .bind(&job.dedupe_key)
+                .bind(job.run_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            row
+        });
+        reopened.map(Operation::try_from).transpose()
     }
 
     /// The booked sales of a customer (MoySklad's counterparty) at a point of sale recorded at or

@@ -2,6 +2,7 @@
 //! Storage only: no crypto (the key stays sealed here), no clients, no HTTP.
 
 use super::{with_pool, Store, StoreError};
+use crate::domain::activity::UtcOffset;
 
 /// Loyalty settings of one account. The BonusPlus key stays encrypted here.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -132,6 +133,43 @@ impl Store {
             .bind(account_id)
             .bind(checkout.create_customers)
             .bind(checkout.return_window_days)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+// ---- The shop's time zone (issue 18): which day the activity counts an operation on. ----
+
+impl Store {
+    /// The account's offset from UTC; Moscow's when it has no settings yet.
+    pub async fn utc_offset(&self, account_id: &str) -> Result<UtcOffset, StoreError> {
+        let row: Option<(i64,)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT utc_offset_minutes FROM loyalty_settings WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        match row {
+            None => Ok(UtcOffset::default()),
+            Some((minutes,)) => UtcOffset::from_minutes(minutes)
+                .map_err(|_| StoreError::Corrupt(format!("utc_offset_minutes `{minutes}`"))),
+        }
+    }
+
+    /// Saves the time zone of an account whose settings row exists (saved first).
+    pub async fn save_utc_offset(
+        &self,
+        account_id: &str,
+        offset: UtcOffset,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE loyalty_settings SET utc_offset_minutes = $2 WHERE account_id = $1",
+            )
+            .bind(account_id)
+            .bind(offset.minutes())
             .execute(pool)
             .await?;
         });

@@ -458,7 +458,8 @@ async fn finish(
 }
 
 fn json_api_error(error: JsonApiError) -> SyncError {
-    let message = format!("МойСклад: {error}");
+    tracing::warn!(%error, "product sync: MoySklad");
+    let message = error.describe_ru();
     if error.is_transient() {
         SyncError::Retry(message)
     } else {
@@ -467,7 +468,8 @@ fn json_api_error(error: JsonApiError) -> SyncError {
 }
 
 fn bonusplus_error(error: BonusPlusError) -> SyncError {
-    let message = format!("БонусПлюс: {error}");
+    tracing::warn!(%error, "product sync: BonusPlus");
+    let message = error.describe_ru();
     if error.is_retryable() {
         SyncError::Retry(message)
     } else {

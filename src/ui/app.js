@@ -157,6 +157,7 @@
     $('codeMessage').value = s.codeMessage;
     $('createCustomers').checked = s.createCustomers;
     $('returnWindowDays').value = String(s.returnWindowDays);
+    chooseTimeZone(s.utcOffsetMinutes);
     renderStores(view);
 
     var calls = $('calls');
@@ -190,8 +191,125 @@
     $('rotate').hidden = view.account.status !== 'Activated';
     syncCodeMessage();
     admin = view.user.admin;
-    loadOperations();
+    // Before the first save nothing can have happened: the form comes first.
+    if (view.account.status === 'SettingsRequired') {
+      $('activity-card').hidden = true;
+      $('operations-card').hidden = true;
+    } else {
+      loadActivity();
+      loadOperations();
+    }
     postHeight();
+  }
+
+  // A zone the list does not offer (saved through the API) is added, so the select shows it.
+  function chooseTimeZone(minutes) {
+    var select = $('utcOffsetMinutes');
+    var value = String(minutes);
+    var known = Array.prototype.some.call(select.options, function (option) { return option.value === value; });
+    if (!known) {
+      var option = document.createElement('option');
+      option.value = value;
+      option.textContent = zoneLabel(minutes);
+      select.appendChild(option);
+    }
+    select.value = value;
+  }
+
+  function zoneLabel(minutes) {
+    if (!minutes) { return 'UTC'; }
+    var sign = minutes > 0 ? '+' : '−';
+    var abs = Math.abs(minutes);
+    var rest = abs % 60;
+    return 'UTC' + sign + Math.floor(abs / 60) + (rest ? ':' + (rest < 10 ? '0' : '') + rest : '');
+  }
+
+  // ---- Activity: today and the last 14 days, counted by the server; bars drawn here as SVG. ----
+  var SVG = 'http://www.w3.org/2000/svg';
+  var METRICS = [
+    { key: 'salesBooked', title: 'Продажи проведены в БонусПлюс', format: count },
+    { key: 'returnsBooked', title: 'Возвраты проведены', format: count },
+    { key: 'bonusesSpentKopecks', title: 'Бонусов списано', format: bonuses },
+    { key: 'bonusesEarnedKopecks', title: 'Бонусов начислено', format: bonuses },
+    { key: 'customersRegistered', title: 'Покупателей зарегистрировано на кассе', format: count },
+    { key: 'deliveriesFailed', title: 'Не доставлено в БонусПлюс', format: count, alarm: true }
+  ];
+
+  function count(n) { return group(String(n)); }
+
+  // Whole kopecks → "1 234,50": integer arithmetic only, never a float.
+  function bonuses(kopecks) {
+    var sign = kopecks < 0 ? '−' : '';
+    var abs = Math.abs(kopecks);
+    var cents = abs % 100;
+    return sign + group(String((abs - cents) / 100)) + ',' + (cents < 10 ? '0' : '') + cents;
+  }
+
+  function group(digits) { return digits.replace(/\B(?=(\d{3})+(?!\d))/g, '\u00a0'); }
+
+  function shortDate(date) {
+    var parts = String(date).split('-');
+    return parts.length === 3 ? parts[2] + '.' + parts[1] : String(date);
+  }
+
+  function loadActivity() {
+    api('GET', '/ui/api/activity').then(renderActivity)
+      .catch(function (error) { notice(error.message, 'error'); });
+  }
+
+  function renderActivity(activity) {
+    $('activity-card').hidden = false;
+    $('activity-zone').textContent = activity.timeZone;
+    $('activity-days').textContent = String(activity.windowDays);
+    var rows = $('activity-rows');
+    rows.textContent = '';
+    METRICS.forEach(function (metric) {
+      var row = document.createElement('tr');
+      row.setAttribute('data-metric', metric.key);
+      cell(row, metric.title);
+      var today = activity.today[metric.key];
+      cell(row, metric.format(today), 'num today' + (metric.alarm && today ? ' error-text' : ''));
+      var sum = activity.total[metric.key];
+      cell(row, metric.format(sum), 'num total' + (metric.alarm && sum ? ' error-text' : ''));
+      var chart = document.createElement('td');
+      chart.appendChild(bars(activity.days, metric));
+      row.appendChild(chart);
+      rows.appendChild(row);
+    });
+    var days = activity.days;
+    $('activity-range').textContent = days.length
+      ? 'По дням: с ' + shortDate(days[0].date) + ' по ' + shortDate(days[days.length - 1].date) + ' (последний столбик — сегодня).'
+      : '';
+    postHeight();
+  }
+
+  // One bar per day, scaled to the metric's busiest day; a day with nothing keeps a thin mark.
+  function bars(days, metric) {
+    var width = 10, gap = 3, height = 28;
+    var max = days.reduce(function (m, day) { return Math.max(m, day[metric.key]); }, 0);
+    var svg = document.createElementNS(SVG, 'svg');
+    svg.setAttribute('class', 'bars' + (metric.alarm ? ' alarm' : ''));
+    svg.setAttribute('width', String(days.length * (width + gap)));
+    svg.setAttribute('height', String(height));
+    svg.setAttribute('role', 'img');
+    svg.setAttribute('aria-label', metric.title + ' по дням');
+    days.forEach(function (day, index) {
+      var value = day[metric.key];
+      var h = max > 0 && value > 0 ? Math.max(2, Math.round(value / max * height)) : 1;
+      var rect = document.createElementNS(SVG, 'rect');
+      rect.setAttribute('class', value > 0 ? 'bar' : 'bar zero');
+      rect.setAttribute('x', String(index * (width + gap)));
+      rect.setAttribute('y', String(height - h));
+      rect.setAttribute('width', String(width));
+      rect.setAttribute('height', String(h));
+      rect.setAttribute('data-date', day.date);
+      rect.setAttribute('data-value', String(value));
+      var tip = document.createElementNS(SVG, 'title');
+      tip.textContent = shortDate(day.date) + ': ' + metric.format(value);
+      rect.appendChild(tip);
+      svg.appendChild(rect);
+    });
+    return svg;
   }
 
   // The text is used only for the app's own codes.
@@ -246,11 +364,59 @@
       none.textContent = 'Нет';
       box.appendChild(none);
     }
-    listInto('failed-list', ops.failed, function (op) {
-      return title(op) + (op.reason ? ' — ' + op.reason : '');
-    }, 'Нет');
+    var failed = $('failed-list');
+    failed.textContent = '';
+    ops.failed.forEach(function (op) { failed.appendChild(failedBlock(op)); });
+    if (!ops.failed.length) {
+      var nothing = document.createElement('p');
+      nothing.className = 'muted';
+      nothing.textContent = 'Нет';
+      failed.appendChild(nothing);
+    }
     listInto('noted', ops.noted, function (op) { return title(op) + ' — ' + op.notes; }, 'Нет');
+    var waiting = ops.failed.length + ops.needsAttention.length;
+    $('attention-count').textContent = String(waiting);
+    $('attention-count').hidden = !waiting;
     postHeight();
+  }
+
+  // A delivery BonusPlus refused: why, what to do, and (administrators) the retry button.
+  function failedBlock(op) {
+    var block = document.createElement('div');
+    block.className = 'attention failed-op';
+    block.setAttribute('data-operation', op.id);
+    var head = document.createElement('div');
+    head.className = 'op-title';
+    head.textContent = title(op);
+    block.appendChild(head);
+    var reason = document.createElement('div');
+    reason.className = 'error-text reason';
+    reason.textContent = 'Причина: ' + (op.reason || 'не записана');
+    block.appendChild(reason);
+    if (op.whatToDo) {
+      var todo = document.createElement('div');
+      todo.className = 'todo';
+      todo.textContent = 'Что сделать: ' + op.whatToDo;
+      block.appendChild(todo);
+    }
+    if (!admin) { return block; }
+    var retry = document.createElement('button');
+    retry.type = 'button';
+    retry.className = 'primary retry';
+    retry.textContent = 'Повторить';
+    retry.addEventListener('click', function () {
+      retry.disabled = true;
+      api('POST', '/ui/api/operations/' + encodeURIComponent(op.id) + '/retry').then(function (answer) {
+        renderOperations(answer);
+        loadActivity();
+        var again = answer.failed.some(function (other) { return other.id === op.id; });
+        notice(again
+          ? 'БонусПлюс снова не провёл операцию: причина указана в разделе «Требуют внимания».'
+          : 'Операция отправлена в БонусПлюс повторно.', again ? 'error' : 'ok');
+      }).catch(function (error) { retry.disabled = false; notice(error.message, 'error'); });
+    });
+    block.appendChild(retry);
+    return block;
   }
 
   function attentionBlock(op, sales) {
@@ -280,6 +446,7 @@
       api('POST', '/ui/api/returns/' + encodeURIComponent(op.id) + '/match', { saleId: select.value })
         .then(function (answer) {
           renderOperations(answer);
+          loadActivity();
           notice('Возврат сопоставлен с продажей: бонусы скорректированы.', 'ok');
         }).catch(function (error) { match.disabled = false; notice(error.message, 'error'); });
     });
@@ -314,7 +481,8 @@
       codeDelivery: $('codeDelivery').value,
       codeMessage: $('codeMessage').value.trim(),
       createCustomers: $('createCustomers').checked,
-      returnWindowDays: parseInt($('returnWindowDays').value, 10) || 0
+      returnWindowDays: parseInt($('returnWindowDays').value, 10) || 0,
+      utcOffsetMinutes: parseInt($('utcOffsetMinutes').value, 10)
     };
     var key = $('bonusplusKey').value.trim();
     if (key) { body.bonusplusKey = key; }

@@ -5,6 +5,7 @@
 //! memory and sends as a bearer token: no cookies (third-party cookies are often blocked in a
 //! cross-site frame) and therefore no CSRF surface. Only account administrators may change settings.
 
+mod activity;
 mod operations;
 mod session;
 mod settings;
@@ -20,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
+use crate::domain::audit::AuditAction;
 use crate::moysklad::vendor_client::VendorApiError;
 use crate::state::AppState;
 use crate::store::{Account, AccountStatus};
@@ -64,6 +66,8 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(operations::match_to_sale),
         )
         .route("/ui/api/returns/{id}/close", post(operations::close))
+        .route("/ui/api/operations/{id}/retry", post(operations::retry))
+        .route("/ui/api/activity", get(activity::show))
         .layer(axum::middleware::from_fn_with_state(
             state,
             security_headers,
@@ -151,12 +155,24 @@ impl From<crate::store::StoreError> for UiError {
     }
 }
 
-/// Parses a JSON body; a malformed one is refused naming the offending field.
+/// Parses a JSON body; a malformed one is refused naming the offending field (the parser's own
+/// English explanation goes to the log, not to the page).
 pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, UiError> {
-    crate::http::extract::parse_json(body).map_err(|e| UiError {
-        status: StatusCode::BAD_REQUEST,
-        message: format!("Некорректные данные: {}", e.message),
-        field: e.parameter,
+    crate::http::extract::parse_json(body).map_err(|e| {
+        tracing::debug!(reason = %e.message, field = ?e.parameter, "settings page: body refused");
+        let message = match e.parameter.as_deref() {
+            Some(field) if field != "body" => {
+                format!(
+                    "Некорректные данные в поле «{field}»: обновите страницу и попробуйте ещё раз"
+                )
+            }
+            _ => "Некорректные данные: обновите страницу и попробуйте ещё раз".to_owned(),
+        };
+        UiError {
+            status: StatusCode::BAD_REQUEST,
+            message,
+            field: e.parameter,
+        }
     })
 }
 
@@ -183,16 +199,24 @@ fn moysklad_refused(error: VendorApiError) -> UiError {
     UiError::new(
         StatusCode::BAD_GATEWAY,
         format!(
-            "Настройки сохранены, но МойСклад их не принял: {error}. Попробуйте сохранить ещё раз"
+            "Настройки сохранены, но МойСклад их не принял: {}. Попробуйте сохранить ещё раз",
+            error.describe_ru()
         ),
     )
 }
 
-/// Writes the audit entry of a change; a failure is logged, never shown to the user.
-async fn audit(state: &AppState, account_id: &str, user: &UiUser, action: &str, details: &str) {
+/// Writes the audit entry of a change (a stable action code, details in Russian); a failure is
+/// logged, never shown to the user.
+async fn audit(
+    state: &AppState,
+    account_id: &str,
+    user: &UiUser,
+    action: AuditAction,
+    details: &str,
+) {
     if let Err(error) = state
         .store
-        .audit(account_id, &user.actor(), action, details)
+        .audit(account_id, &user.actor(), action.as_ref(), details)
         .await
     {
         tracing::warn!(%error, "audit entry not written");

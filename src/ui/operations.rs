@@ -1,7 +1,8 @@
-//! Sales and returns that need the shop: sales BonusPlus could not book (with the reason), returns
-//! whose sale was not found (an administrator matches them to a booked sale, or closes them), and
-//! operations booked with a note (amounts rounded on arrival).
-//! `GET /ui/api/operations`, `POST /ui/api/returns/{id}/match`, `POST /ui/api/returns/{id}/close`.
+//! Sales and returns that need the shop: sales and returns BonusPlus refused for good (the reason
+//! and what to do, in Russian; an administrator retries one), returns whose sale was not found (an
+//! administrator matches them to a booked sale, or closes them), and operations booked with a note
+//! (amounts rounded on arrival). `GET /ui/api/operations`, `POST /ui/api/operations/{id}/retry`,
+//! `POST /ui/api/returns/{id}/match`, `POST /ui/api/returns/{id}/close`.
 //! Must not depend on `loyalty_api` or `vendor_api`.
 
 use axum::extract::{Path, State};
@@ -11,7 +12,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::{audit, changeable_account, parse_body, UiError, UiUser};
+use crate::domain::attention::advise;
+use crate::domain::audit::{operation as operation_name, AuditAction};
 use crate::jobs::delivery::{ReturnPayload, SalePayload};
+use crate::jobs::retry_one;
 use crate::sales::{match_return, Matched, SalesError, UnmatchedReturn};
 use crate::state::AppState;
 use crate::store::{now_ms, Operation, OperationKind, OperationState};
@@ -45,6 +49,8 @@ struct OperationView {
     sum: Option<Decimal>,
     lines: Vec<LineView>,
     reason: Option<String>,
+    /// For a refused delivery: what the shop can do about it.
+    what_to_do: Option<&'static str>,
     notes: Option<String>,
     recorded_at: i64,
 }
@@ -95,15 +101,58 @@ pub async fn match_to_sale(
     .await
     .map_err(refused)?;
     if matched == Matched::Now {
-        let details = format!("return {return_id} → sale {}", body.sale_id);
+        let details = format!(
+            "{} → {}",
+            named(&state, account_id, &return_id).await,
+            named(&state, account_id, &body.sale_id).await
+        );
         audit(
             &state,
             account_id,
             &user,
-            "return matched to a sale",
+            AuditAction::ReturnMatched,
             &details,
         )
         .await;
+    }
+    operations(&state, account_id).await.map(Json)
+}
+
+/// `POST /ui/api/operations/{id}/retry`: administrators send a delivery BonusPlus refused for good
+/// once more (after fixing its cause). Only a failed operation of the user's own account goes back
+/// to the queue — once, however often this is asked — and is delivered at once; the answer is the
+/// lists as they are afterwards (booked, or failed again with the new reason).
+pub async fn retry(
+    State(state): State<AppState>,
+    user: UiUser,
+    Path(operation_id): Path<String>,
+) -> Result<Json<OperationsView>, UiError> {
+    user.require_admin()?;
+    let account = changeable_account(&state, &user).await?;
+    let account_id = account.account_id.as_str();
+    match retry_one(&state.jobs, account_id, &operation_id).await? {
+        Some(op) => {
+            let details = operation_name(
+                op.kind == OperationKind::Return,
+                number_of(&op).as_deref(),
+                &op.id,
+            );
+            audit(
+                &state,
+                account_id,
+                &user,
+                AuditAction::DeliveryRetried,
+                &details,
+            )
+            .await;
+        }
+        // A second click (or another instance) retried it already: nothing more to do.
+        None if state
+            .store
+            .operation(account_id, &operation_id)
+            .await?
+            .is_some() => {}
+        None => return Err(UiError::new(StatusCode::NOT_FOUND, "Операция не найдена")),
     }
     operations(&state, account_id).await.map(Json)
 }
@@ -124,8 +173,15 @@ pub async fn close(
         .close_return(account_id, &return_id, &why)
         .await?
     {
-        let details = format!("return {return_id}");
-        audit(&state, account_id, &user, "return closed", &details).await;
+        let details = named(&state, account_id, &return_id).await;
+        audit(
+            &state,
+            account_id,
+            &user,
+            AuditAction::ReturnClosed,
+            &details,
+        )
+        .await;
     }
     operations(&state, account_id).await.map(Json)
 }
@@ -170,8 +226,26 @@ async fn operations(state: &AppState, account_id: &str) -> Result<OperationsView
     })
 }
 
+/// An operation of the account named for the audit log: «продажа № 00077» (its id if unreadable).
+async fn named(state: &AppState, account_id: &str, id: &str) -> String {
+    match state.store.operation(account_id, id).await {
+        Ok(Some(op)) => operation_name(
+            op.kind == OperationKind::Return,
+            number_of(&op).as_deref(),
+            &op.id,
+        ),
+        _ => id.to_owned(),
+    }
+}
+
+/// The number MoySklad gave the operation, if it can be read.
+fn number_of(op: &Operation) -> Option<String> {
+    describe(op).number
+}
+
 /// An operation as the page lists it, read from what was recorded.
 fn describe(op: &Operation) -> OperationView {
+    let advice = (op.state == OperationState::Failed).then(|| advise(op.last_error.as_deref()));
     let mut view = OperationView {
         id: op.id.clone(),
         kind: if op.kind == OperationKind::Sale {
@@ -184,7 +258,11 @@ fn describe(op: &Operation) -> OperationView {
         moment: None,
         sum: None,
         lines: Vec::new(),
-        reason: op.last_error.clone(),
+        reason: match &advice {
+            Some(advice) => Some(advice.reason.clone()),
+            None => op.last_error.clone(),
+        },
+        what_to_do: advice.map(|advice| advice.what_to_do),
         notes: op.notes.clone(),
         recorded_at: op.created_at,
     };

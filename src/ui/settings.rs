@@ -15,6 +15,8 @@ use super::view::{view, SettingsView};
 use super::{audit, changeable_account, moysklad_refused, parse_body, UiError, UiUser};
 use crate::bonusplus::{ApiKey, BonusPlusError};
 use crate::crypto::{new_token, token_hash, Purpose};
+use crate::domain::activity::UtcOffset;
+use crate::domain::audit::{AuditAction, SettingsSaved};
 use crate::domain::verification::{CodeDelivery, CodeMessage};
 use crate::moysklad::vendor_client::{LoyaltyPatch, VendorApiError};
 use crate::state::AppState;
@@ -52,6 +54,10 @@ pub struct SaveSettings {
     create_customers: bool,
     #[serde(default = "default_return_window_days")]
     return_window_days: i64,
+    // ---- The shop's time zone (issue 18); absent keeps what is stored. ----
+    /// Minutes east of UTC: which day the activity counts an operation on.
+    #[serde(default)]
+    utc_offset_minutes: Option<i64>,
 }
 
 fn default_create_customers() -> bool {
@@ -82,6 +88,7 @@ pub async fn save(
     let account = changeable_account(&state, &user).await?;
     let stored = state.store.settings(&account.account_id).await?;
     validate(&body)?;
+    let time_zone = time_zone(&state, &account.account_id, body.utc_offset_minutes).await?;
     let (code_delivery, code_message) = code_settings(&body, stored.as_ref())?;
     let new_key = match body
         .bonusplus_key
@@ -141,25 +148,30 @@ pub async fn save(
         .store
         .save_checkout_settings(&account.account_id, &checkout)
         .await?;
+    state
+        .store
+        .save_utc_offset(&account.account_id, time_zone)
+        .await?;
     state.accounts.invalidate(&account.account_id);
-    let details = format!(
-        "key {}; {} store mappings; default store {}; externalSearch={}; spend code={}; register code={}; reserve ttl={}s; codes={}; register at checkout={}; return window={}d",
-        if new_key.is_some() { "changed" } else { "kept" },
-        body.store_map.len(),
-        if body.default_store.trim().is_empty() { "none" } else { "set" },
-        body.external_search,
-        body.spend_requires_code,
-        body.register_requires_code,
-        body.reserve_ttl_secs,
-        code_delivery,
-        body.create_customers,
-        body.return_window_days,
-    );
+    let saved = SettingsSaved {
+        key_changed: new_key.is_some(),
+        store_mappings: body.store_map.len(),
+        default_store_set: !body.default_store.trim().is_empty(),
+        external_search: body.external_search,
+        spend_requires_code: body.spend_requires_code,
+        register_requires_code: body.register_requires_code,
+        reserve_ttl_secs: body.reserve_ttl_secs,
+        code_delivery: code_delivery.as_ref(),
+        create_customers: body.create_customers,
+        return_window_days: body.return_window_days,
+        time_zone: &time_zone.label(),
+    };
+    let details = saved.details();
     audit(
         &state,
         &account.account_id,
         &user,
-        "settings saved",
+        AuditAction::SettingsSaved,
         &details,
     )
     .await;
@@ -243,8 +255,8 @@ async fn push_to_moysklad(
         state,
         id,
         user,
-        "activated",
-        "LoyaltyAPI token issued and sent to MoySklad",
+        AuditAction::Connected,
+        "токен LoyaltyAPI выдан и передан в МойСклад",
     )
     .await;
     Ok(())
@@ -288,6 +300,19 @@ fn validate(body: &SaveSettings) -> Result<(), UiError> {
         ));
     }
     Ok(())
+}
+
+/// The shop's time zone: what the page sent, else what is stored (Moscow by default).
+async fn time_zone(
+    state: &AppState,
+    account_id: &str,
+    sent: Option<i64>,
+) -> Result<UtcOffset, UiError> {
+    match sent {
+        Some(minutes) => UtcOffset::from_minutes(minutes)
+            .map_err(|error| UiError::invalid("utcOffsetMinutes", error.to_string())),
+        None => Ok(state.store.utc_offset(account_id).await?),
+    }
 }
 
 /// How codes reach the customer and the text carrying them: what the page sent, else what is
@@ -349,7 +374,10 @@ async fn checked_key(state: &AppState, key: &SecretString) -> Result<ApiKey, UiE
             tracing::warn!(%error, "key check failed");
             Err(UiError::new(
                 StatusCode::BAD_GATEWAY,
-                format!("БонусПлюс не подтвердил ключ ({error}), настройки не сохранены: попробуйте ещё раз"),
+                format!(
+                    "БонусПлюс не подтвердил ключ ({}), настройки не сохранены: попробуйте ещё раз",
+                    error.describe_ru()
+                ),
             ))
         }
     }

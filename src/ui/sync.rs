@@ -7,6 +7,7 @@ use axum::Json;
 use serde::Serialize;
 
 use super::{audit, changeable_account, UiError, UiUser};
+use crate::domain::audit::AuditAction;
 use crate::state::AppState;
 use crate::store::AccountStatus;
 use crate::sync::SyncStatus;
@@ -53,7 +54,7 @@ pub async fn start(
             &state,
             &account.account_id,
             &user,
-            "product sync requested",
+            AuditAction::ProductSyncRequested,
             "",
         )
         .await;

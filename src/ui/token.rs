@@ -17,6 +17,7 @@ use secrecy::ExposeSecret;
 use super::view::{view, SettingsView};
 use super::{audit, changeable_account, UiError, UiUser};
 use crate::crypto::{new_token, token_hash};
+use crate::domain::audit::AuditAction;
 use crate::moysklad::vendor_client::{LoyaltyPatch, VendorApiError};
 use crate::state::AppState;
 
@@ -46,7 +47,7 @@ pub async fn rotate(
     }
     state.store.confirm_api_token(account_id, &hash).await?;
     state.accounts.invalidate(account_id);
-    audit(&state, account_id, &user, "token rotated", "").await;
+    audit(&state, account_id, &user, AuditAction::TokenRotated, "").await;
     view(&state, &user).await.map(Json)
 }
 
@@ -61,13 +62,21 @@ async fn not_rotated(
 ) -> UiError {
     tracing::warn!(%error, "MoySklad did not confirm the new LoyaltyAPI token");
     if error.may_have_applied() {
-        audit(state, account_id, user, "token rotation unconfirmed", "").await;
+        audit(
+            state,
+            account_id,
+            user,
+            AuditAction::TokenRotationUnconfirmed,
+            &error.describe_ru(),
+        )
+        .await;
         return UiError::new(
             StatusCode::BAD_GATEWAY,
             format!(
-                "МойСклад не подтвердил новый токен ({error}). Касса продолжает работать со старым; \
+                "МойСклад не подтвердил новый токен ({}). Касса продолжает работать со старым; \
                  если МойСклад всё же получил новый, он заработает при первом обращении кассы. \
-                 Можно выдать токен ещё раз"
+                 Можно выдать токен ещё раз",
+                error.describe_ru()
             ),
         );
     }
@@ -80,6 +89,9 @@ async fn not_rotated(
     }
     UiError::new(
         StatusCode::BAD_GATEWAY,
-        format!("МойСклад не принял новый токен ({error}). Касса продолжает работать со старым"),
+        format!(
+            "МойСклад не принял новый токен ({}). Касса продолжает работать со старым",
+            error.describe_ru()
+        ),
     )
 }

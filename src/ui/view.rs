@@ -8,6 +8,9 @@ use axum::http::StatusCode;
 use serde::Serialize;
 
 use super::{UiError, UiUser};
+use crate::accounts::AccountError;
+use crate::domain::activity::UtcOffset;
+use crate::domain::audit::render;
 use crate::domain::verification::{CodeDelivery, CodeMessage};
 use crate::moysklad::json_api::RetailStore;
 use crate::state::AppState;
@@ -67,6 +70,8 @@ struct SettingsFields {
     // ---- Checkout settings (issue 15) ----
     create_customers: bool,
     return_window_days: i64,
+    // ---- The shop's time zone (issue 18) ----
+    utc_offset_minutes: i64,
 }
 
 #[derive(Serialize)]
@@ -102,10 +107,11 @@ pub(super) async fn view(state: &AppState, user: &UiUser) -> Result<SettingsView
         .account(id)
         .await?
         .ok_or_else(|| UiError::new(StatusCode::NOT_FOUND, "Аккаунт не найден"))?;
-    let (stores, settings, checkout, calls, backlog, sync, audit) = tokio::join!(
+    let (stores, settings, checkout, offset, calls, backlog, sync, audit) = tokio::join!(
         retail_stores(state, &account),
         state.store.settings(id),
         state.store.checkout_settings(id),
+        state.store.utc_offset(id),
         state.store.recent_api_calls(id, RECENT_CALLS),
         state
             .store
@@ -129,7 +135,7 @@ pub(super) async fn view(state: &AppState, user: &UiUser) -> Result<SettingsView
             name: user.name.clone(),
             admin: user.admin,
         },
-        settings: fields(settings?, checkout?),
+        settings: fields(settings?, checkout?, offset?),
         loyalty_url: format!("{}/loyalty", state.settings.public_base()),
         retail_stores,
         retail_stores_error,
@@ -151,17 +157,25 @@ pub(super) async fn view(state: &AppState, user: &UiUser) -> Result<SettingsView
         sync_queued,
         audit: audit?
             .into_iter()
-            .map(|(actor, action, details, at)| AuditView {
-                actor,
-                action,
-                details,
-                at,
+            .map(|(actor, action, details, at)| {
+                // Stored as a code (or older English text); the page reads Russian.
+                let line = render(&actor, &action, &details);
+                AuditView {
+                    actor: line.actor,
+                    action: line.action,
+                    details: line.details,
+                    at,
+                }
             })
             .collect(),
     })
 }
 
-fn fields(settings: Option<LoyaltySettings>, checkout: CheckoutSettings) -> SettingsFields {
+fn fields(
+    settings: Option<LoyaltySettings>,
+    checkout: CheckoutSettings,
+    offset: UtcOffset,
+) -> SettingsFields {
     match settings {
         Some(s) => SettingsFields {
             bonusplus_key_set: s.bonusplus_key_enc.is_some(),
@@ -175,6 +189,7 @@ fn fields(settings: Option<LoyaltySettings>, checkout: CheckoutSettings) -> Sett
             code_message: s.code_message,
             create_customers: checkout.create_customers,
             return_window_days: checkout.return_window_days,
+            utc_offset_minutes: offset.minutes(),
         },
         None => SettingsFields {
             bonusplus_key_set: false,
@@ -188,18 +203,27 @@ fn fields(settings: Option<LoyaltySettings>, checkout: CheckoutSettings) -> Sett
             code_message: CodeMessage::DEFAULT.to_owned(),
             create_customers: checkout.create_customers,
             return_window_days: checkout.return_window_days,
+            utc_offset_minutes: offset.minutes(),
         },
     }
 }
 
 /// The account's points of sale from MoySklad, or a message the page shows instead.
 async fn retail_stores(state: &AppState, account: &Account) -> Result<Vec<RetailStore>, String> {
-    let token = state
-        .accounts
-        .json_api_token(account)
-        .map_err(|error| error.to_string())?;
+    let token = state.accounts.json_api_token(account).map_err(|error| {
+        tracing::warn!(%error, "no JSON API token for the points of sale");
+        match error {
+            AccountError::NoJsonApiAccess | AccountError::JsonApiTokenUnreadable => {
+                error.to_string()
+            }
+            _ => "Не удалось получить доступ к МоемуСкладу".to_owned(),
+        }
+    })?;
     state.json_api.retail_stores(&token).await.map_err(|error| {
         tracing::warn!(%error, "points of sale not read");
-        format!("Не удалось получить точки продаж из МоегоСклада: {error}")
+        format!(
+            "Не удалось получить точки продаж из МоегоСклада: {}",
+            error.describe_ru()
+        )
     })
 }

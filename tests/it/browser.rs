@@ -1,7 +1,8 @@
 //! The settings page in a real headless Chromium (Debian's `chromium` + `chromedriver`): opened the
 //! way MoySklad opens it, filled in, saved; the first product sync is watched to its end and one
-//! more is started with the page's button; the saved state is checked and a screenshot is written
-//! to `target/screenshots/settings.png`.
+//! more is started with the page's button; a return is matched; after a few sales (one refused by
+//! BonusPlus and retried with the page's button) the activity shows its figures and bar charts;
+//! the saved state is checked and a screenshot is written to `target/screenshots/settings.png`.
 //!
 //! Skipped with a note when chromedriver is missing on a developer machine; on CI it must run.
 
@@ -44,6 +45,14 @@ async fn settings_page_in_headless_chromium() {
     if outcome.is_ok() {
         outcome = match_a_return(&client, &world).await;
     }
+    if outcome.is_ok() {
+        outcome = show_activity(&client, &world, &account).await;
+    }
+    // The activity (and what needs attention) in the picture, not whatever was clicked last.
+    client
+        .execute("window.scrollTo(0, 0)", Vec::new())
+        .await
+        .ok();
     let png = client.screenshot().await.expect("screenshot");
     std::fs::create_dir_all(screenshot_path().parent().unwrap()).unwrap();
     std::fs::write(screenshot_path(), png).unwrap();
@@ -194,9 +203,8 @@ async fn fill_and_save(client: &Client, world: &World) -> Result<(), String> {
     Ok(())
 }
 
-/// A return whose sale was not found shows on the page; the administrator matches it to the sale
-/// with the page's button, and it is reversed once.
-async fn match_a_return(client: &Client, world: &World) -> Result<(), String> {
+/// The till's LoyaltyAPI as MoySklad reaches it: the local address and the token pushed.
+fn till(world: &World) -> Result<(String, String), String> {
     let pushed = world
         .moysklad
         .last(Method::PUT, "/loyalty")
@@ -206,6 +214,31 @@ async fn match_a_return(client: &Client, world: &World) -> Result<(), String> {
         .ok_or("no url")?
         .replace(&world.app.state.settings.public_base(), &world.app.url(""));
     let token = pushed["token"].as_str().ok_or("no token")?.to_owned();
+    Ok((base, token))
+}
+
+/// Posts to the till's LoyaltyAPI; anything but 201 is an error.
+async fn till_post(world: &World, path: &str, body: serde_json::Value) -> Result<(), String> {
+    let (base, token) = till(world)?;
+    let status = world
+        .app
+        .http
+        .post(format!("{base}{path}"))
+        .header("Lognex-Discount-API-Auth-Token", &token)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .status();
+    if status != 201 {
+        return Err(format!("{path} answered {status}"));
+    }
+    Ok(())
+}
+
+/// A return whose sale was not found shows on the page; the administrator matches it to the sale
+/// with the page's button, and it is reversed once.
+async fn match_a_return(client: &Client, world: &World) -> Result<(), String> {
     world
         .emu
         .add_customer(&world.bp_key, "79011231122", rust_decimal::Decimal::ZERO);
@@ -225,19 +258,7 @@ async fn match_a_return(client: &Client, world: &World) -> Result<(), String> {
         ),
     ];
     for (path, body) in calls {
-        let status = world
-            .app
-            .http
-            .post(format!("{base}{path}"))
-            .header("Lognex-Discount-API-Auth-Token", &token)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .status();
-        if status != 201 {
-            return Err(format!("{path} answered {status}"));
-        }
+        till_post(world, path, body).await?;
     }
     client
         .goto(&world.app.url("/ui?contextKey=ctx-browser"))
@@ -257,5 +278,149 @@ async fn match_a_return(client: &Client, world: &World) -> Result<(), String> {
     if world.emu.count("PUT", "/retail/back") != 1 {
         return Err("the matched return was not reversed once".into());
     }
+    Ok(())
+}
+
+/// Registration at the till on or off, as the settings page saves it.
+async fn create_customers(world: &World, account: &str, on: bool) {
+    let checkout = bonusbridge::store::CheckoutSettings {
+        create_customers: on,
+        ..Default::default()
+    };
+    let store = &world.app.state.store;
+    store
+        .save_checkout_settings(account, &checkout)
+        .await
+        .unwrap();
+    world.app.state.accounts.invalidate(account);
+}
+
+/// The cell of one activity figure: `today` or `total`.
+async fn figure(client: &Client, metric: &str, which: &str) -> Result<String, String> {
+    client
+        .find(Locator::Css(&format!(
+            "#activity-rows tr[data-metric='{metric}'] td.{which}"
+        )))
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// A day's worth of activity: a sale spending bonuses and one BonusPlus refuses (the customer is
+/// new, registration at the till off). The page shows both in the activity — numbers and a bar
+/// chart per figure — and the refusal under «Требуют внимания» with what to do; the administrator
+/// switches registration on and presses «Повторить»: the sale is booked, its customer registered.
+async fn show_activity(client: &Client, world: &World, account: &str) -> Result<(), String> {
+    world.emu.add_customer(
+        &world.bp_key,
+        "79011231133",
+        rust_decimal::Decimal::from(300),
+    );
+    let store = json!({"meta": {"href": "h", "id": POS}});
+    let lines = json!([{"assortment": {"meta": {"href": "h", "id": "coffee"}}, "quantity": 2, "price": 250.00}]);
+    till_post(
+        world,
+        "/retaildemand",
+        json!({"retailStore": store, "meta": {"href": "h", "id": "browser-spend"},
+        "name": "00078", "agent": {"meta": {"href": "h", "id": "cp-2"}, "phone": "+79011231133"},
+        "positions": lines, "bonusProgram": {"bonusValueToSpend": 20, "bonusValueToEarn": 24}}),
+    )
+    .await?;
+    create_customers(world, account, false).await;
+    till_post(
+        world,
+        "/retaildemand",
+        json!({"retailStore": store, "meta": {"href": "h", "id": "browser-refused"},
+        "name": "00079", "agent": {"meta": {"href": "h", "id": "cp-3"}, "phone": "+79011231144"},
+        "positions": lines, "bonusProgram": {"bonusValueToEarn": 25}}),
+    )
+    .await?;
+
+    client
+        .goto(&world.app.url("/ui?contextKey=ctx-browser"))
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(client, "#activity-rows", "Продажи проведены").await?;
+    assert_eq!(figure(client, "salesBooked", "today").await?, "2");
+    assert_eq!(figure(client, "returnsBooked", "today").await?, "1");
+    assert_eq!(
+        figure(client, "bonusesSpentKopecks", "today").await?,
+        "20,00"
+    );
+    assert_eq!(
+        figure(client, "bonusesEarnedKopecks", "total").await?,
+        "24,00"
+    );
+    assert_eq!(figure(client, "deliveriesFailed", "today").await?, "1");
+    let bars = client
+        .find_all(Locator::Css("#activity-rows svg.bars rect.bar"))
+        .await
+        .map_err(|e| e.to_string())?;
+    assert_eq!(bars.len(), 6 * 14, "a bar per day for every figure");
+    let today = client
+        .find(Locator::Css(
+            "#activity-rows tr[data-metric='salesBooked'] svg rect.bar:last-child",
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+    assert_eq!(
+        today
+            .attr("data-value")
+            .await
+            .map_err(|e| e.to_string())?
+            .as_deref(),
+        Some("2")
+    );
+    let height: u32 = today
+        .attr("height")
+        .await
+        .map_err(|e| e.to_string())?
+        .and_then(|h| h.parse().ok())
+        .ok_or("a bar without a height")?;
+    assert!(height > 1, "today's bar is drawn: {height}");
+
+    let refused = wait_text(client, "#failed-list", "00079").await?;
+    assert!(
+        refused.contains("регистрация на кассе выключена"),
+        "{refused}"
+    );
+    assert!(refused.contains("Что сделать"), "{refused}");
+    create_customers(world, account, true).await;
+    client
+        .find(Locator::Css("#failed-list button.retry"))
+        .await
+        .map_err(|e| e.to_string())?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(client, "#notice", "повторно").await?;
+    wait_text(client, "#failed-list", "Нет").await?;
+    wait_text(
+        client,
+        "#activity-rows tr[data-metric='salesBooked'] td.today",
+        "3",
+    )
+    .await?;
+    assert_eq!(figure(client, "customersRegistered", "today").await?, "1");
+    assert_eq!(figure(client, "deliveriesFailed", "today").await?, "0");
+    if world.emu.sales(&world.bp_key).len() != 3 {
+        return Err("the retried sale was not booked once".into());
+    }
+    // The journal, reopened, tells it in Russian.
+    client
+        .goto(&world.app.url("/ui?contextKey=ctx-browser"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let journal = wait_text(client, "#audit", "Повторная отправка в БонусПлюс").await?;
+    assert!(journal.contains("продажа № 00079"), "{journal}");
+    assert!(journal.contains("Настройки сохранены"), "{journal}");
+    wait_text(
+        client,
+        "#activity-rows tr[data-metric='salesBooked'] td.total",
+        "3",
+    )
+    .await?;
     Ok(())
 }

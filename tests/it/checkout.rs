@@ -707,7 +707,7 @@ async fn an_unmatched_return_waits_for_an_administrator(db: TestDb) {
         .unwrap();
     let matched: Vec<_> = audit
         .iter()
-        .filter(|(_, action, _, _)| action == "return matched to a sale")
+        .filter(|(_, action, _, _)| action == "return_matched")
         .collect();
     assert_eq!(matched.len(), 1, "{audit:?}");
     assert!(matched[0].0.contains("Анна Админ"));

@@ -385,10 +385,10 @@ async fn install_configure_sell_suspend_resume_uninstall(db: TestDb) {
         .unwrap();
     assert!(audit
         .iter()
-        .any(|(actor, action, _, _)| actor.contains("Анна Админ") && action == "settings saved"));
+        .any(|(actor, action, _, _)| actor.contains("Анна Админ") && action == "settings_saved"));
     assert!(audit
         .iter()
-        .any(|(_, action, _, _)| action == "token rotated"));
+        .any(|(_, action, _, _)| action == "token_rotated"));
     for (_, _, details, _) in &audit {
         assert!(!details.contains(&world.bp_key) && !details.contains(&new_token));
     }

@@ -1,6 +1,7 @@
 //! Integration tests: one binary (faster to build and link) with a module per area; what they
 //! share is in `support/`.
 
+mod activity;
 mod architecture;
 mod bonusplus_client;
 mod browser;

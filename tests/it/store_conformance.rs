@@ -3,10 +3,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use bonusbridge::domain::activity::{total, UtcOffset, DAY_MS};
 use bonusbridge::domain::phone::Phone;
 use bonusbridge::store::{
-    AccountStatus, ActivationRecord, CheckoutSettings, CustomerLink, LoyaltySettings, NewJob,
-    NewOperation, OperationKind, OperationState, Reserve, ReserveState, Store,
+    now_ms, AccountStatus, ActivationRecord, BookedBonuses, CheckoutSettings, CustomerLink,
+    LoyaltySettings, NewJob, NewOperation, OperationKind, OperationState, Reserve, ReserveState,
+    Store,
 };
 
 use crate::support::TestDb;
@@ -29,6 +31,9 @@ crate::on_both_backends!(
     rotated_tokens_are_pending_until_confirmed,
     a_return_needing_attention_is_matched_once,
     checkout_settings_and_sync_ids,
+    activity_is_counted_by_the_database,
+    a_failed_delivery_is_reopened_once,
+    older_rows_are_backfilled,
 );
 
 fn activation(account: &str, token: Option<&[u8]>) -> ActivationRecord {
@@ -740,4 +745,321 @@ async fn checkout_settings_and_sync_ids(db: TestDb) {
         .await
         .unwrap();
     assert!(known.contains("p-2") && !known.contains("p-3"));
+}
+
+fn pending(account: &str, id: &str, kind: OperationKind) -> NewOperation {
+    NewOperation {
+        id: id.into(),
+        account_id: account.into(),
+        kind,
+        idempotency_key: id.into(),
+        ms_id: None,
+        sale_id: None,
+        phone: None,
+        state: OperationState::Pending,
+        payload: "{}".into(),
+        retail_store_id: None,
+        counterparty_id: None,
+        notes: None,
+    }
+}
+
+fn link(account: &str, phone: &str) -> CustomerLink {
+    CustomerLink {
+        account_id: account.into(),
+        phone: phone.into(),
+        customer_guid: format!("guid-{phone}"),
+        ms_counterparty_id: None,
+        card_number: None,
+    }
+}
+
+/// Sums beyond 32 bits stay exact on both backends, each kind of event counts on the shop's day,
+/// a customer counts once, and nothing of another account or outside the window is counted.
+async fn activity_is_counted_by_the_database(db: TestDb) {
+    let store = db.store().await;
+    for account in ["acc", "other"] {
+        store
+            .activate_account(&activation(account, None))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.utc_offset("acc").await.unwrap(), UtcOffset::MOSCOW);
+    store.save_settings(&settings("acc", None)).await.unwrap();
+    let vladivostok = UtcOffset::from_minutes(600).unwrap();
+    store.save_utc_offset("acc", vladivostok).await.unwrap();
+    assert_eq!(store.utc_offset("acc").await.unwrap(), vladivostok);
+
+    let since = now_ms();
+    let big = BookedBonuses {
+        spent_kopecks: 3_000_000_001,
+        earned_kopecks: 7,
+    };
+    for (account, id) in [("acc", "s-1"), ("acc", "s-2"), ("other", "s-3")] {
+        store
+            .record_operation(&pending(account, id, OperationKind::Sale), None)
+            .await
+            .unwrap();
+        store.book_sale(id, "{}", big).await.unwrap();
+    }
+    // Booked again (a repeated delivery): still one sale.
+    store.book_sale("s-1", "{}", big).await.unwrap();
+    store
+        .record_operation(&pending("acc", "r-1", OperationKind::Return), None)
+        .await
+        .unwrap();
+    store
+        .finish_operation("r-1", OperationState::Delivered, None, None)
+        .await
+        .unwrap();
+    for id in ["f-1", "f-2"] {
+        store
+            .record_operation(&pending("acc", id, OperationKind::Sale), None)
+            .await
+            .unwrap();
+        store
+            .finish_operation(id, OperationState::Failed, None, Some("refused"))
+            .await
+            .unwrap();
+    }
+    store
+        .link_registered_customer(&link("acc", "79010000001"))
+        .await
+        .unwrap();
+    store
+        .link_registered_customer(&link("acc", "79010000001"))
+        .await
+        .unwrap();
+    store
+        .link_customer(&link("acc", "79010000002"))
+        .await
+        .unwrap();
+    store
+        .link_registered_customer(&link("other", "79010000003"))
+        .await
+        .unwrap();
+    // A reopened failure no longer counts as failed.
+    let job = NewJob {
+        account_id: Some("acc".into()),
+        kind: "deliver_operation".into(),
+        payload: "f-2".into(),
+        dedupe_key: Some("deliver:f-2".into()),
+        max_attempts: 3,
+        run_at: 0,
+    };
+    assert!(store
+        .reopen_failed_operation("acc", "f-2", &job)
+        .await
+        .unwrap()
+        .is_some());
+    let until = now_ms() + 1;
+
+    let offset = vladivostok.millis();
+    let days = store
+        .activity_by_day("acc", since, until, offset)
+        .await
+        .unwrap();
+    let total = total(&days);
+    assert_eq!(total.sales_booked, 2);
+    assert_eq!(total.returns_booked, 1);
+    assert_eq!(
+        total.bonuses_spent_kopecks, 6_000_000_002,
+        "exact beyond 32 bits"
+    );
+    assert_eq!(total.bonuses_earned_kopecks, 14);
+    assert_eq!(
+        total.customers_registered, 1,
+        "registered once, the known customer not at all"
+    );
+    assert_eq!(total.deliveries_failed, 1);
+    for (day, _) in &days {
+        assert!(
+            (since + offset) / DAY_MS <= *day && *day <= (until + offset) / DAY_MS,
+            "{day} is a day of the shop's clock"
+        );
+    }
+    assert!(store
+        .activity_by_day("acc", until, until + DAY_MS, offset)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .activity_by_day("nobody", since, until, offset)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// Only a failed operation of the account is reopened, once however many ask at once, with its job
+/// made due again (or made, when it had none).
+async fn a_failed_delivery_is_reopened_once(db: TestDb) {
+    let store = db.store().await;
+    store
+        .activate_account(&activation("acc", None))
+        .await
+        .unwrap();
+    let job = NewJob {
+        account_id: Some("acc".into()),
+        kind: "deliver_operation".into(),
+        payload: "f-1".into(),
+        dedupe_key: Some("deliver:f-1".into()),
+        max_attempts: 3,
+        run_at: 0,
+    };
+    store
+        .record_operation(&pending("acc", "f-1", OperationKind::Sale), Some(&job))
+        .await
+        .unwrap();
+    store
+        .finish_operation("f-1", OperationState::Failed, None, Some("refused"))
+        .await
+        .unwrap();
+    let worker = store.claim_jobs("w", 10, 60_000).await.unwrap();
+    assert_eq!(worker.len(), 1);
+    store
+        .fail_job(worker[0].id, "w", "refused", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.job_backlog(Some("acc"), None).await.unwrap().failed,
+        1
+    );
+
+    assert!(store
+        .reopen_failed_operation("other", "f-1", &job)
+        .await
+        .unwrap()
+        .is_none());
+    let due = NewJob {
+        run_at: 5,
+        ..job.clone()
+    };
+    let tries = futures::future::join_all((0..5).map(|_| {
+        let (store, due) = (store.clone(), due.clone());
+        async move {
+            store
+                .reopen_failed_operation("acc", "f-1", &due)
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    let reopened: Vec<_> = tries.into_iter().flatten().collect();
+    assert_eq!(reopened.len(), 1);
+    assert_eq!(reopened[0].state, OperationState::Pending);
+    assert_eq!(reopened[0].last_error, None);
+    let backlog = store.job_backlog(Some("acc"), None).await.unwrap();
+    assert_eq!((backlog.ready, backlog.failed), (1, 0));
+    assert_eq!(
+        store.claim_jobs("w2", 10, 60_000).await.unwrap().len(),
+        1,
+        "due again"
+    );
+
+    // A failure without a job (older rows) gets one.
+    store
+        .record_operation(&pending("acc", "f-2", OperationKind::Return), None)
+        .await
+        .unwrap();
+    store
+        .finish_operation("f-2", OperationState::Failed, None, Some("x"))
+        .await
+        .unwrap();
+    let fresh = NewJob {
+        payload: "f-2".into(),
+        dedupe_key: Some("deliver:f-2".into()),
+        ..job
+    };
+    assert!(store
+        .reopen_failed_operation("acc", "f-2", &fresh)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(store.job_backlog(Some("acc"), None).await.unwrap().ready, 1);
+}
+
+/// Runs `$sql` (one statement each) on the database of `$url`, whichever backend it is.
+macro_rules! raw_sql {
+    ($url:expr, $migrations:expr, [$($sql:expr),+ $(,)?]) => {{
+        let migrator = sqlx::migrate::Migrator::new($migrations).await.unwrap();
+        if $url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect($url).await.unwrap();
+            migrator.run(&pool).await.unwrap();
+            $(sqlx::query($sql).execute(&pool).await.unwrap();)+
+            pool.close().await;
+        } else {
+            let pool = sqlx::PgPool::connect($url).await.unwrap();
+            migrator.run(&pool).await.unwrap();
+            $(sqlx::query($sql).execute(&pool).await.unwrap();)+
+            pool.close().await;
+        }
+    }};
+}
+
+/// Operations delivered or refused before the activity existed count on the day they were last
+/// updated (with zero bonuses); the database is migrated from the version before.
+async fn older_rows_are_backfilled(db: TestDb) {
+    let backend = if db.url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let before = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&all).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.as_str() < "20261130000003" {
+            std::fs::copy(&path, before.path().join(name)).unwrap();
+        }
+    }
+    let at = now_ms() - 2 * DAY_MS;
+    let row = |id: &str, kind: &str, state: &str| {
+        format!(
+            "INSERT INTO operations (id, account_id, kind, idempotency_key, state, payload, created_at, updated_at)
+             VALUES ('{id}', 'acc', '{kind}', '{id}', '{state}', '{{\"bonus_debit\":\"30\"}}', {at}, {at})"
+        )
+    };
+    raw_sql!(
+        &db.url,
+        before.path(),
+        [
+            &format!(
+                "INSERT INTO accounts (account_id, app_id, status, created_at, updated_at)
+                 VALUES ('acc', 'app', 'Activated', {at}, {at})"
+            ),
+            &row("old-sale", "sale", "delivered"),
+            &row("old-return", "return", "delivered"),
+            &row("old-failed", "sale", "failed"),
+            &row("old-pending", "sale", "pending"),
+        ]
+    );
+    let store = db.store().await;
+    let offset = UtcOffset::MOSCOW.millis();
+    let days = store
+        .activity_by_day("acc", at - DAY_MS, now_ms(), offset)
+        .await
+        .unwrap();
+    assert_eq!(days.len(), 1, "{days:?}");
+    let (day, figures) = days[0];
+    assert_eq!(day, (at + offset) / DAY_MS);
+    assert_eq!(
+        (
+            figures.sales_booked,
+            figures.returns_booked,
+            figures.deliveries_failed
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        (
+            figures.bonuses_spent_kopecks,
+            figures.bonuses_earned_kopecks
+        ),
+        (0, 0),
+        "older bonuses are not read out of their payloads"
+    );
+    assert_eq!(store.utc_offset("acc").await.unwrap(), UtcOffset::MOSCOW);
 }
