@@ -42,7 +42,8 @@ pub struct AccountDetail {
     pub open_reserves: i64,
 }
 
-/// A recent problem of an account: a LoyaltyAPI error or a parked delivery.
+/// A recent problem of an account: a LoyaltyAPI error, a parked delivery, a return waiting to be
+/// matched to its sale.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AccountProblem {
     pub what: String,
@@ -85,6 +86,10 @@ const PROBLEMS: &str = "
         SELECT 'delivery failed: ' || kind || COALESCE(' ' || ms_id, '') AS what, last_error AS detail,
                updated_at AS at
           FROM operations WHERE account_id = $1 AND state = 'failed'
+        UNION ALL
+        SELECT 'return without its sale: ' || COALESCE(ms_id, id) AS what, notes AS detail,
+               created_at AS at
+          FROM operations WHERE account_id = $1 AND state = 'needs_attention'
     ) problems
     ORDER BY at DESC LIMIT $2";
 

@@ -169,6 +169,26 @@ mod accounts {
             )
             .await
             .unwrap();
+        store
+            .record_operation(
+                &NewOperation {
+                    id: "op-2".to_owned(),
+                    account_id: SHOP.to_owned(),
+                    kind: OperationKind::Return,
+                    idempotency_key: "id:ret-1".to_owned(),
+                    ms_id: Some("ret-1".to_owned()),
+                    sale_id: None,
+                    phone: None,
+                    state: OperationState::NeedsAttention,
+                    payload: "{}".to_owned(),
+                    retail_store_id: Some("pos-1".to_owned()),
+                    counterparty_id: None,
+                    notes: None,
+                },
+                None,
+            )
+            .await
+            .unwrap();
         store.start_sync_run("run-1", SHOP, true).await.unwrap();
 
         let list = run(&db.url, &[]);
@@ -205,6 +225,7 @@ mod accounts {
             "delivery failed: sale sale-1",
             "BonusPlus refused",
             "LoyaltyAPI POST /loyalty/retaildemand/recalc → 502",
+            "return without its sale: ret-1",
         ] {
             assert!(detail.contains(expected), "`{expected}` missing:\n{detail}");
         }
