@@ -3,7 +3,8 @@
 //! points of sale mapped, saved, product sync watched to its end; then the till page finds a
 //! customer by phone, builds a receipt (a promoted product, a weighed one), spends bonuses, sells
 //! and returns part of it. The emulator's balances and sales are checked at every step; screenshots
-//! land in `target/screenshots/` (demo-settings.png, demo-pos-sale.png, demo-pos-return.png).
+//! land in `target/screenshots/` (demo-settings.png, demo-pos-sale.png, demo-pos-return.png,
+//! demo-settings-activity.png: the settings page with the day's sale and return).
 //!
 //! Only what works on the main branch today is relied on (search by phone, recalc, sale, return):
 //! search by card and name and registration at checkout arrive with issues 14 and 15.
@@ -152,8 +153,27 @@ async fn install_configure_sell_and_return_in_headless_chromium() {
         .await
         .expect("the page shows the emulator's balance after the return");
 
+    let activity = shop_owners_view(&client, &demo).await;
+    save_screenshot(&client, "demo-settings-activity").await;
+    activity.expect("the settings page shows the day's activity");
+
     client.close().await.ok();
     demo.stop().await.expect("the demo stops gracefully");
+}
+
+/// Back on the settings page after the day's work: the sale and the return are in the activity.
+async fn shop_owners_view(client: &Client, demo: &Demo) -> Step {
+    client
+        .goto(&demo.settings_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(client, "#activity-rows", "Продажи проведены").await?;
+    for (metric, today) in [("salesBooked", "1"), ("returnsBooked", "1")] {
+        let css = format!("#activity-rows tr[data-metric='{metric}'] td.today");
+        let shown = wait_text(client, &css, today).await?;
+        assert_eq!(shown.trim(), today, "{metric}");
+    }
+    Ok(())
 }
 
 /// The settings page as the shop's administrator uses it: key, mapping, save, sync.
