@@ -3,24 +3,34 @@
 //! sealed secrets (the BonusPlus key, the MoySklad JSON API token) are opened.
 //! Must not depend on `state`, on incoming modules (`loyalty_api`, `vendor_api`, `ui`) or on HTTP.
 //!
-//! The resolution is cached in memory per token hash for [`CACHE_TTL`], so a busy till costs no
-//! database round trip per call. A status change or token rotation on this instance invalidates
-//! the account at once ([`Accounts::invalidate`]); other instances sharing the database see it
-//! within [`CACHE_TTL`].
+//! The resolution stays in memory per token hash until the account changes, so a busy till costs
+//! no database round trip per call. Whoever changes an account (status, settings, token) calls
+//! [`Accounts::changed`]: this instance forgets it at once and the change is announced to every
+//! instance sharing the database, whose [`Accounts::follow_changes`] forgets it as soon as the
+//! announcement arrives (PostgreSQL `NOTIFY`; SQLite serves one instance).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
 
 use crate::bonusplus::ApiKey;
 use crate::crypto::{token_hash, Cipher, CryptoError, Purpose};
 use crate::domain::verification::{CodeDelivery, CodeMessage};
-use crate::store::{Account, CheckoutSettings, LoyaltySettings, Store, StoreError};
+use crate::store::{
+    Account, AccountChange, AccountChanges, CheckoutSettings, LoyaltySettings, Store, StoreError,
+};
 
-/// How long a resolved token is trusted without asking the database again.
-pub const CACHE_TTL: Duration = Duration::from_secs(5);
+/// How long a resolved token is trusted at most: a backstop for changes made to the database by
+/// hand, which nobody announces. Changes made by the app reach the cache at once.
+pub const CACHE_TTL: Duration = Duration::from_secs(3600);
+/// How often everything is forgotten when no announcements can be heard (a PostgreSQL that
+/// refuses `LISTEN`, e.g. behind a transaction-pooling proxy): the staleness other instances had
+/// before announcements existed.
+pub const UNHEARD_TTL: Duration = Duration::from_secs(5);
 /// Most tokens remembered at once (a cache: an evicted token is simply resolved again).
 const CACHE_CAPACITY: u64 = 100_000;
 /// Reserve lifetime of settings that hold no usable one.
@@ -91,6 +101,9 @@ pub struct Accounts {
     cipher: Cipher,
     /// Token hash → resolved account.
     cache: moka::sync::Cache<String, Arc<LoyaltyAccount>>,
+    /// Bumped by every forgetting: a resolution that started before one is not cached, since it
+    /// may have read the account as it was before the change.
+    generation: Arc<AtomicU64>,
 }
 
 impl Accounts {
@@ -102,17 +115,21 @@ impl Accounts {
                 .max_capacity(CACHE_CAPACITY)
                 .time_to_live(CACHE_TTL)
                 .build(),
+            generation: Arc::default(),
         }
     }
 
-    /// The active account a LoyaltyAPI token belongs to (cached for [`CACHE_TTL`]).
+    /// The active account a LoyaltyAPI token belongs to (kept in memory until it changes).
     pub async fn by_token(&self, token: &str) -> Result<Arc<LoyaltyAccount>, AccountError> {
         let hash = token_hash(token);
         if let Some(account) = self.cache.get(&hash) {
             return Ok(account);
         }
+        let generation = self.generation.load(Ordering::Acquire);
         let account = Arc::new(self.resolve(&hash).await?);
-        self.cache.insert(hash, account.clone());
+        if self.generation.load(Ordering::Acquire) == generation {
+            self.cache.insert(hash, account.clone());
+        }
         Ok(account)
     }
 
@@ -125,12 +142,80 @@ impl Accounts {
         self.store.account_by_token_hash(&hash).await.ok().flatten()
     }
 
-    /// Forgets every cached token of an account at once (status change, new settings, token
-    /// rotation on this instance).
+    /// The account changed (status, settings, token; already committed): forgotten here at once
+    /// and announced to the other instances. A failed announcement is logged, not returned: the
+    /// change itself is done, and the others forget it within [`CACHE_TTL`] at worst.
+    pub async fn changed(&self, account_id: &str) {
+        self.invalidate(account_id);
+        if let Err(error) = self.store.announce_account_change(account_id).await {
+            tracing::error!(%error, account = %account_id, "account change not announced to other instances");
+        }
+    }
+
+    /// Forgets every cached token of an account on this instance only (see [`Accounts::changed`]).
     pub fn invalidate(&self, account_id: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         for (hash, account) in self.cache.iter() {
             if account.account_id == account_id {
                 self.cache.invalidate(hash.as_str());
+            }
+        }
+    }
+
+    /// Forgets every cached account on this instance.
+    fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.cache.invalidate_all();
+    }
+
+    /// Starts hearing the changes other instances announce; the returned task forgets each
+    /// changed account until `shutdown`. Listening starts before this returns, so a change
+    /// announced afterwards is never missed.
+    pub async fn follow_changes(&self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let listening = self.store.listen_account_changes().await;
+        let accounts = self.clone();
+        tokio::spawn(async move {
+            match listening {
+                Ok(Some(changes)) => accounts.hear(changes, shutdown).await,
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen to account changes; forgetting accounts every {} s instead", UNHEARD_TTL.as_secs());
+                    accounts.forget_periodically(shutdown).await;
+                }
+            }
+        })
+    }
+
+    async fn hear(&self, mut changes: AccountChanges, shutdown: CancellationToken) {
+        loop {
+            let heard = tokio::select! {
+                () = shutdown.cancelled() => return,
+                heard = changes.next() => heard,
+            };
+            match heard {
+                Ok(AccountChange::Account(account_id)) => self.invalidate(&account_id),
+                Ok(AccountChange::Missed) => {
+                    tracing::warn!("account changes connection lost; every cached account forgotten");
+                    self.invalidate_all();
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot reconnect to hear account changes");
+                    self.invalidate_all();
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(UNHEARD_TTL) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn forget_periodically(&self, shutdown: CancellationToken) {
+        let mut every = tokio::time::interval(UNHEARD_TTL);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = every.tick() => self.invalidate_all(),
             }
         }
     }
@@ -197,12 +282,11 @@ impl Accounts {
     // ---- Token rotation (issue 15) ----
 
     /// The till called with a rotated token still pending: MoySklad has it, so it becomes the
-    /// account's token and the previous one stops working (every cached token of the account is
-    /// forgotten here; other instances follow within [`CACHE_TTL`]).
+    /// account's token and the previous one stops working on every instance.
     async fn confirm_rotated_token(&self, account_id: &str, hash: &str) -> Result<(), StoreError> {
         if self.store.confirm_api_token(account_id, hash).await? {
             tracing::info!(account = %account_id, "rotated LoyaltyAPI token confirmed by use");
-            self.invalidate(account_id);
+            self.changed(account_id).await;
         }
         Ok(())
     }

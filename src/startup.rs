@@ -28,6 +28,9 @@ use crate::state::AppState;
 use crate::store::{Store, StoreError};
 use crate::sync::SyncContext;
 
+/// How long a graceful stop waits for deliveries started after answering the till.
+const DELIVERIES_STOP_WAIT: Duration = Duration::from_secs(5);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
@@ -121,6 +124,7 @@ impl Application {
             reserves: reserves.clone(),
             customers: customers.clone(),
             settings: Arc::new(settings.jobs.clone()),
+            deliveries: tokio_util::task::TaskTracker::new(),
             sync: SyncContext {
                 store: store.clone(),
                 bonusplus: bonusplus.clone(),
@@ -180,6 +184,7 @@ impl Application {
             shutdown,
         } = self;
         let app = crate::routes::router(state.clone(), call_log, extra_routes);
+        let account_changes = state.accounts.follow_changes(shutdown.clone()).await;
         let workers = tokio::spawn(crate::jobs::run(state.jobs.clone(), shutdown.clone()));
         let call_writer = tokio::spawn(call_log::write(
             state.accounts.clone(),
@@ -200,7 +205,12 @@ impl Application {
         .map_err(StartupError::Serve);
         shutdown.cancel();
         let _ = workers.await;
+        // Deliveries started after answering the till get their chance to finish; any still
+        // running after that is the outbox's (its job comes due after the grace).
+        state.jobs.deliveries.close();
+        let _ = tokio::time::timeout(DELIVERIES_STOP_WAIT, state.jobs.deliveries.wait()).await;
         let _ = call_writer.await;
+        let _ = account_changes.await;
         state.store.close().await;
         tracing::info!("stopped");
         result

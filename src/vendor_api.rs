@@ -141,7 +141,7 @@ async fn activate(
             access_token_enc,
         })
         .await?;
-    state.accounts.invalidate(&account_id);
+    state.accounts.changed(&account_id).await;
     if account.status == AccountStatus::Activated {
         // MoySklad now knows we are Activated: the settings page must never PUT that status again.
         state
@@ -181,7 +181,7 @@ async fn deactivate(
             ))
         }
     };
-    state.accounts.invalidate(&account_id);
+    state.accounts.changed(&account_id).await;
     if changed {
         let _ = state
             .store

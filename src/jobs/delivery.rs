@@ -1,5 +1,5 @@
-//! Delivering recorded sales and returns to BonusPlus — from the request (inline, first try) or
-//! from the job queue (retries, crash recovery). Deliveries carry stable ids (`externalId` = our
+//! Delivering recorded sales and returns to BonusPlus — right after the till is answered (first
+//! try, in the background of the request) or from the job queue (retries, crash recovery). Deliveries carry stable ids (`externalId` = our
 //! operation id, item `ext` = operation id + line), so a sale delivered twice is booked once
 //! (BonusPlus refuses a repeated `externalId`, which counts as delivered).
 //! Must not depend on `state` or on incoming modules: the sale handler calls in with a [`JobContext`].
@@ -132,7 +132,19 @@ pub async fn deliver(ctx: &JobContext, op: &Operation) -> Result<(), JobError> {
     }
 }
 
-/// Delivers inline (from the request), leaving the job for the workers on a transient failure.
+/// Starts the first delivery attempt of a just-recorded operation in the background, so the
+/// request that recorded it can answer at once.
+pub fn deliver_soon(ctx: &JobContext, op: Operation) {
+    let inner = ctx.clone();
+    ctx.deliveries.spawn(async move {
+        if let Err(error) = deliver_now(&inner, &op).await {
+            tracing::warn!(%error, operation = %op.id, "recorded; delivery left to the workers");
+        }
+    });
+}
+
+/// The first try, started by the request once the operation is recorded (and by the workers'
+/// recovery), leaving the job for the workers on a transient failure.
 pub async fn deliver_now(ctx: &JobContext, op: &Operation) -> Result<(), StoreError> {
     match deliver(ctx, op).await {
         Ok(()) => {

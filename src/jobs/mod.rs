@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::accounts::Accounts;
 use crate::bonusplus::BonusPlusClient;
@@ -42,6 +43,17 @@ pub struct JobContext {
     pub customers: Customers,
     pub settings: Arc<JobSettings>,
     pub sync: SyncContext,
+    /// First delivery attempts started by requests after answering the till, still running.
+    pub deliveries: TaskTracker,
+}
+
+impl JobContext {
+    /// Waits until the first delivery attempts started so far have ended (tests, graceful stop).
+    pub async fn deliveries_settled(&self) {
+        while !self.deliveries.is_empty() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
 }
 
 /// Runs the workers until `shutdown` is cancelled; the jobs in hand are finished first, others

@@ -29,7 +29,7 @@ use crate::domain::receipt::{book_as_happened, line_sum};
 use crate::domain::returns::{demand_sale_id, ReturnedPosition, SoldLine};
 use crate::http::error::{codes, ApiError};
 use crate::http::extract::ApiJson;
-use crate::jobs::delivery::{deliver_now, delivery_job, CertificatePayment, SalePayload};
+use crate::jobs::delivery::{deliver_soon, delivery_job, CertificatePayment, SalePayload};
 use crate::sales::{plan_against, sale_of_customer, SalesError, UnmatchedReturn};
 use crate::state::AppState;
 use crate::store::{now_ms, NewOperation, Operation, OperationKind, OperationState};
@@ -279,8 +279,10 @@ impl Recording<'_> {
         }
     }
 
-    /// Records it with its delivery job and delivers it now (when `deliver`). Once recorded the
-    /// answer is 201 whatever the inline attempt meets: the job is there for the workers.
+    /// Records it with its delivery job and, when `deliver`, starts delivering it right away in
+    /// the background: the till is answered 201 as soon as the operation is durably recorded,
+    /// never after BonusPlus's round trips. Whatever that first attempt meets (or a crash during
+    /// it), the job is there for the workers.
     async fn pending(
         &self,
         state: &AppState,
@@ -294,9 +296,7 @@ impl Recording<'_> {
         let job = delivery_job(&op.account_id, &op.id, inline_grace_until(state));
         let (op, created) = state.store.record_operation(&op, Some(&job)).await?;
         if created && deliver {
-            if let Err(error) = deliver_now(&state.jobs, &op).await {
-                tracing::warn!(%error, operation = %op.id, "recorded; delivery left to the workers");
-            }
+            deliver_soon(&state.jobs, op);
         }
         Ok(())
     }

@@ -11,6 +11,7 @@ mod accounts;
 mod activity;
 mod audit;
 mod calls;
+mod changes;
 mod customers;
 mod jobs;
 mod jwt_ids;
@@ -37,6 +38,7 @@ use sqlx::ConnectOptions;
 
 pub use accounts::{Account, AccountStatus, ActivationRecord};
 pub use calls::ApiCall;
+pub use changes::{AccountChange, AccountChanges};
 pub use customers::CustomerLink;
 pub use jobs::{Job, JobBacklog, JobState, NewJob, DELIVER_KIND};
 pub use operations::{BookedBonuses, NewOperation, Operation, OperationKind, OperationState};

@@ -152,7 +152,7 @@ pub async fn save(
         .store
         .save_utc_offset(&account.account_id, time_zone)
         .await?;
-    state.accounts.invalidate(&account.account_id);
+    state.accounts.changed(&account.account_id).await;
     let saved = SettingsSaved {
         key_changed: new_key.is_some(),
         store_mappings: body.store_map.len(),
@@ -250,7 +250,7 @@ async fn push_to_moysklad(
         .store
         .set_account_status(id, AccountStatus::Activated)
         .await?;
-    state.accounts.invalidate(id);
+    state.accounts.changed(id).await;
     audit(
         state,
         id,

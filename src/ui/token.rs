@@ -46,7 +46,7 @@ pub async fn rotate(
         return Err(not_rotated(&state, account_id, &user, &hash, error).await);
     }
     state.store.confirm_api_token(account_id, &hash).await?;
-    state.accounts.invalidate(account_id);
+    state.accounts.changed(account_id).await;
     audit(&state, account_id, &user, AuditAction::TokenRotated, "").await;
     view(&state, &user).await.map(Json)
 }

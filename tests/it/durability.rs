@@ -527,7 +527,10 @@ async fn killed_mid_stream_then_restarted_delivers_everything_once() {
             emu.base_url(),
         );
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(800)).await;
+            // A quarter in: answered sales whose delivery is still running die with the process.
+            while finished.load(std::sync::atomic::Ordering::SeqCst) < SALES / 4 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
             let done_at_kill = finished.load(std::sync::atomic::Ordering::SeqCst);
             let mut binary = binary.lock().await;
             binary.kill();

@@ -11,6 +11,7 @@ crate::on_both_backends!(
     receipt_flow_recalc_sell_return,
     verification_codes,
     errors_in_moysklad_format,
+    a_sale_is_answered_at_commit_and_booked_right_after,
 );
 
 const PHONE: &str = "79011231122";
@@ -436,4 +437,52 @@ async fn errors_in_moysklad_format(db: TestDb) {
         .call(reqwest::Method::POST, "/retaildemand/recalc", None)
         .await;
     assert_eq!(status, 415, "{body}");
+}
+
+/// The till is answered as soon as the sale is recorded: the cashier never waits for BonusPlus,
+/// which books the sale (releasing the bonuses held for it first) right after the answer.
+async fn a_sale_is_answered_at_commit_and_booked_right_after(db: TestDb) {
+    const SLOW: std::time::Duration = std::time::Duration::from_millis(400);
+    let pos = Pos::start(db, Options::default()).await;
+    seed_customer(&pos, PHONE, "500");
+    let receipt = json!({
+        "retailStore": retail_store(), "agent": agent("c1", PHONE),
+        "positions": [position("prod-milk", "2", "100.00")],
+        "bonusProgram": {"transactionType": "SPENDING"}, "preferredBonusToSpend": 30,
+    });
+    assert_eq!(pos.post("/retaildemand/recalc", receipt).await.0, 200);
+    pos.wait_reserved(PHONE, dec("30")).await;
+    pos.emu.set_latency(SLOW);
+
+    let started = std::time::Instant::now();
+    let response = pos
+        .app
+        .http
+        .post(pos.app.url("/loyalty/retaildemand"))
+        .header("Lognex-Discount-API-Auth-Token", &pos.token)
+        .json(&json!({
+            "retailStore": retail_store(), "meta": {"href": "h", "id": "sale-at-commit"},
+            "agent": agent("c1", PHONE), "positions": [position("prod-milk", "2", "100.00")],
+            "bonusProgram": {"bonusValueToSpend": 30},
+        }))
+        .send()
+        .await
+        .unwrap();
+    let answered = started.elapsed();
+    assert_eq!(response.status(), 201);
+    assert!(
+        answered < SLOW,
+        "the till waited {answered:?}, as long as a BonusPlus call"
+    );
+
+    pos.app.state.jobs.deliveries_settled().await;
+    let sales = pos.emu.sales(&pos.key);
+    assert_eq!(sales.len(), 1, "booked right after the answer");
+    assert_eq!(sales[0].bonus_debit, dec("30"));
+    let customer = pos.emu.customer(&pos.key, PHONE).unwrap();
+    assert_eq!(customer.reserved, dec("0"), "the reserve was released");
+    assert!(
+        started.elapsed() >= 2 * SLOW,
+        "release and booking are two BonusPlus calls"
+    );
 }

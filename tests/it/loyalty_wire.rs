@@ -38,7 +38,10 @@ async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
         .await
         .unwrap();
     let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let body = response.json().await.unwrap_or(Value::Null);
+    // A sale or return is answered at commit; its delivery follows right after the answer.
+    app.state.jobs.deliveries_settled().await;
+    (status, body)
 }
 
 fn customer(phone: &str, bonuses: &str) -> Value {

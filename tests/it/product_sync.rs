@@ -522,6 +522,7 @@ async fn till_made_goods_get_their_products_promotion(db: TestDb) {
     });
     let response = call("/retaildemand", sale).await.unwrap();
     assert_eq!(response.status(), 201);
+    world.app.state.jobs.deliveries_settled().await;
     let sales = world.emu.sales(key);
     assert_eq!(sales[0].items[0].product.as_deref(), Some(pie.as_str()));
     assert_eq!(

@@ -89,6 +89,10 @@ impl Pos {
         let response = request.send().await.expect("request");
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
+        if is_sale_or_return(path) {
+            // Answered at commit; what BonusPlus books follows right after the answer.
+            self.app.state.jobs.deliveries_settled().await;
+        }
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
@@ -225,6 +229,12 @@ pub async fn configure_account(
         .set_account_status(account, AccountStatus::Activated)
         .await
         .unwrap();
+}
+
+/// `POST /retaildemand` or `/retailsalesreturn` (not the recalculation).
+fn is_sale_or_return(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or(path);
+    path == "/retaildemand" || path == "/retailsalesreturn"
 }
 
 pub fn retail_store() -> Value {
