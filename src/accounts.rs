@@ -6,8 +6,8 @@
 //! The resolution stays in memory per token hash until the account changes, so a busy till costs
 //! no database round trip per call. Whoever changes an account (status, settings, token) calls
 //! [`Accounts::changed`]: this instance forgets it at once and the change is announced to every
-//! instance sharing the database, whose [`Accounts::follow_changes`] forgets it as soon as the
-//! announcement arrives (PostgreSQL `NOTIFY`; SQLite serves one instance).
+//! instance sharing the database, which forgets it as soon as the announcement arrives
+//! ([`crate::changes`]; SQLite serves one instance).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,22 +15,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use tokio_util::sync::CancellationToken;
 
 use crate::bonusplus::ApiKey;
 use crate::crypto::{token_hash, Cipher, CryptoError, Purpose};
 use crate::domain::verification::{CodeDelivery, CodeMessage};
-use crate::store::{
-    Account, AccountChange, AccountChanges, CheckoutSettings, LoyaltySettings, Store, StoreError,
-};
+use crate::store::{Account, Change, CheckoutSettings, LoyaltySettings, Store, StoreError};
 
 /// How long a resolved token is trusted at most: a backstop for changes made to the database by
 /// hand, which nobody announces. Changes made by the app reach the cache at once.
 pub const CACHE_TTL: Duration = Duration::from_secs(3600);
-/// How often everything is forgotten when no announcements can be heard (a PostgreSQL that
-/// refuses `LISTEN`, e.g. behind a transaction-pooling proxy): the staleness other instances had
-/// before announcements existed.
-pub const UNHEARD_TTL: Duration = Duration::from_secs(5);
 /// Most tokens remembered at once (a cache: an evicted token is simply resolved again).
 const CACHE_CAPACITY: u64 = 100_000;
 /// Reserve lifetime of settings that hold no usable one.
@@ -147,7 +140,8 @@ impl Accounts {
     /// change itself is done, and the others forget it within [`CACHE_TTL`] at worst.
     pub async fn changed(&self, account_id: &str) {
         self.invalidate(account_id);
-        if let Err(error) = self.store.announce_account_change(account_id).await {
+        let change = Change::Account(account_id.to_owned());
+        if let Err(error) = self.store.announce(&change).await {
             tracing::error!(%error, account = %account_id, "account change not announced to other instances");
         }
     }
@@ -163,61 +157,9 @@ impl Accounts {
     }
 
     /// Forgets every cached account on this instance.
-    fn invalidate_all(&self) {
+    pub fn invalidate_all(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.cache.invalidate_all();
-    }
-
-    /// Starts hearing the changes other instances announce; the returned task forgets each
-    /// changed account until `shutdown`. Listening starts before this returns, so a change
-    /// announced afterwards is never missed.
-    pub async fn follow_changes(&self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
-        let listening = self.store.listen_account_changes().await;
-        let accounts = self.clone();
-        tokio::spawn(async move {
-            match listening {
-                Ok(Some(changes)) => accounts.hear(changes, shutdown).await,
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::warn!(%error, "cannot listen to account changes; forgetting accounts every {} s instead", UNHEARD_TTL.as_secs());
-                    accounts.forget_periodically(shutdown).await;
-                }
-            }
-        })
-    }
-
-    async fn hear(&self, mut changes: AccountChanges, shutdown: CancellationToken) {
-        loop {
-            let heard = tokio::select! {
-                () = shutdown.cancelled() => return,
-                heard = changes.next() => heard,
-            };
-            match heard {
-                Ok(AccountChange::Account(account_id)) => self.invalidate(&account_id),
-                Ok(AccountChange::Missed) => {
-                    tracing::warn!("account changes connection lost; every cached account forgotten");
-                    self.invalidate_all();
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "cannot reconnect to hear account changes");
-                    self.invalidate_all();
-                    tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        () = tokio::time::sleep(UNHEARD_TTL) => {}
-                    }
-                }
-            }
-        }
-    }
-
-    async fn forget_periodically(&self, shutdown: CancellationToken) {
-        let mut every = tokio::time::interval(UNHEARD_TTL);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                _ = every.tick() => self.invalidate_all(),
-            }
-        }
     }
 
     /// The account's BonusPlus key, if it still has a usable one (workers: delivery, reserve

@@ -11,6 +11,8 @@
 //! customer is read instead. Whether an account registers at checkout at all is the caller's
 //! business (`CheckoutSettings::create_customers`): this service only does it when asked.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -21,7 +23,7 @@ use crate::bonusplus::{ApiKey, BonusPlusClient, BonusPlusError, Customer, NewCus
 use crate::domain::ean::Ean;
 use crate::domain::identity::{customer_guid, split_full_name};
 use crate::domain::phone::{Phone, PhoneError};
-use crate::store::{CustomerLink, Store, StoreError};
+use crate::store::{Change, CustomerLink, Store, StoreError};
 
 /// Whatever identifies the customer of a receipt, a sale or a return, as MoySklad sent it —
 /// recorded with a sale and resolved by its delivery.
@@ -113,6 +115,10 @@ pub enum CustomerError {
 /// How long a registration's answer is shared after it came.
 pub const REGISTERED_TTL: Duration = Duration::from_secs(30);
 const FLIGHTS_CAPACITY: u64 = 100_000;
+/// How long a counterparty's link is trusted at most: a backstop for links changed in the
+/// database by hand. Links the app saves reach every instance's cache at once.
+pub const LINK_TTL: Duration = Duration::from_secs(3600);
+const LINKS_CAPACITY: u64 = 200_000;
 
 /// One registration (in flight or just answered), shared by everyone asking for the same phone:
 /// the customer, and whether this flight created them (`false`: BonusPlus had them already).
@@ -125,6 +131,11 @@ pub struct Customers {
     bonusplus: BonusPlusClient,
     /// (account, phone) → its registration.
     flights: moka::sync::Cache<String, Flight>,
+    /// (account, counterparty id or customer GUID) → the linked phone, if any: the till asks for
+    /// the same customers all day, and this keeps the database off its path.
+    links: moka::sync::Cache<(String, String), Option<String>>,
+    /// Bumped by every forgetting: a lookup that started before one is not cached.
+    link_generation: Arc<AtomicU64>,
 }
 
 impl Customers {
@@ -136,7 +147,66 @@ impl Customers {
                 .max_capacity(FLIGHTS_CAPACITY)
                 .time_to_live(REGISTERED_TTL)
                 .build(),
+            links: moka::sync::Cache::builder()
+                .max_capacity(LINKS_CAPACITY)
+                .time_to_live(LINK_TTL)
+                .build(),
+            link_generation: Arc::default(),
         }
+    }
+
+    /// The phone linked to MoySklad's counterparty (or our GUID) `id`, kept in memory until a
+    /// link of it changes.
+    async fn linked_phone(&self, account_id: &str, id: &str) -> Result<Option<String>, StoreError> {
+        let key = (account_id.to_owned(), id.to_owned());
+        if let Some(phone) = self.links.get(&key) {
+            return Ok(phone);
+        }
+        let generation = self.link_generation.load(Ordering::Acquire);
+        let phone = self
+            .store
+            .customer_by_id(account_id, id)
+            .await?
+            .map(|link| link.phone);
+        if self.link_generation.load(Ordering::Acquire) == generation {
+            self.links.insert(key, phone.clone());
+        }
+        Ok(phone)
+    }
+
+    /// Saves a link (`registered`: the app created the customer) and makes every instance forget
+    /// what it kept of the ids it names.
+    pub async fn save_link(&self, link: &CustomerLink, registered: bool) -> Result<(), StoreError> {
+        if registered {
+            self.store.link_registered_customer(link).await?;
+        } else {
+            self.store.link_customer(link).await?;
+        }
+        let ids = [Some(&link.customer_guid), link.ms_counterparty_id.as_ref()];
+        for id in ids.into_iter().flatten() {
+            self.forget_link(&link.account_id, id);
+            let change = Change::CustomerLink {
+                account_id: link.account_id.clone(),
+                id: id.clone(),
+            };
+            if let Err(error) = self.store.announce(&change).await {
+                tracing::error!(%error, "customer link change not announced to other instances");
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the link of `id` on this instance.
+    pub fn forget_link(&self, account_id: &str, id: &str) {
+        self.link_generation.fetch_add(1, Ordering::AcqRel);
+        self.links
+            .invalidate(&(account_id.to_owned(), id.to_owned()));
+    }
+
+    /// Forgets every link on this instance.
+    pub fn forget_all_links(&self) {
+        self.link_generation.fetch_add(1, Ordering::AcqRel);
+        self.links.invalidate_all();
     }
 
     /// The phone BonusPlus knows the customer by: our link of the counterparty, else the phone
@@ -149,8 +219,8 @@ impl Customers {
         who: &Identity,
     ) -> Result<Phone, CustomerError> {
         if let Some(id) = non_empty(who.counterparty_id.as_deref()) {
-            if let Some(link) = self.store.customer_by_id(account_id, id).await? {
-                return stored_phone(&link.phone);
+            if let Some(phone) = self.linked_phone(account_id, id).await? {
+                return stored_phone(&phone);
             }
         }
         if let Some(phone) = non_empty(who.phone.as_deref()) {
@@ -258,12 +328,7 @@ impl Customers {
             ms_counterparty_id: non_empty(who.counterparty_id.as_deref()).map(str::to_owned),
             card_number: customer.discount_card_number.clone(),
         };
-        if created {
-            self.store.link_registered_customer(&link).await?;
-        } else {
-            self.store.link_customer(&link).await?;
-        }
-        Ok(())
+        self.save_link(&link, created).await
     }
 }
 

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accounts::Accounts;
 use crate::bonusplus::{BonusPlusClient, BonusPlusError};
+use crate::changes::Caches;
 use crate::config::Settings;
 use crate::crypto::Cipher;
 use crate::customers::Customers;
@@ -184,7 +185,11 @@ impl Application {
             shutdown,
         } = self;
         let app = crate::routes::router(state.clone(), call_log, extra_routes);
-        let account_changes = state.accounts.follow_changes(shutdown.clone()).await;
+        let caches = Caches {
+            accounts: state.accounts.clone(),
+            customers: state.customers.clone(),
+        };
+        let changes = crate::changes::follow(&state.store, caches, shutdown.clone()).await;
         let workers = tokio::spawn(crate::jobs::run(state.jobs.clone(), shutdown.clone()));
         let call_writer = tokio::spawn(call_log::write(
             state.accounts.clone(),
@@ -210,7 +215,7 @@ impl Application {
         state.jobs.deliveries.close();
         let _ = tokio::time::timeout(DELIVERIES_STOP_WAIT, state.jobs.deliveries.wait()).await;
         let _ = call_writer.await;
-        let _ = account_changes.await;
+        let _ = changes.await;
         state.store.close().await;
         tracing::info!("stopped");
         result

@@ -294,11 +294,7 @@ async fn link(
         ms_counterparty_id: ms_id.map(str::to_owned),
         card_number: customer.discount_card_number.clone(),
     };
-    if created {
-        state.store.link_registered_customer(&link).await?;
-    } else {
-        state.store.link_customer(&link).await?;
-    }
+    state.customers.save_link(&link, created).await?;
     Ok(())
 }
 
@@ -319,7 +315,7 @@ fn remember_customer(
     if unchanged {
         return;
     }
-    let store = state.store.clone();
+    let customers = state.customers.clone();
     let link = CustomerLink {
         account_id: account.account_id.clone(),
         phone: customer.phone.clone(),
@@ -328,7 +324,7 @@ fn remember_customer(
         card_number: customer.discount_card_number.clone(),
     };
     tokio::spawn(async move {
-        if let Err(error) = store.link_customer(&link).await {
+        if let Err(error) = customers.save_link(&link, false).await {
             tracing::warn!(%error, "could not record a customer link");
         }
     });

@@ -1,5 +1,5 @@
-//! Announcing that an account changed (status, settings, LoyaltyAPI token) to every instance that
-//! shares the database, so each can forget what it keeps of the account in memory.
+//! Announcing what changed — an account (status, settings, LoyaltyAPI token) or a customer link —
+//! to every instance that shares the database, so each can forget what it keeps of it in memory.
 //! PostgreSQL carries the announcement with `NOTIFY`; SQLite serves one instance, which forgets
 //! in-process, so there is nothing to carry.
 
@@ -7,54 +7,100 @@ use sqlx::postgres::PgListener;
 
 use super::{DbPool, Store, StoreError};
 
-/// The PostgreSQL channel of account changes; the payload is the account id.
-const CHANNEL: &str = "bonusbridge_account_changed";
+/// The PostgreSQL channel of changes; the payload is [`Change::payload`].
+const CHANNEL: &str = "bonusbridge_changed";
 
-/// What a listener hears.
-#[derive(Debug, PartialEq, Eq)]
-pub enum AccountChange {
+/// What changed, as announced and heard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
     /// This account changed.
     Account(String),
-    /// The connection was lost and announcements may have been missed: forget every account.
+    /// The link of MoySklad's counterparty (or our customer GUID) `id` of the account changed.
+    CustomerLink { account_id: String, id: String },
+    /// The connection was lost (or an announcement was not understood) and changes may have been
+    /// missed: forget everything.
     Missed,
 }
 
-/// Account changes announced by any instance (PostgreSQL only).
-pub struct AccountChanges {
+impl Change {
+    /// The `NOTIFY` payload: fields separated by new lines, which no id contains.
+    fn payload(&self) -> String {
+        match self {
+            Change::Account(account_id) => format!("account\n{account_id}"),
+            Change::CustomerLink { account_id, id } => format!("link\n{account_id}\n{id}"),
+            Change::Missed => "missed".to_owned(),
+        }
+    }
+
+    fn parse(payload: &str) -> Change {
+        let fields: Vec<&str> = payload.split('\n').collect();
+        match fields.as_slice() {
+            ["account", account_id] => Change::Account((*account_id).to_owned()),
+            ["link", account_id, id] => Change::CustomerLink {
+                account_id: (*account_id).to_owned(),
+                id: (*id).to_owned(),
+            },
+            _ => Change::Missed,
+        }
+    }
+}
+
+/// Changes announced by any instance (PostgreSQL only).
+pub struct Changes {
     listener: PgListener,
 }
 
-impl AccountChanges {
-    /// The next change. After [`AccountChange::Missed`] the next call reconnects; an error means
+impl Changes {
+    /// The next change. After [`Change::Missed`] the next call reconnects; an error means
     /// reconnecting failed (the caller waits and asks again).
-    pub async fn next(&mut self) -> Result<AccountChange, StoreError> {
+    pub async fn next(&mut self) -> Result<Change, StoreError> {
         Ok(match self.listener.try_recv().await? {
-            Some(notification) => AccountChange::Account(notification.payload().to_owned()),
-            None => AccountChange::Missed,
+            Some(notification) => Change::parse(notification.payload()),
+            None => Change::Missed,
         })
     }
 }
 
 impl Store {
-    /// Tells every instance that `account_id` changed. Call it after the change is committed.
-    pub async fn announce_account_change(&self, account_id: &str) -> Result<(), StoreError> {
+    /// Tells every instance what changed. Call it after the change is committed.
+    pub async fn announce(&self, change: &Change) -> Result<(), StoreError> {
         if let DbPool::Postgres(pool) = &self.pool {
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(CHANNEL)
-                .bind(account_id)
+                .bind(change.payload())
                 .execute(pool)
                 .await?;
         }
         Ok(())
     }
 
-    /// Listens to account changes; `None` on SQLite, where only this instance makes changes.
-    pub async fn listen_account_changes(&self) -> Result<Option<AccountChanges>, StoreError> {
+    /// Listens to changes; `None` on SQLite, where only this instance makes changes.
+    pub async fn listen_to_changes(&self) -> Result<Option<Changes>, StoreError> {
         let DbPool::Postgres(pool) = &self.pool else {
             return Ok(None);
         };
         let mut listener = PgListener::connect_with(pool).await?;
         listener.listen(CHANNEL).await?;
-        Ok(Some(AccountChanges { listener }))
+        Ok(Some(Changes { listener }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_read_back_as_announced() {
+        for change in [
+            Change::Account("acc-1".into()),
+            Change::CustomerLink {
+                account_id: "acc-1".into(),
+                id: "c0ffee00-0000-4000-8000-000000000001".into(),
+            },
+        ] {
+            assert_eq!(Change::parse(&change.payload()), change);
+        }
+        assert_eq!(Change::parse("something else"), Change::Missed);
+        assert_eq!(Change::parse("account\na\nb"), Change::Missed);
     }
 }

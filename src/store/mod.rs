@@ -38,7 +38,7 @@ use sqlx::ConnectOptions;
 
 pub use accounts::{Account, AccountStatus, ActivationRecord};
 pub use calls::ApiCall;
-pub use changes::{AccountChange, AccountChanges};
+pub use changes::{Change, Changes};
 pub use customers::CustomerLink;
 pub use jobs::{Job, JobBacklog, JobState, NewJob, DELIVER_KIND};
 pub use operations::{BookedBonuses, NewOperation, Operation, OperationKind, OperationState};

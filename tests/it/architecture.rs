@@ -40,7 +40,9 @@ fn layer_of(module: &str) -> Option<Layer> {
         "startup" | "routes" => Layer::Top,
         "loyalty_api" | "vendor_api" | "ui" => Layer::Incoming,
         "state" => Layer::State,
-        "accounts" | "customers" | "reserves" | "jobs" | "sales" | "sync" => Layer::Service,
+        "accounts" | "changes" | "customers" | "reserves" | "jobs" | "sales" | "sync" => {
+            Layer::Service
+        }
         "bonusplus" | "moysklad" => Layer::Client,
         "store" => Layer::Storage,
         "domain" => Layer::Domain,

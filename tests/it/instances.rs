@@ -30,7 +30,9 @@ async fn suspend_on_one_instance_refuses_the_till_on_another_within_a_second() {
         s.bonusplus.base_url = bonusplus.parse().unwrap();
     })
     .await;
-    first.emu.add_customer(&first.key, "79011234567", 100.into());
+    first
+        .emu
+        .add_customer(&first.key, "79011234567", 100.into());
 
     // Both instances now keep the account in memory.
     assert_eq!(till_search(&first.app, &first.token).await, 200);
@@ -45,7 +47,10 @@ async fn suspend_on_one_instance_refuses_the_till_on_another_within_a_second() {
         status = till_search(&second, &first.token).await;
     }
     let took = suspended.elapsed();
-    assert_eq!(status, 403, "the second instance still serves a suspended account");
+    assert_eq!(
+        status, 403,
+        "the second instance still serves a suspended account"
+    );
     assert!(
         took < Duration::from_secs(1),
         "the second instance refused the till only after {took:?}"
@@ -82,4 +87,69 @@ async fn suspend(pos: &Pos) -> u16 {
         .unwrap()
         .status()
         .as_u16()
+}
+
+/// A counterparty linked to another customer on one instance is priced for that customer on the
+/// other at once, although the other keeps links in memory.
+#[tokio::test]
+async fn a_link_saved_on_one_instance_is_used_by_another_within_a_second() {
+    use bonusbridge::customers::Identity;
+    use bonusbridge::domain::identity::customer_guid;
+    use bonusbridge::store::CustomerLink;
+
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let second_db = db.shared();
+    let first = Pos::start(db, Options::default()).await;
+    let second = TestApp::spawn(second_db, |_| {}).await;
+    let key = bonusbridge::bonusplus::ApiKey::new(first.key.clone().into()).unwrap();
+    let who = Identity {
+        counterparty_id: Some("ms-counterparty-1".into()),
+        ..Identity::default()
+    };
+    let link = |phone: &str| CustomerLink {
+        account_id: first.account.clone(),
+        phone: phone.to_owned(),
+        customer_guid: customer_guid(&first.account, phone),
+        ms_counterparty_id: who.counterparty_id.clone(),
+        card_number: None,
+    };
+    let linked_on_second = || async {
+        second
+            .state
+            .customers
+            .phone_of(&first.account, &key, &who)
+            .await
+            .unwrap()
+            .to_string()
+    };
+
+    first
+        .app
+        .state
+        .customers
+        .save_link(&link("79011230001"), false)
+        .await
+        .unwrap();
+    assert_eq!(linked_on_second().await, "79011230001");
+
+    let relinked = Instant::now();
+    first
+        .app
+        .state
+        .customers
+        .save_link(&link("79011230002"), false)
+        .await
+        .unwrap();
+    let mut phone = linked_on_second().await;
+    while phone != "79011230002" && relinked.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        phone = linked_on_second().await;
+    }
+    assert_eq!(
+        phone, "79011230002",
+        "the second instance kept the old link"
+    );
+    assert!(relinked.elapsed() < Duration::from_secs(1));
 }

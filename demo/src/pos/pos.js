@@ -391,26 +391,56 @@
   }
 
   // Reads the customer's state in the emulator and notes it under `step`.
+  // The customer as the emulator showed them last (JSON text), to see when a sale is booked.
+  var lastSeen = null;
+
+  // The till is answered once the sale (or return) is recorded; BonusPlus books it right after.
+  // Asks the emulator until what it holds for the customer changes (at most ~3 s), then shows it.
+  function refreshAfterBooking(step) {
+    if (!customer || !customer.phone) { return Promise.resolve(); }
+    var before = lastSeen;
+    var answered = Date.now();
+    function ask(attempt) {
+      return customerState().then(function (answer) {
+        var seen = JSON.stringify(answer);
+        if (seen === before && attempt < 60) {
+          return new Promise(function (resolve) { setTimeout(resolve, 50); })
+            .then(function () { return ask(attempt + 1); });
+        }
+        var booked = seen === before ? ' (БонусПлюс ничего не изменил)'
+          : ' (БонусПлюс провёл через ' + (Date.now() - answered) + ' мс после ответа кассе)';
+        return showCustomer(step + booked, answer);
+      });
+    }
+    return ask(0);
+  }
+
+  function customerState() {
+    return demoApi('/demo/api/bonusplus/customer?phone=' + encodeURIComponent(customer.phone));
+  }
+
   function refreshBalance(step) {
     if (!customer || !customer.phone) { return Promise.resolve(); }
-    return demoApi('/demo/api/bonusplus/customer?phone=' + encodeURIComponent(customer.phone))
-      .then(function (answer) {
-        var item = document.createElement('li');
-        $('balance-history').appendChild(item);
-        if (!answer.ok) {
-          $('bp-balance').textContent = 'нет в БонусПлюс';
-          $('bp-reserved').textContent = '—';
-          item.textContent = step + ': покупателя нет в БонусПлюс';
-          return;
-        }
-        var state = answer.data;
-        $('bp-balance').textContent = money(state.balance);
-        $('bp-reserved').textContent = money(state.reserved);
-        item.textContent = step + ': баланс ' + money(state.balance) + ', в резерве ' + money(state.reserved);
-        showSales(state.sales);
-        var lastMessage = state.messages[state.messages.length - 1];
-        $('register-hint').textContent = lastMessage ? 'SMS покупателю: «' + lastMessage + '»' : '';
-      });
+    return customerState().then(function (answer) { showCustomer(step, answer); });
+  }
+
+  function showCustomer(step, answer) {
+    lastSeen = JSON.stringify(answer);
+    var item = document.createElement('li');
+    $('balance-history').appendChild(item);
+    if (!answer.ok) {
+      $('bp-balance').textContent = 'нет в БонусПлюс';
+      $('bp-reserved').textContent = '—';
+      item.textContent = step + ': покупателя нет в БонусПлюс';
+      return;
+    }
+    var state = answer.data;
+    $('bp-balance').textContent = money(state.balance);
+    $('bp-reserved').textContent = money(state.reserved);
+    item.textContent = step + ': баланс ' + money(state.balance) + ', в резерве ' + money(state.reserved);
+    showSales(state.sales);
+    var lastMessage = state.messages[state.messages.length - 1];
+    $('register-hint').textContent = lastMessage ? 'SMS покупателю: «' + lastMessage + '»' : '';
   }
 
   // What BonusPlus booked for the customer: spent and earned per sale, and what returns reversed.
@@ -687,7 +717,7 @@
       notice('Продажа ' + body.name + ' проведена', 'ok');
       renderLines();
       showReturn();
-      return refreshBalance('После продажи ' + body.name);
+      return refreshAfterBooking('После продажи ' + body.name);
     }).catch(function (error) {
       receiptNumber -= 1;
       notice(error.message, 'error');
@@ -754,7 +784,7 @@
       taken.forEach(function (pair) { sold.returned[pair[0]] += pair[1]; });
       notice('Возврат по продаже ' + sold.body.name + ' проведён', 'ok');
       showReturn();
-      return refreshBalance('После возврата');
+      return refreshAfterBooking('После возврата');
     }).catch(function (error) { notice(error.message, 'error'); });
   }
 
