@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use bonusbridge::config::Settings;
 use bonusbridge::crypto::{token_hash, Cipher, Purpose};
-use bonusbridge::store::{AccountStatus, ActivationRecord, LoyaltySettings};
+use bonusbridge::store::{AccountStatus, ActivationRecord, LoyaltySettings, Store};
+use futures::StreamExt;
 use secrecy::SecretString;
 use sqlx::Connection;
 
@@ -124,16 +125,56 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// What the settings page does on save: an activated account with its BonusPlus key encrypted and
-/// its LoyaltyAPI token hashed. Also applies the migrations (as `bonusbridge migrate` would).
-pub async fn provision(settings: &Settings, account: &str, key: &str, token: &str) -> Result<()> {
+/// A configured account: its MoySklad id, its BonusPlus key and its LoyaltyAPI token (in clear).
+pub struct BenchAccount {
+    pub id: String,
+    pub key: String,
+    pub token: String,
+}
+
+impl BenchAccount {
+    pub fn generate() -> BenchAccount {
+        let unique = || uuid::Uuid::new_v4().simple().to_string();
+        BenchAccount {
+            id: uuid::Uuid::new_v4().to_string(),
+            key: format!("bench-key-{}", unique()),
+            token: format!("bench-token-{}", unique()),
+        }
+    }
+}
+
+/// Accounts provisioned at once through one store handle.
+const PROVISIONING_CONCURRENCY: usize = 8;
+
+/// What the settings page does on save, for every account: activated, its BonusPlus key
+/// encrypted and its LoyaltyAPI token hashed. Opens the store once (applying the migrations, as
+/// `bonusbridge migrate` would); run it while the app is stopped.
+pub async fn provision(settings: &Settings, accounts: &[BenchAccount]) -> Result<()> {
     let store = bonusbridge::startup::open_store(settings).await?;
     let (active, keys) = settings.encryption_keys()?;
     let cipher = Cipher::new(active, &keys);
+    let app_id = settings.moysklad.app_id.as_str();
+    let provisioned: Vec<Result<()>> = futures::stream::iter(accounts)
+        .map(|account| provision_account(&store, &cipher, app_id, account))
+        .buffer_unordered(PROVISIONING_CONCURRENCY)
+        .collect()
+        .await;
+    store.close().await;
+    provisioned.into_iter().collect()
+}
+
+async fn provision_account(
+    store: &Store,
+    cipher: &Cipher,
+    app_id: &str,
+    account: &BenchAccount,
+) -> Result<()> {
+    let BenchAccount { id, key, token } = account;
+    let account = id.as_str();
     store
         .activate_account(&ActivationRecord {
             account_id: account.to_owned(),
-            app_id: settings.moysklad.app_id.clone(),
+            app_id: app_id.to_owned(),
             account_name: "Бенчмарк".to_owned(),
             subscription: None,
             access_token_enc: None,
@@ -164,9 +205,12 @@ pub async fn provision(settings: &Settings, account: &str, key: &str, token: &st
     store
         .set_account_status(account, AccountStatus::Activated)
         .await?;
-    store.close().await;
     Ok(())
 }
+
+/// A process is quiet when it used less CPU than this over the last window.
+const QUIET_CPU: Duration = Duration::from_millis(50);
+const QUIET_WINDOW: Duration = Duration::from_secs(1);
 
 /// The running binary.
 pub struct AppProcess {
@@ -223,6 +267,22 @@ impl AppProcess {
         let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
         // USER_HZ is 100 on every Linux we run on.
         Ok(Duration::from_millis(ticks * 10))
+    }
+
+    /// Waits until the process is quiet (under [`QUIET_CPU`] of CPU in a [`QUIET_WINDOW`]), at
+    /// most about `limit`: its start-up work done. Answers how long that took and the CPU it used.
+    pub async fn settle(&self, limit: Duration) -> Result<(Duration, Duration)> {
+        let started = Instant::now();
+        let cpu_at_start = self.cpu_time()?;
+        let mut cpu = cpu_at_start;
+        loop {
+            tokio::time::sleep(QUIET_WINDOW).await;
+            let before = cpu;
+            cpu = self.cpu_time()?;
+            if cpu.saturating_sub(before) < QUIET_CPU || started.elapsed() >= limit {
+                return Ok((started.elapsed(), cpu.saturating_sub(cpu_at_start)));
+            }
+        }
     }
 
     /// Resident memory now (`VmRSS`) and at its peak (`VmHWM`), in KiB.

@@ -10,23 +10,30 @@
 //! * recalculations alone at 500/s against direct `PUT retail/calc` at 500/s (the till target);
 //! * recalculations at saturation (closed loops): throughput and CPU per request;
 //! * memory idle, at peak, and with 1,000 open keep-alive connections; time from start to ready;
-//! * with L = 20 ms, the sequential upstream round trips per endpoint (app p50 / L).
+//! * with L = 20 ms, the sequential upstream round trips per endpoint (app p50 / L);
+//! * when each sale the till was answered reached BonusPlus (the emulator reports its bookings);
+//! * 1,000 configured accounts, POS traffic over 100 of them in a fresh app process: added latency
+//!   and memory;
+//!
+//! and ends the report with a line per target (`summary`).
 
+mod accounts;
 mod app;
+mod delivery;
+mod report;
+mod summary;
 mod traffic;
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use bonusplus_emulator::{Emulator, NewCustomer, TenantRules};
+use bonusplus_emulator::{Emulator, EmulatorHandle};
 use clap::Parser;
-use hdrhistogram::Histogram;
 
-use app::{AppConfig, AppProcess, Backend, Database, STORE};
-use traffic::{paced, phone, saturate, Recorder, Till, Upstream, CUSTOMERS};
+use app::{AppConfig, AppProcess, Backend, BenchAccount, Database};
+use report::{Comparison, ManyFigures, Memory, RunFigures, Saturation};
+use traffic::{merged_errors, paced, saturate, seed_tenant, Recorder, Till, Upstream, CUSTOMERS};
 
 #[derive(Parser)]
 #[command(about = "Load harness for bonusbridge (see BENCHMARKS.md)")]
@@ -46,6 +53,9 @@ struct Args {
     /// Concurrent closed loops for the saturation phase.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// Configured accounts for the many-accounts phase (0: no such phase).
+    #[arg(long, default_value_t = 1_000)]
+    accounts: usize,
     /// The app binary.
     #[arg(long, default_value = "target/release/bonusbridge")]
     binary: PathBuf,
@@ -55,8 +65,9 @@ struct Args {
 }
 
 const VISITS_PER_SECOND: u32 = 100;
-const RECALC_RATE: u32 = 500;
-const HELD_CONNECTIONS: usize = 1_000;
+pub const RECALC_RATE: u32 = 500;
+pub const HELD_CONNECTIONS: usize = 1_000;
+const WARM_UP_VISITS: usize = 20;
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -68,16 +79,22 @@ async fn main() -> Result<()> {
         _ => vec![Backend::Sqlite, Backend::Postgres],
     };
     let binary = app::repo_root().join(&args.binary);
-    let mut report = machine_line();
+    let mut report = report::machine_line();
+    let mut runs = Vec::new();
     for backend in backends {
         for &latency in &args.latency {
-            let section = run(&args, &binary, backend, latency, phase)
+            let figures = run(&args, &binary, backend, latency, phase)
                 .await
                 .with_context(|| format!("{} with L = {latency} ms", backend.name()))?;
+            let section = report::section(&figures);
             print!("{section}");
             report.push_str(&section);
+            runs.push(figures);
         }
     }
+    let summary = summary::summary(&runs);
+    print!("{summary}");
+    report.push_str(&summary);
     let path = app::repo_root().join(&args.report);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -87,28 +104,41 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-/// Everything measured for one database and one latency.
+/// The BonusPlus calls the app made during the warm-up, to be replayed directly.
+struct Upstreams {
+    customer: Upstream,
+    calc: Upstream,
+    sale: Upstream,
+}
+
+impl Upstreams {
+    fn captured(emu: &EmulatorHandle) -> Result<Upstreams> {
+        let requests = emu.requests();
+        let base = emu.base_url();
+        let find = |label, method, path| Upstream::captured(label, &requests, &base, method, path);
+        Ok(Upstreams {
+            customer: find("GET customer", "GET", "/customer")?,
+            calc: find("PUT retail/calc", "PUT", "/retail/calc")?,
+            sale: find("POST retail", "POST", "/retail")?,
+        })
+    }
+}
+
+/// Everything measured for one database and one latency: the single-account phases in one app
+/// process, then (unless `--accounts 0`) the many-accounts phase in another on the same database.
 async fn run(
     args: &Args,
-    binary: &std::path::Path,
+    binary: &Path,
     backend: Backend,
     latency_ms: u64,
     phase: Duration,
-) -> Result<String> {
-    let latency = Duration::from_millis(latency_ms);
+) -> Result<RunFigures> {
     let emu = Emulator::start().await;
-    let key = format!("bench-key-{}", uuid::Uuid::new_v4().simple());
-    emu.add_tenant(&key, TenantRules::default());
-    emu.add_store(&key, STORE);
-    for n in 0..CUSTOMERS {
-        emu.add_customer_with(&key, NewCustomer::new(&phone(n), 100_000.into()));
-    }
-
+    let account = BenchAccount::generate();
+    seed_tenant(&emu, &account.key, CUSTOMERS);
     let database = Database::fresh(backend).await?;
     let config = AppConfig::write(&database.url, &emu.base_url())?;
-    let account = uuid::Uuid::new_v4().to_string();
-    let token = format!("bench-token-{}", uuid::Uuid::new_v4().simple());
-    app::provision(&config.settings()?, &account, &key, &token).await?;
+    app::provision(&config.settings()?, std::slice::from_ref(&account)).await?;
     let app = AppProcess::start(binary, &config).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (idle_rss, _) = app.memory_kib()?;
@@ -119,24 +149,73 @@ async fn run(
     let till = Till {
         http: http.clone(),
         base: app.base.clone(),
-        token,
+        token: account.token.clone(),
     };
-
     // Warm-up with recording on: the upstream calls the app makes, to replay them directly.
     let warm = Recorder::default();
-    for n in 0..20 {
+    for n in 0..WARM_UP_VISITS {
         till.visit(&warm, n).await;
     }
-    let requests = emu.requests();
+    let upstreams = Upstreams::captured(&emu)?;
     emu.set_recording(false);
-    emu.set_latency(latency);
-    let base = emu.base_url();
-    let customer = Upstream::captured("GET customer", &requests, &base, "GET", "/customer")?;
-    let calc = Upstream::captured("PUT retail/calc", &requests, &base, "PUT", "/retail/calc")?;
-    let sale = Upstream::captured("POST retail", &requests, &base, "POST", "/retail")?;
+    emu.set_latency(Duration::from_millis(latency_ms));
 
-    // POS traffic through the app, then the same upstream calls directly.
+    let (pos, pos_direct, delivery) = pos_phase(&emu, &till, &http, &upstreams, phase).await;
+    let (recalc_app, recalc_direct) = till_target_phase(&till, &http, &upstreams.calc, phase).await;
+    let (saturation, saturated) =
+        saturation_phase(&app, &till, &http, &upstreams.calc, args.concurrency, phase).await?;
+    let (_, peak_rss) = app.memory_kib()?;
+    let held = traffic::hold_connections(config.port, HELD_CONNECTIONS).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (held_rss, _) = app.memory_kib()?;
+    drop(held);
+    let ready_after = app.ready_after;
+    app.stop()?;
+
+    let many = match args.accounts {
+        0 => None,
+        count => {
+            Some(many_accounts_phase(binary, &emu, &database, &upstreams, count, phase).await?)
+        }
+    };
+    Ok(RunFigures {
+        backend,
+        latency_ms,
+        phase,
+        concurrency: args.concurrency,
+        pos: Comparison::of(&pos, &pos_direct),
+        delivery,
+        till_target: Comparison::of(&recalc_app, &recalc_direct),
+        saturation,
+        memory: Memory {
+            idle: idle_rss,
+            peak: peak_rss,
+            held: held_rss,
+        },
+        ready_after,
+        errors: merged_errors(&[
+            &warm,
+            &pos,
+            &pos_direct,
+            &recalc_app,
+            &recalc_direct,
+            &saturated,
+        ]),
+        many,
+    })
+}
+
+/// POS traffic through the app (with the sales' deliveries watched), then the same upstream
+/// calls directly at the same rate.
+async fn pos_phase(
+    emu: &EmulatorHandle,
+    till: &Till,
+    http: &reqwest::Client,
+    upstreams: &Upstreams,
+    phase: Duration,
+) -> (Recorder, Recorder, delivery::Delivery) {
     let pos = Recorder::default();
+    let mut booked = emu.watch_sales();
     {
         let (till, pos) = (till.clone(), pos.clone());
         paced(VISITS_PER_SECOND, phase, move |n| {
@@ -145,10 +224,17 @@ async fn run(
         })
         .await;
     }
+    let delivery = delivery::collect(&pos.answered_sales(), &mut booked).await;
+    drop(booked);
+
     let direct = Recorder::default();
     {
         let (http, direct) = (http.clone(), direct.clone());
-        let (customer, calc, sale) = (customer.clone(), calc.clone(), sale.clone());
+        let (customer, calc, sale) = (
+            upstreams.customer.clone(),
+            upstreams.calc.clone(),
+            upstreams.sale.clone(),
+        );
         paced(VISITS_PER_SECOND, phase, move |_| {
             let (http, direct) = (http.clone(), direct.clone());
             let (customer, calc, sale) = (customer.clone(), calc.clone(), sale.clone());
@@ -162,8 +248,17 @@ async fn run(
         })
         .await;
     }
+    (pos, direct, delivery)
+}
 
-    // The till target: recalculations alone at 500/s, and the same rate of direct calculations.
+/// The till target: recalculations alone at [`RECALC_RATE`], and the same rate of direct
+/// calculations.
+async fn till_target_phase(
+    till: &Till,
+    http: &reqwest::Client,
+    calc: &Upstream,
+    phase: Duration,
+) -> (Recorder, Recorder) {
     let recalc_app = Recorder::default();
     {
         let (till, recorder) = (till.clone(), recalc_app.clone());
@@ -184,190 +279,49 @@ async fn run(
         })
         .await;
     }
+    (recalc_app, recalc_direct)
+}
 
-    // Saturation.
+/// Closed loops of recalculations: throughput and the app's CPU per request; then, for scale,
+/// the emulator alone, direct calculations at saturation (it shares the machine with the app).
+async fn saturation_phase(
+    app: &AppProcess,
+    till: &Till,
+    http: &reqwest::Client,
+    calc: &Upstream,
+    concurrency: usize,
+    phase: Duration,
+) -> Result<(Saturation, Recorder)> {
     let cpu_before = app.cpu_time()?;
-    let started = std::time::Instant::now();
-    let (answered, saturated) = saturate(&till, args.concurrency, phase).await;
+    let started = Instant::now();
+    let (answered, saturated) = saturate(till, concurrency, phase).await;
     let elapsed = started.elapsed();
     let cpu = app.cpu_time()?.saturating_sub(cpu_before);
-    let (_, peak_rss) = app.memory_kib()?;
 
-    // For scale: the emulator alone, calculations at saturation (it shares the machine with the app).
-    let direct_started = std::time::Instant::now();
-    let direct_answered = traffic::saturate_direct(&http, &calc, args.concurrency, phase).await;
-    let direct_rate = direct_answered as f64 / direct_started.elapsed().as_secs_f64();
-
-    // Memory with many idle connections.
-    let held = traffic::hold_connections(config.port, HELD_CONNECTIONS).await?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (held_rss, _) = app.memory_kib()?;
-    drop(held);
-    let ready_after = app.ready_after;
-    app.stop()?;
-
-    let mut errors = BTreeMap::new();
-    for recorder in [
-        &warm,
-        &pos,
-        &direct,
-        &recalc_app,
-        &recalc_direct,
-        &saturated,
-    ] {
-        for (what, count) in recorder.errors() {
-            *errors.entry(what).or_insert(0) += count;
-        }
-    }
-
-    let mut out = String::new();
-    writeln!(
-        out,
-        "\n## {} · BonusPlus latency L = {latency_ms} ms · {} s phases\n",
-        backend.name(),
-        phase.as_secs()
-    )?;
-    out.push_str(&endpoint_table(
-        &pos.histograms(),
-        &direct.histograms(),
-        latency_ms,
-    ));
-    let app_recalc = &recalc_app.histograms()["recalc"];
-    let direct_calc = &recalc_direct.histograms()["PUT retail/calc"];
-    writeln!(out)?;
-    writeln!(out, "| measure | value |")?;
-    writeln!(out, "|---|---|")?;
-    writeln!(
-        out,
-        "| recalc at {RECALC_RATE}/s: added p50 / p95 / p99 | {} / {} / {} ms |",
-        added(app_recalc, direct_calc, 50.0),
-        added(app_recalc, direct_calc, 95.0),
-        added(app_recalc, direct_calc, 99.0)
-    )?;
-    writeln!(
-        out,
-        "| recalc at {RECALC_RATE}/s: app p50 / p99; direct calc p50 / p99 | {} / {}; {} / {} ms |",
-        ms(app_recalc.value_at_percentile(50.0)),
-        ms(app_recalc.value_at_percentile(99.0)),
-        ms(direct_calc.value_at_percentile(50.0)),
-        ms(direct_calc.value_at_percentile(99.0))
-    )?;
-    writeln!(
-        out,
-        "| recalc at saturation ({} loops) | {:.0} /s |",
-        args.concurrency,
-        answered as f64 / elapsed.as_secs_f64()
-    )?;
-    writeln!(
-        out,
-        "| for scale: direct `PUT retail/calc` at saturation (emulator alone) | {direct_rate:.0} /s |"
-    )?;
-    writeln!(
-        out,
-        "| app CPU per recalc at saturation | {:.0} µs |",
-        cpu.as_micros() as f64 / answered.max(1) as f64
-    )?;
-    writeln!(
-        out,
-        "| RSS idle / peak / with {HELD_CONNECTIONS} open connections | {:.1} / {:.1} / {:.1} MiB |",
-        idle_rss as f64 / 1024.0,
-        peak_rss as f64 / 1024.0,
-        held_rss as f64 / 1024.0
-    )?;
-    writeln!(out, "| start to ready | {} ms |", ready_after.as_millis())?;
-    let error_text = if errors.is_empty() {
-        "none".to_owned()
-    } else {
-        errors
-            .iter()
-            .map(|(what, n)| format!("{n}× {what}"))
-            .collect::<Vec<_>>()
-            .join("; ")
+    let direct_started = Instant::now();
+    let direct_answered = traffic::saturate_direct(http, calc, concurrency, phase).await;
+    let saturation = Saturation {
+        app_rate: answered as f64 / elapsed.as_secs_f64(),
+        direct_rate: direct_answered as f64 / direct_started.elapsed().as_secs_f64(),
+        cpu_per_recalc_us: cpu.as_micros() as f64 / answered.max(1) as f64,
     };
-    writeln!(out, "| errors | {error_text} |")?;
-    Ok(out)
+    Ok((saturation, saturated))
 }
 
-/// Which direct call each app endpoint waits for.
-fn upstream_of(endpoint: &str) -> Option<&'static str> {
-    match endpoint {
-        "search" | "detail" => Some("GET customer"),
-        "recalc" => Some("PUT retail/calc"),
-        "sale" => Some("POST retail"),
-        _ => None,
-    }
-}
-
-fn endpoint_table(
-    app: &BTreeMap<&'static str, Histogram<u64>>,
-    direct: &BTreeMap<&'static str, Histogram<u64>>,
-    latency_ms: u64,
-) -> String {
-    let mut out = String::new();
-    out.push_str("| endpoint | calls | app p50 / p95 / p99 ms | direct BonusPlus p50 / p99 ms | added p50 / p95 / p99 ms | sequential round trips |\n");
-    out.push_str("|---|---|---|---|---|---|\n");
-    for endpoint in ["search", "detail", "recalc", "sale", "return"] {
-        let Some(h) = app.get(endpoint) else { continue };
-        let upstream = upstream_of(endpoint).and_then(|u| direct.get(u));
-        let (direct_text, added_text) = match upstream {
-            Some(d) => (
-                format!(
-                    "{} / {}",
-                    ms(d.value_at_percentile(50.0)),
-                    ms(d.value_at_percentile(99.0))
-                ),
-                format!(
-                    "{} / {} / {}",
-                    added(h, d, 50.0),
-                    added(h, d, 95.0),
-                    added(h, d, 99.0)
-                ),
-            ),
-            None => ("—".into(), "—".into()),
-        };
-        // Each sequential BonusPlus round trip costs at least a direct call's median (≈ L): the
-        // whole number of those the app's median holds (the rest is the app's own time).
-        let trips = match upstream {
-            Some(d) if latency_ms >= 10 => format!(
-                "{}",
-                h.value_at_percentile(50.0) / d.value_at_percentile(50.0).max(1)
-            ),
-            _ => "—".into(),
-        };
-        let _ = writeln!(
-            out,
-            "| {endpoint} | {} | {} / {} / {} | {direct_text} | {added_text} | {trips} |",
-            h.len(),
-            ms(h.value_at_percentile(50.0)),
-            ms(h.value_at_percentile(95.0)),
-            ms(h.value_at_percentile(99.0)),
-        );
-    }
-    out
-}
-
-fn ms(micros: u64) -> String {
-    format!("{:.2}", micros as f64 / 1000.0)
-}
-
-/// App percentile minus direct percentile, in ms (may be slightly negative from noise).
-fn added(app: &Histogram<u64>, direct: &Histogram<u64>, percentile: f64) -> String {
-    let difference =
-        app.value_at_percentile(percentile) as f64 - direct.value_at_percentile(percentile) as f64;
-    format!("{:.2}", difference / 1000.0)
-}
-
-/// The machine the figures come from.
-fn machine_line() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("# bonusbridge benchmark\n\nMachine: {cpu}, {cores} cores available; app, emulator and load generator on the same machine.\n")
+/// `count` more accounts provisioned while no app runs, then the traffic over 100 of them in a
+/// fresh app process on the same database (so its memory figures are the phase's own).
+async fn many_accounts_phase(
+    binary: &Path,
+    emu: &EmulatorHandle,
+    database: &Database,
+    upstreams: &Upstreams,
+    count: usize,
+    phase: Duration,
+) -> Result<ManyFigures> {
+    let config = AppConfig::write(&database.url, &emu.base_url())?;
+    let provisioned = accounts::provision(emu, &config, count).await?;
+    let direct = (&upstreams.customer, &upstreams.calc);
+    accounts::run(binary, &config, &provisioned, direct, RECALC_RATE, phase)
+        .await
+        .context("the many-accounts phase")
 }

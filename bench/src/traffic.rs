@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
-use bonusplus_emulator::RecordedRequest;
+use bonusplus_emulator::{EmulatorHandle, NewCustomer, RecordedRequest, TenantRules};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::app::POS;
+use crate::app::{POS, STORE};
 
 pub const CUSTOMERS: usize = 1_000;
 const LINES: usize = 10;
@@ -23,11 +23,28 @@ pub fn phone(n: usize) -> String {
     format!("7901{:07}", 1_000_000 + n % CUSTOMERS)
 }
 
-/// Latencies per endpoint, in microseconds.
+/// The BonusPlus side of an account: its key, the store, `customers` customers (the first phones).
+pub fn seed_tenant(emu: &EmulatorHandle, key: &str, customers: usize) {
+    emu.add_tenant(key, TenantRules::default());
+    emu.add_store(key, STORE);
+    for n in 0..customers {
+        emu.add_customer_with(key, NewCustomer::new(&phone(n), 100_000.into()));
+    }
+}
+
+/// Latencies per endpoint, in microseconds, and when each sale was answered.
 #[derive(Clone, Default)]
 pub struct Recorder {
     inner: Arc<Mutex<BTreeMap<&'static str, Histogram<u64>>>>,
     errors: Arc<Mutex<BTreeMap<String, u64>>>,
+    sales: Arc<Mutex<Vec<AnsweredSale>>>,
+}
+
+/// A sale the app answered with success: its visit's marker product and when the till had the answer.
+#[derive(Clone)]
+pub struct AnsweredSale {
+    pub marker: String,
+    pub at: Instant,
 }
 
 impl Recorder {
@@ -41,6 +58,14 @@ impl Recorder {
 
     pub fn error(&self, what: String) {
         *self.errors.lock().unwrap().entry(what).or_default() += 1;
+    }
+
+    pub fn sale_answered(&self, marker: String, at: Instant) {
+        self.sales.lock().unwrap().push(AnsweredSale { marker, at });
+    }
+
+    pub fn answered_sales(&self) -> Vec<AnsweredSale> {
+        self.sales.lock().unwrap().clone()
     }
 
     pub fn histograms(&self) -> BTreeMap<&'static str, Histogram<u64>> {
@@ -61,6 +86,17 @@ impl Recorder {
     }
 }
 
+/// Every error the recorders saw, counted.
+pub fn merged_errors(recorders: &[&Recorder]) -> BTreeMap<String, u64> {
+    let mut errors = BTreeMap::new();
+    for recorder in recorders {
+        for (what, count) in recorder.errors() {
+            *errors.entry(what).or_insert(0) += count;
+        }
+    }
+    errors
+}
+
 /// Talks to the app's LoyaltyAPI as a till does.
 #[derive(Clone)]
 pub struct Till {
@@ -74,16 +110,32 @@ fn retail_store() -> Value {
 }
 
 fn positions() -> Vec<Value> {
-    (0..LINES)
-        .map(|n| {
-            let id = format!("00000002-0000-4000-8000-{n:012}");
-            json!({
-                "assortment": {"meta": {"href": format!("https://api.moysklad.ru/api/remap/1.2/entity/product/{id}"), "id": id, "type": "product"}},
-                "quantity": serde_json::Number::from(1 + n as u64 % 3),
-                "price": serde_json::from_str::<Value>(&format!("{}.{:02}", 50 + n * 7, n * 13 % 100)).unwrap(),
-            })
-        })
-        .collect()
+    (0..LINES).map(|n| line(n, &product_id(n))).collect()
+}
+
+fn product_id(line: usize) -> String {
+    format!("00000002-0000-4000-8000-{line:012}")
+}
+
+/// The product of a visit's last line: unique per visit, it reaches BonusPlus unchanged as the
+/// line's `product`, so a booked sale can be told apart (the app's own ids are unknown to a till).
+pub fn visit_marker(visit: usize) -> String {
+    format!("00000003-0000-4000-8000-{visit:012}")
+}
+
+/// A visit's receipt: the usual lines, the last one selling the visit's marker product.
+fn visit_positions(visit: usize) -> Vec<Value> {
+    let mut lines = positions();
+    lines[LINES - 1] = line(LINES - 1, &visit_marker(visit));
+    lines
+}
+
+fn line(n: usize, id: &str) -> Value {
+    json!({
+        "assortment": {"meta": {"href": format!("https://api.moysklad.ru/api/remap/1.2/entity/product/{id}"), "id": id, "type": "product"}},
+        "quantity": serde_json::Number::from(1 + n as u64 % 3),
+        "price": serde_json::from_str::<Value>(&format!("{}.{:02}", 50 + n * 7, n * 13 % 100)).unwrap(),
+    })
 }
 
 fn agent(n: usize) -> Value {
@@ -129,80 +181,107 @@ impl Till {
     }
 
     pub async fn recalc(&self, recorder: &Recorder, n: usize, kind: &str) -> Option<Value> {
+        self.recalc_receipt(recorder, n, kind, positions()).await
+    }
+
+    async fn recalc_receipt(
+        &self,
+        recorder: &Recorder,
+        n: usize,
+        kind: &str,
+        positions: Vec<Value>,
+    ) -> Option<Value> {
         let body = json!({
             "retailStore": retail_store(),
             "agent": agent(n),
-            "positions": positions(),
+            "positions": positions,
             "bonusProgram": {"transactionType": kind},
         });
-        let url = format!("{}/loyalty/retaildemand/recalc", self.base);
-        self.call(recorder, "recalc", self.http.post(url).json(&body))
-            .await
+        let request = self.http.post(self.url("/retaildemand/recalc")).json(&body);
+        self.call(recorder, "recalc", request).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/loyalty{path}", self.base)
+    }
+
+    /// The customer search by phone.
+    pub async fn search(&self, recorder: &Recorder, n: usize) -> Option<Value> {
+        let search = self
+            .http
+            .get(self.url("/counterparty"))
+            .query(&[("search", phone(n).as_str()), ("retailStoreId", POS)]);
+        self.call(recorder, "search", search).await
+    }
+
+    /// The customer's balance.
+    pub async fn detail(&self, recorder: &Recorder, n: usize) -> Option<Value> {
+        let detail =
+            json!({"retailStore": retail_store(), "meta": agent(n)["meta"], "phone": phone(n)});
+        let request = self
+            .http
+            .post(self.url("/counterparty/detail"))
+            .json(&detail);
+        self.call(recorder, "detail", request).await
     }
 
     /// One customer at the till: search, balance, two recalculations, the sale; every tenth
-    /// visit also returns a line of its sale.
+    /// visit also returns a line of its sale. The receipt's last line is the visit's marker.
     pub async fn visit(&self, recorder: &Recorder, n: usize) {
-        let url = |path: &str| format!("{}/loyalty{path}", self.base);
-        let search = self
-            .http
-            .get(url("/counterparty"))
-            .query(&[("search", phone(n).as_str()), ("retailStoreId", POS)]);
-        if self.call(recorder, "search", search).await.is_none() {
+        if self.search(recorder, n).await.is_none() {
             return;
         }
-        let detail =
-            json!({"retailStore": retail_store(), "meta": agent(n)["meta"], "phone": phone(n)});
-        self.call(
-            recorder,
-            "detail",
-            self.http.post(url("/counterparty/detail")).json(&detail),
-        )
-        .await;
-        self.recalc(recorder, n, "EARNING").await;
-        let Some(spending) = self.recalc(recorder, n, "SPENDING").await else {
+        self.detail(recorder, n).await;
+        self.recalc_receipt(recorder, n, "EARNING", visit_positions(n))
+            .await;
+        let Some(spending) = self
+            .recalc_receipt(recorder, n, "SPENDING", visit_positions(n))
+            .await
+        else {
             return;
         };
         // The customer pays: the till books the sale a moment after the last recalculation.
         tokio::time::sleep(CASHIER_PAUSE).await;
+        let spend = &spending["bonusProgram"]["bonusValueToSpend"];
+        let Some(sale_id) = self.sale(recorder, n, spend).await else {
+            return;
+        };
+        if n.is_multiple_of(10) {
+            self.sales_return(recorder, n, &sale_id).await;
+        }
+    }
+
+    /// Books the visit's sale; answers its MoySklad id once the app answered with success.
+    async fn sale(&self, recorder: &Recorder, n: usize, spend: &Value) -> Option<String> {
         let sale_id = uuid::Uuid::new_v4().to_string();
-        let spend = spending["bonusProgram"]["bonusValueToSpend"].clone();
         let sale = json!({
             "retailStore": retail_store(),
             "meta": {"href": "h", "id": sale_id},
             "name": format!("B{n}"), "moment": "2026-11-25 10:00:00",
             "agent": agent(n),
-            "positions": positions(),
+            "positions": visit_positions(n),
             "bonusProgram": {"bonusValueToSpend": spend},
         });
-        if self
-            .call(
-                recorder,
-                "sale",
-                self.http.post(url("/retaildemand")).json(&sale),
-            )
-            .await
-            .is_none()
-        {
-            return;
-        }
-        if n.is_multiple_of(10) {
-            let sales_return = json!({
-                "retailStore": retail_store(),
-                "meta": {"href": "h", "id": uuid::Uuid::new_v4().to_string()},
-                "name": format!("R{n}"), "moment": "2026-11-25 11:00:00",
-                "demand": {"meta": {"href": "h", "id": sale_id}},
-                "positions": [positions()[0].clone()],
-            });
-            self.call(
-                recorder,
-                "return",
-                self.http
-                    .post(url("/retailsalesreturn"))
-                    .json(&sales_return),
-            )
-            .await;
-        }
+        let request = self.http.post(self.url("/retaildemand")).json(&sale);
+        self.call(recorder, "sale", request).await?;
+        recorder.sale_answered(visit_marker(n), Instant::now());
+        Some(sale_id)
+    }
+
+    /// Returns the first line of the sale `sale_id`.
+    async fn sales_return(&self, recorder: &Recorder, n: usize, sale_id: &str) {
+        let sales_return = json!({
+            "retailStore": retail_store(),
+            "meta": {"href": "h", "id": uuid::Uuid::new_v4().to_string()},
+            "name": format!("R{n}"), "moment": "2026-11-25 11:00:00",
+            "demand": {"meta": {"href": "h", "id": sale_id}},
+            "positions": [positions()[0].clone()],
+        });
+        let request = self
+            .http
+            .post(self.url("/retailsalesreturn"))
+            .json(&sales_return);
+        self.call(recorder, "return", request).await;
     }
 }
 

@@ -268,6 +268,20 @@ pub struct ImportedProduct {
     pub group: bool,
 }
 
+/// A sale `POST retail` has just booked, as [`crate::EmulatorHandle::watch_sales`] reports it:
+/// for measuring how long a sale takes to reach BonusPlus.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookedSale {
+    /// When it was booked: after the emulated latency, as the answer is about to be sent.
+    pub at: std::time::Instant,
+    /// `RetailResult.id`.
+    pub id: i64,
+    pub external_id: String,
+    pub phone: String,
+    /// Every line's `product` as sent, in order.
+    pub products: Vec<Option<String>>,
+}
+
 /// A recorded sale.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SaleSnapshot {

@@ -22,8 +22,8 @@ use crate::calc::LinePromotion;
 use crate::error::routing_refusal;
 use crate::faults::{self, ConnectionKill};
 use crate::model::{
-    CertificateSnapshot, CustomerSnapshot, ImportedProduct, NewCertificate, NewCustomer,
-    RefusedRoute, SaleSnapshot, SentMessage, TenantRules,
+    BookedSale, CertificateSnapshot, CustomerSnapshot, ImportedProduct, NewCertificate,
+    NewCustomer, RefusedRoute, SaleSnapshot, SentMessage, TenantRules,
 };
 use crate::state::{FailureMode, RecordedRequest, Shared};
 use crate::{api, control};
@@ -303,6 +303,13 @@ impl EmulatorHandle {
         self.shared
             .read_tenant(key, |t| t.sale_snapshots())
             .unwrap_or_default()
+    }
+
+    /// From now on every sale `POST retail` books (any tenant) is also sent to the returned
+    /// receiver, with the moment it was booked: to measure when a client's sale reached
+    /// BonusPlus. Dropping the receiver stops the reports.
+    pub fn watch_sales(&self) -> tokio::sync::mpsc::UnboundedReceiver<BookedSale> {
+        self.shared.watch_sales()
     }
 
     /// Delay added before every BonusPlus call is handled.

@@ -8,9 +8,10 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::formats;
-use crate::model::{RefusedRoute, TenantRules};
+use crate::model::{BookedSale, RefusedRoute, TenantRules};
 use crate::tenant::{Tenant, TenantData};
 
 /// How the next requests fail.
@@ -55,6 +56,9 @@ pub struct Shared {
     /// Mirrors `!refused.is_empty()` so the hot path needs no lock.
     any_refused: AtomicBool,
     refused: Mutex<Vec<RefusedRoute>>,
+    /// Mirrors `!sale_watchers.is_empty()` so the hot path needs no lock.
+    watching_sales: AtomicBool,
+    sale_watchers: Mutex<Vec<UnboundedSender<BookedSale>>>,
 }
 
 impl Default for Shared {
@@ -71,6 +75,8 @@ impl Default for Shared {
             certificate_numbers: AtomicU64::new(1),
             any_refused: AtomicBool::new(false),
             refused: Mutex::new(Vec::new()),
+            watching_sales: AtomicBool::new(false),
+            sale_watchers: Mutex::new(Vec::new()),
         }
     }
 }
@@ -221,6 +227,28 @@ impl Shared {
         self.pending_failures
             .store(failures.len(), Ordering::Relaxed);
         next
+    }
+
+    // ----- booked sales -------------------------------------------------------------
+
+    /// A receiver of every sale booked from now on.
+    pub fn watch_sales(&self) -> UnboundedReceiver<BookedSale> {
+        let (sender, receiver) = unbounded_channel();
+        lock(&self.sale_watchers).push(sender);
+        self.watching_sales.store(true, Ordering::Relaxed);
+        receiver
+    }
+
+    pub fn is_watching_sales(&self) -> bool {
+        self.watching_sales.load(Ordering::Relaxed)
+    }
+
+    /// Tells every watcher; watchers whose receiver was dropped are forgotten.
+    pub fn announce_sale(&self, sale: &BookedSale) {
+        let mut watchers = lock(&self.sale_watchers);
+        watchers.retain(|watcher| watcher.send(sale.clone()).is_ok());
+        self.watching_sales
+            .store(!watchers.is_empty(), Ordering::Relaxed);
     }
 
     // ----- recording ----------------------------------------------------------------

@@ -1,11 +1,18 @@
 //! `retail…` calls: calculation, sale and return.
 
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::State;
 use axum::http::header::HOST;
 use axum::http::HeaderMap;
 use axum::Json;
 
 use super::extract::{Caller, WireJson};
 use crate::error::ApiError;
+use crate::model::BookedSale;
+use crate::state::Shared;
+use crate::tenant::{Order, SaleCommand};
 use crate::wire::{CalcAnswer, RetailRequest, RetailResultAnswer, ReturnAnswer, ReturnRequest};
 
 /// `PUT retail/calc`.
@@ -22,6 +29,7 @@ pub async fn calc(
 /// `POST retail`: answers `RetailResult` with the customer's fresh balance.
 pub async fn sell(
     Caller(tenant): Caller,
+    State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     WireJson(body): WireJson<RetailRequest>,
 ) -> Result<Json<RetailResultAnswer>, ApiError> {
@@ -33,12 +41,31 @@ pub async fn sell(
     let (command, order) = body.into_sale()?;
     let mut data = tenant.lock();
     let (customer, receipt) = data.sell(&command, &order)?;
-    Ok(Json(RetailResultAnswer {
+    let booked = shared
+        .is_watching_sales()
+        .then(|| booked(receipt.id, &command, &order));
+    let answer = RetailResultAnswer {
         id: receipt.id,
         order_url: format!("http://{host}/__receipt/{}", receipt.order_uid),
         order_uid: receipt.order_uid,
         customer: customer.into(),
-    }))
+    };
+    drop(data);
+    if let Some(sale) = booked {
+        shared.announce_sale(&sale);
+    }
+    Ok(Json(answer))
+}
+
+/// What the sale's watchers are told (`EmulatorHandle::watch_sales`).
+fn booked(id: i64, command: &SaleCommand, order: &Order) -> BookedSale {
+    BookedSale {
+        at: Instant::now(),
+        id,
+        external_id: command.external_id.clone(),
+        phone: order.phone.clone(),
+        products: order.items.iter().map(|i| i.product.clone()).collect(),
+    }
 }
 
 /// `PUT retail/back`: one line per call; answers the return's id.

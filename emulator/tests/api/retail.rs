@@ -150,6 +150,47 @@ async fn duplicate_external_id_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_watcher_is_told_of_each_booked_sale_and_not_of_refused_ones() {
+    let ctx = Ctx::with_customer(dec!(100)).await;
+    let mut watcher = ctx.emu.watch_sales();
+    let before = std::time::Instant::now();
+    let sale = order(
+        "0",
+        Some("sale-1"),
+        &[("a", "p1", "100", "0"), ("b", "p2", "50", "0")],
+    );
+    assert_eq!(
+        ctx.call(Method::POST, "retail", Some(sale)).await.0,
+        StatusCode::OK
+    );
+    let again = order("0", Some("sale-1"), &[("c", "p3", "100", "0")]);
+    assert_eq!(
+        ctx.call(Method::POST, "retail", Some(again)).await.0,
+        StatusCode::PRECONDITION_FAILED
+    );
+
+    let booked = watcher.try_recv().expect("the booked sale is reported");
+    assert!(booked.at >= before);
+    assert_eq!(booked.external_id, "sale-1");
+    assert_eq!(booked.phone, PHONE);
+    assert_eq!(
+        booked.products,
+        vec![Some("p1".to_owned()), Some("p2".to_owned())]
+    );
+    assert!(
+        watcher.try_recv().is_err(),
+        "a refused sale is not reported"
+    );
+
+    drop(watcher);
+    let later = order("0", Some("sale-2"), &[("d", "p", "10", "0")]);
+    assert_eq!(
+        ctx.call(Method::POST, "retail", Some(later)).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
 async fn a_sold_ext_cannot_be_sold_again() {
     let ctx = Ctx::with_customer(dec!(0)).await;
     let first = order("0", Some("sale-1"), &[("a", "p", "100", "0")]);
