@@ -58,7 +58,9 @@ pub fn router(state: AppState, call_log: CallLog, extra: Router) -> Router {
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(request_span)
-                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+                        // One line per answered request costs the till's path CPU for what the
+                        // metrics and the call log already count: `debug`, for troubleshooting.
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG))
                         .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
                 )
                 .layer(CatchPanicLayer::custom(|_panic| {
