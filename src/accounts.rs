@@ -136,14 +136,11 @@ impl Accounts {
     }
 
     /// The account changed (status, settings, token; already committed): forgotten here at once
-    /// and announced to the other instances. A failed announcement is logged, not returned: the
+    /// and announced to the other instances. A failed announcement is logged by the store: the
     /// change itself is done, and the others forget it within [`CACHE_TTL`] at worst.
     pub async fn changed(&self, account_id: &str) {
         self.invalidate(account_id);
-        let change = Change::Account(account_id.to_owned());
-        if let Err(error) = self.store.announce(&change).await {
-            tracing::error!(%error, account = %account_id, "account change not announced to other instances");
-        }
+        self.store.announce(Change::Account(account_id.to_owned()));
     }
 
     /// Forgets every cached token of an account on this instance only (see [`Accounts::changed`]).

@@ -175,7 +175,7 @@ impl Customers {
     }
 
     /// Saves a link (`registered`: the app created the customer) and makes every instance forget
-    /// what it kept of the ids it names.
+    /// what it kept of the ids it names (also "not linked", which a new link ends).
     pub async fn save_link(&self, link: &CustomerLink, registered: bool) -> Result<(), StoreError> {
         if registered {
             self.store.link_registered_customer(link).await?;
@@ -185,13 +185,10 @@ impl Customers {
         let ids = [Some(&link.customer_guid), link.ms_counterparty_id.as_ref()];
         for id in ids.into_iter().flatten() {
             self.forget_link(&link.account_id, id);
-            let change = Change::CustomerLink {
+            self.store.announce(Change::CustomerLink {
                 account_id: link.account_id.clone(),
                 id: id.clone(),
-            };
-            if let Err(error) = self.store.announce(&change).await {
-                tracing::error!(%error, "customer link change not announced to other instances");
-            }
+            });
         }
         Ok(())
     }

@@ -3,7 +3,8 @@
 //! PostgreSQL carries the announcement with `NOTIFY`; SQLite serves one instance, which forgets
 //! in-process, so there is nothing to carry.
 
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPool};
+use tokio::sync::mpsc;
 
 use super::{DbPool, Store, StoreError};
 
@@ -61,17 +62,59 @@ impl Changes {
     }
 }
 
+/// Most announcements sent in one transaction.
+const BATCH: usize = 1000;
+
+/// Sends announcements from one task, in batches. `NOTIFY` serialises the commits of every
+/// notifying transaction in the cluster, so announcing from each request (one commit and WAL
+/// flush each) would queue them, holding pool connections the till needs; here whatever piles up
+/// while one batch is sent goes in the next, in one commit that waits for no WAL flush (an
+/// announcement is worth nothing after a crash).
+#[derive(Debug, Clone)]
+pub(super) struct Announcer {
+    queue: mpsc::UnboundedSender<Change>,
+}
+
+impl Announcer {
+    /// Starts the sending task; it ends when the last [`Store`] clone is dropped.
+    pub(super) fn start(pool: PgPool) -> Announcer {
+        let (queue, mut pending) = mpsc::unbounded_channel::<Change>();
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while pending.recv_many(&mut batch, BATCH).await > 0 {
+                let mut payloads: Vec<String> = batch.drain(..).map(|c| c.payload()).collect();
+                payloads.sort_unstable();
+                payloads.dedup();
+                if let Err(error) = notify(&pool, &payloads).await {
+                    tracing::error!(%error, count = payloads.len(), "changes not announced to other instances; they forget them within the cache's lifetime");
+                }
+            }
+        });
+        Announcer { queue }
+    }
+}
+
+async fn notify(pool: &PgPool, payloads: &[String]) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET LOCAL synchronous_commit TO OFF")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
+        .bind(CHANNEL)
+        .bind(payloads)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
 impl Store {
-    /// Tells every instance what changed. Call it after the change is committed.
-    pub async fn announce(&self, change: &Change) -> Result<(), StoreError> {
-        if let DbPool::Postgres(pool) = &self.pool {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(change.payload())
-                .execute(pool)
-                .await?;
+    /// Tells every instance what changed (sent within moments, in the background). Call it after
+    /// the change is committed.
+    pub fn announce(&self, change: Change) {
+        if let Some(announcer) = &self.announcer {
+            // Only fails once the sending task is gone, i.e. while the process stops.
+            let _ = announcer.queue.send(change);
         }
-        Ok(())
     }
 
     /// Listens to changes; `None` on SQLite, where only this instance makes changes.

@@ -81,6 +81,8 @@ enum DbPool {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: DbPool,
+    /// Sends announced changes to the other instances (PostgreSQL; SQLite has no others).
+    announcer: Option<changes::Announcer>,
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of whichever backend is in use.
@@ -128,7 +130,11 @@ impl Store {
         } else {
             DbPool::Postgres(connect_postgres(url, max_connections, connect_timeout).await?)
         };
-        Ok(Store { pool })
+        let announcer = match &pool {
+            DbPool::Postgres(pool) => Some(changes::Announcer::start(pool.clone())),
+            DbPool::Sqlite(_) => None,
+        };
+        Ok(Store { pool, announcer })
     }
 
     pub fn backend(&self) -> Backend {
