@@ -10,13 +10,13 @@
 //! ([`crate::changes`]; SQLite serves one instance).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
 use crate::bonusplus::ApiKey;
+use crate::cache::UntilChanged;
 use crate::crypto::{token_hash, Cipher, CryptoError, Purpose};
 use crate::domain::verification::{CodeDelivery, CodeMessage};
 use crate::store::{Account, Change, CheckoutSettings, LoyaltySettings, Store, StoreError};
@@ -93,10 +93,7 @@ pub struct Accounts {
     store: Store,
     cipher: Cipher,
     /// Token hash → resolved account.
-    cache: moka::sync::Cache<String, Arc<LoyaltyAccount>>,
-    /// Bumped by every forgetting: a resolution that started before one is not cached, since it
-    /// may have read the account as it was before the change.
-    generation: Arc<AtomicU64>,
+    cache: UntilChanged<String, Arc<LoyaltyAccount>>,
 }
 
 impl Accounts {
@@ -104,26 +101,15 @@ impl Accounts {
         Accounts {
             store,
             cipher,
-            cache: moka::sync::Cache::builder()
-                .max_capacity(CACHE_CAPACITY)
-                .time_to_live(CACHE_TTL)
-                .build(),
-            generation: Arc::default(),
+            cache: UntilChanged::new(CACHE_CAPACITY, CACHE_TTL),
         }
     }
 
     /// The active account a LoyaltyAPI token belongs to (kept in memory until it changes).
     pub async fn by_token(&self, token: &str) -> Result<Arc<LoyaltyAccount>, AccountError> {
         let hash = token_hash(token);
-        if let Some(account) = self.cache.get(&hash) {
-            return Ok(account);
-        }
-        let generation = self.generation.load(Ordering::Acquire);
-        let account = Arc::new(self.resolve(&hash).await?);
-        if self.generation.load(Ordering::Acquire) == generation {
-            self.cache.insert(hash, account.clone());
-        }
-        Ok(account)
+        let read = async { Ok(Arc::new(self.resolve(&hash).await?)) };
+        self.cache.get_or_read(hash.clone(), read).await
     }
 
     /// The account id of a token without the rest (for the call log); `None` if unknown.
@@ -145,18 +131,13 @@ impl Accounts {
 
     /// Forgets every cached token of an account on this instance only (see [`Accounts::changed`]).
     pub fn invalidate(&self, account_id: &str) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        for (hash, account) in self.cache.iter() {
-            if account.account_id == account_id {
-                self.cache.invalidate(hash.as_str());
-            }
-        }
+        self.cache
+            .forget_where(|_, account| account.account_id == account_id);
     }
 
     /// Forgets every cached account on this instance.
     pub fn invalidate_all(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.cache.invalidate_all();
+        self.cache.forget_all();
     }
 
     /// The account's BonusPlus key, if it still has a usable one (workers: delivery, reserve

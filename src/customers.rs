@@ -11,8 +11,6 @@
 //! customer is read instead. Whether an account registers at checkout at all is the caller's
 //! business (`CheckoutSettings::create_customers`): this service only does it when asked.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt, Shared};
@@ -20,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use time::macros::format_description;
 
 use crate::bonusplus::{ApiKey, BonusPlusClient, BonusPlusError, Customer, NewCustomer};
+use crate::cache::UntilChanged;
 use crate::domain::ean::Ean;
 use crate::domain::identity::{customer_guid, split_full_name};
 use crate::domain::phone::{Phone, PhoneError};
@@ -133,9 +132,7 @@ pub struct Customers {
     flights: moka::sync::Cache<String, Flight>,
     /// (account, counterparty id or customer GUID) → the linked phone, if any: the till asks for
     /// the same customers all day, and this keeps the database off its path.
-    links: moka::sync::Cache<(String, String), Option<String>>,
-    /// Bumped by every forgetting: a lookup that started before one is not cached.
-    link_generation: Arc<AtomicU64>,
+    links: UntilChanged<(String, String), Option<String>>,
 }
 
 impl Customers {
@@ -147,31 +144,19 @@ impl Customers {
                 .max_capacity(FLIGHTS_CAPACITY)
                 .time_to_live(REGISTERED_TTL)
                 .build(),
-            links: moka::sync::Cache::builder()
-                .max_capacity(LINKS_CAPACITY)
-                .time_to_live(LINK_TTL)
-                .build(),
-            link_generation: Arc::default(),
+            links: UntilChanged::new(LINKS_CAPACITY, LINK_TTL),
         }
     }
 
     /// The phone linked to MoySklad's counterparty (or our GUID) `id`, kept in memory until a
     /// link of it changes.
     async fn linked_phone(&self, account_id: &str, id: &str) -> Result<Option<String>, StoreError> {
+        let read = async {
+            let link = self.store.customer_by_id(account_id, id).await?;
+            Ok(link.map(|link| link.phone))
+        };
         let key = (account_id.to_owned(), id.to_owned());
-        if let Some(phone) = self.links.get(&key) {
-            return Ok(phone);
-        }
-        let generation = self.link_generation.load(Ordering::Acquire);
-        let phone = self
-            .store
-            .customer_by_id(account_id, id)
-            .await?
-            .map(|link| link.phone);
-        if self.link_generation.load(Ordering::Acquire) == generation {
-            self.links.insert(key, phone.clone());
-        }
-        Ok(phone)
+        self.links.get_or_read(key, read).await
     }
 
     /// Saves a link (`registered`: the app created the customer) and makes every instance forget
@@ -195,15 +180,12 @@ impl Customers {
 
     /// Forgets the link of `id` on this instance.
     pub fn forget_link(&self, account_id: &str, id: &str) {
-        self.link_generation.fetch_add(1, Ordering::AcqRel);
-        self.links
-            .invalidate(&(account_id.to_owned(), id.to_owned()));
+        self.links.forget(&(account_id.to_owned(), id.to_owned()));
     }
 
     /// Forgets every link on this instance.
     pub fn forget_all_links(&self) {
-        self.link_generation.fetch_add(1, Ordering::AcqRel);
-        self.links.invalidate_all();
+        self.links.forget_all();
     }
 
     /// The phone BonusPlus knows the customer by: our link of the counterparty, else the phone

@@ -38,6 +38,7 @@ pub mod domain;
 
 // Utilities, usable from any layer above; they import no incoming module and no `state`.
 pub mod admin;
+pub mod cache;
 pub mod config;
 pub mod crypto;
 pub mod descriptor;

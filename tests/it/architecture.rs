@@ -46,9 +46,8 @@ fn layer_of(module: &str) -> Option<Layer> {
         "bonusplus" | "moysklad" => Layer::Client,
         "store" => Layer::Storage,
         "domain" => Layer::Domain,
-        "admin" | "config" | "crypto" | "descriptor" | "http" | "meters" | "telemetry" => {
-            Layer::Utility
-        }
+        "admin" | "cache" | "config" | "crypto" | "descriptor" | "http" | "meters"
+        | "telemetry" => Layer::Utility,
         _ => return None,
     })
 }
