@@ -63,13 +63,14 @@ async fn hear(mut changes: Changes, caches: &Caches, shutdown: &CancellationToke
             heard = changes.next() => heard,
         };
         match heard {
-            Ok(Change::Missed) => {
-                tracing::warn!(
-                    "announced changes may have been missed; every cached account forgotten"
-                );
-                caches.forget_everything();
+            Ok(change) => {
+                if change == Change::Missed {
+                    tracing::warn!(
+                        "announced changes may have been missed; everything cached forgotten"
+                    );
+                }
+                caches.forget(change);
             }
-            Ok(change) => caches.forget(change),
             Err(error) => {
                 tracing::warn!(%error, "cannot reconnect to hear announced changes");
                 caches.forget_everything();
