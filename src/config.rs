@@ -124,6 +124,8 @@ pub struct DatabaseSettings {
     pub url: SecretString,
     pub max_connections: u32,
     pub connect_timeout_ms: u64,
+    /// How long a request waits for a database connection before it is answered 503.
+    pub acquire_timeout_ms: u64,
 }
 
 impl DatabaseSettings {
@@ -223,6 +225,10 @@ impl Settings {
                 "database.connect_timeout_ms",
                 self.database.connect_timeout_ms,
             ),
+            (
+                "database.acquire_timeout_ms",
+                self.database.acquire_timeout_ms,
+            ),
             ("moysklad.timeout_ms", self.moysklad.timeout_ms),
             ("bonusplus.timeout_ms", self.bonusplus.timeout_ms),
             ("jobs.poll_interval_ms", self.jobs.poll_interval_ms),
@@ -236,6 +242,14 @@ impl Settings {
                     problem: "must be greater than 0".into(),
                 });
             }
+        }
+        // A request that waits for a connection must still be answered before its own timeout,
+        // so the till hears "try again" (503) rather than "timed out".
+        if self.database.acquire_timeout_ms >= self.server.request_timeout_ms {
+            return Err(invalid(
+                "database.acquire_timeout_ms",
+                "must be less than server.request_timeout_ms",
+            ));
         }
         // A lease must outlive one BonusPlus call comfortably, or a slow call would let a second
         // worker take a job that is still running (the heartbeat renews it every third of it).
