@@ -6,6 +6,7 @@
 //! cross-site frame) and therefore no CSRF surface. Only account administrators may change settings.
 
 mod activity;
+mod import;
 mod operations;
 mod session;
 mod settings;
@@ -68,6 +69,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ui/api/returns/{id}/close", post(operations::close))
         .route("/ui/api/operations/{id}/retry", post(operations::retry))
         .route("/ui/api/activity", get(activity::show))
+        .route("/ui/api/import", get(import::show).post(import::start))
+        .route("/ui/api/import/stop", post(import::stop))
+        .route("/ui/api/import/resume", post(import::resume))
+        .route("/ui/api/import/problems.csv", get(import::problems_csv))
         .layer(axum::middleware::from_fn_with_state(
             state,
             security_headers,
