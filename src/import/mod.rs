@@ -323,7 +323,8 @@ pub async fn advance(ctx: &ImportContext, run_id: &str) -> Result<Outcome, Impor
             return Ok(Outcome::Stopped);
         }
         run.phase = next_phase(&run).into();
-        run.cursor = 0;
+        // After reading, the cursor is the last `seq` done: the first row is 0.
+        run.cursor = -1;
         run.processed = 0;
         run.phase_started_at = now_ms();
         ctx.store.save_import_progress(&run).await?;

@@ -12,6 +12,7 @@ mod deploy_kit;
 mod documented_bonusplus;
 mod durability;
 mod http_basics;
+mod import;
 mod instances;
 mod json_api;
 mod lifecycle;
