@@ -65,6 +65,10 @@ enum Command {
         /// Only counterparties in this group (repeatable).
         #[arg(long = "tag")]
         tags: Vec<String>,
+        /// Go on with the account's latest unfinished run (e.g. after this command was killed)
+        /// instead of starting one; only while no server's worker runs it.
+        #[arg(long)]
+        resume: bool,
     },
     /// Put deliveries that failed for good back in the queue (after fixing their cause).
     RetryFailed {
@@ -152,6 +156,7 @@ async fn run(command: Command) -> Result<(), String> {
             only_with_card,
             only_with_points,
             tags,
+            resume,
         } => {
             let options = bonusbridge::import::ImportOptions {
                 filters: bonusbridge::domain::customer_import::Filters {
@@ -166,7 +171,7 @@ async fn run(command: Command) -> Result<(), String> {
             let ctx = bonusbridge::startup::import_context(&settings)
                 .await
                 .map_err(|e| e.to_string())?;
-            let result = run_import(&ctx, &account_id, dry_run, &options).await;
+            let result = run_import(&ctx, &account_id, dry_run, &options, resume).await;
             ctx.store.close().await;
             result
         }
@@ -216,11 +221,15 @@ async fn run_import(
     account_id: &str,
     dry_run: bool,
     options: &bonusbridge::import::ImportOptions,
+    resume: bool,
 ) -> Result<(), String> {
     use bonusbridge::import::{self, ImportError};
-    let run = import::create_run(&ctx.store, account_id, "командная строка", dry_run, options)
-        .await
-        .map_err(|e| e.to_string())?;
+    let run = if resume {
+        import::reopen(&ctx.store, account_id).await
+    } else {
+        import::create_run(&ctx.store, account_id, "командная строка", dry_run, options).await
+    }
+    .map_err(|e| e.to_string())?;
     let progress = tokio::spawn(draw_progress(ctx.store.clone(), run.id.clone()));
     let mut retries = 0u32;
     let outcome = loop {

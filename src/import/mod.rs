@@ -218,15 +218,22 @@ pub async fn stop(store: &Store, account_id: &str) -> Result<ImportRun, ImportEr
 /// Resumes the account's latest run where it stopped (stopped, failed, or left running by a
 /// process that ended).
 pub async fn resume(store: &Store, account_id: &str) -> Result<ImportRun, ImportError> {
-    let run = latest(store, account_id).await?;
-    let from = ["stopped", "stopping", "failed", "running"];
-    if !store.set_import_state(&run.id, &from, "running").await? {
-        return Err(ImportError::Conflict("Перенос уже закончен".into()));
-    }
+    let run = reopen(store, account_id).await?;
     if store.enqueue_job(&import_job(&run)).await?.is_none() {
         store
             .reschedule_job_by_key(&job_key(&run.id), now_ms())
             .await?;
+    }
+    Ok(run)
+}
+
+/// Marks the account's latest unfinished run running again, without queueing it (the command
+/// line's `--resume` runs it in its own process).
+pub async fn reopen(store: &Store, account_id: &str) -> Result<ImportRun, ImportError> {
+    let run = latest(store, account_id).await?;
+    let from = ["stopped", "stopping", "failed", "running"];
+    if !store.set_import_state(&run.id, &from, "running").await? {
+        return Err(ImportError::Conflict("Перенос уже закончен".into()));
     }
     Ok(run)
 }
