@@ -30,6 +30,7 @@ pub use session::UiUser;
 
 const PAGE: &str = include_str!("page.html");
 const SCRIPT: &str = include_str!("app.js");
+const IMPORT_SCRIPT: &str = include_str!("import.js");
 const STYLE: &str = include_str!("app.css");
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -52,6 +53,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/ui/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", SCRIPT.to_owned()) }),
+        )
+        .route(
+            "/ui/import.js",
+            get(|| async { asset("text/javascript; charset=utf-8", IMPORT_SCRIPT.to_owned()) }),
         )
         .route(
             "/ui/app.css",
