@@ -77,10 +77,7 @@ pub fn seed_counterparties(moysklad: &FakeMoySklad) {
         } else {
             i64::from(n % 50) * 20
         };
-        moysklad.push_row(
-            "counterparty",
-            counterparty(n, Some(phone(n)), card, points),
-        );
+        moysklad.add_counterparty(counterparty(n, Some(phone(n)), card, points));
     }
     let problems = [
         // Already in BonusPlus by phone (Анна Сидорова), and by card only (Сергей Кузнецов).
@@ -103,6 +100,6 @@ pub fn seed_counterparties(moysklad: &FakeMoySklad) {
         counterparty(1007, Some("+7 916 000-55-66".into()), None, -30),
     ];
     for row in problems {
-        moysklad.push_row("counterparty", row);
+        moysklad.add_counterparty(row);
     }
 }

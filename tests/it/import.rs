@@ -117,7 +117,7 @@ impl Shop {
     }
 
     pub fn add(&self, row: Value) {
-        self.world.moysklad.push_row("counterparty", row);
+        self.world.moysklad.add_counterparty(row);
     }
 
     pub fn bonusplus_customer(&self, phone: &str, balance: i64, card: &str) {
