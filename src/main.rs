@@ -230,6 +230,16 @@ async fn run_import(
         import::create_run(&ctx.store, account_id, "командная строка", dry_run, options).await
     }
     .map_err(|e| e.to_string())?;
+    let action = bonusbridge::domain::audit::AuditAction::CustomerImportStarted;
+    let what = if run.dry_run {
+        "предпросмотр"
+    } else {
+        "перенос"
+    };
+    ctx.store
+        .audit(account_id, "командная строка", action.as_ref(), what)
+        .await
+        .map_err(|e| e.to_string())?;
     let progress = tokio::spawn(draw_progress(ctx.store.clone(), run.id.clone()));
     let mut retries = 0u32;
     let outcome = loop {

@@ -51,6 +51,7 @@ CREATE TABLE import_rows (
 );
 CREATE INDEX import_rows_phone ON import_rows(run_id, phone);
 CREATE INDEX import_rows_decision ON import_rows(run_id, decision, seq);
+CREATE INDEX import_rows_account ON import_rows(account_id, run_id);
 
 -- The ledger: one row per counterparty of an account, across runs — never twice, never lost.
 -- `step` planned → created → sent → done; a credit is marked `sent` (committed) before

@@ -187,6 +187,7 @@ pub async fn create_run(
         finished_at: None,
     };
     store.create_import_run(&run).await?;
+    store.forget_old_import_rows(account_id, &run.id).await?;
     Ok(run)
 }
 

@@ -448,4 +448,21 @@ impl Store {
         });
         Ok(count)
     }
+
+    /// Forgets the rows of the account's earlier runs (the ledger stays): only the latest run's
+    /// rows are shown and downloaded.
+    pub async fn forget_old_import_rows(
+        &self,
+        account_id: &str,
+        keep_run_id: &str,
+    ) -> Result<u64, StoreError> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query("DELETE FROM import_rows WHERE account_id = $1 AND run_id <> $2")
+                .bind(account_id)
+                .bind(keep_run_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
+    }
 }

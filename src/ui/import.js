@@ -49,9 +49,10 @@
     if (!run) { $('import-state').textContent = 'Перенос ещё не запускался.'; return; }
     var going = run.state === 'running' || run.state === 'stopping';
     var eta = run.etaSeconds !== null && going ? ', осталось около ' + Math.max(1, Math.round(run.etaSeconds / 60)) + ' мин' : '';
-    $('import-state').textContent = (run.dryRun ? 'Предпросмотр' : 'Перенос') + ': ' +
-      (STATE_TEXT[run.state] || run.state) + ' · этап «' + (PHASE_TEXT[run.phase] || run.phase) + '» · ' +
+    var where = run.phase === 'finished' ? '' : ' · этап «' + (PHASE_TEXT[run.phase] || run.phase) + '» · ' +
       run.processed + ' из ' + run.phaseTotal + eta;
+    $('import-state').textContent = (run.dryRun ? 'Предпросмотр' : 'Перенос') + ': ' +
+      (STATE_TEXT[run.state] || run.state) + where;
     $('import-progress').hidden = !going;
     $('import-progress').value = run.percent;
     showError(run.state === 'done' ? '' : run.lastError);

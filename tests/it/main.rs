@@ -13,6 +13,7 @@ mod documented_bonusplus;
 mod durability;
 mod http_basics;
 mod import;
+mod import_browser;
 mod import_crash;
 mod instances;
 mod json_api;
