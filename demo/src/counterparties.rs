@@ -26,7 +26,7 @@ fn ean13(body: &str) -> String {
 fn counterparty(n: u32, phone: Option<String>, card: Option<String>, points: i64) -> Value {
     const FIRST: [&str; 6] = ["Ольга", "Игорь", "Мария", "Дмитрий", "Елена", "Павел"];
     const LAST: [&str; 5] = ["Смирнов", "Попов", "Волков", "Зайцев", "Орлов"];
-    let female = n % 2 == 0;
+    let female = n.is_multiple_of(2);
     let last = LAST[(n % 5) as usize];
     let last = if female {
         format!("{last}а")
@@ -42,8 +42,8 @@ fn counterparty(n: u32, phone: Option<String>, card: Option<String>, points: i64
         "email": format!("buyer{n}@example.ru"),
         "birthDate": format!("19{:02}-{:02}-{:02} 00:00:00.000", 60 + n % 40, 1 + n % 12, 1 + n % 28),
         "sex": if female { "FEMALE" } else { "MALE" },
-        "tags": if n % 7 == 0 { vec!["вип"] } else { vec!["розница"] },
-        "archived": n % 29 == 0,
+        "tags": if n.is_multiple_of(7) { vec!["вип"] } else { vec!["розница"] },
+        "archived": n.is_multiple_of(29),
     })
 }
 
@@ -69,10 +69,10 @@ pub fn seed_counterparties(moysklad: &FakeMoySklad) {
     for n in 0..ORDINARY {
         let card = match n % 5 {
             0 | 1 => Some(ean13(&format!("2400{n:08}"))),
-            2 if n % 3 == 0 => Some(format!("К-{n}")),
+            2 if n.is_multiple_of(3) => Some(format!("К-{n}")),
             _ => None,
         };
-        let points = if n % 3 == 0 {
+        let points = if n.is_multiple_of(3) {
             0
         } else {
             i64::from(n % 50) * 20
