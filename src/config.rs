@@ -69,6 +69,32 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub jobs: JobSettings,
     pub sync: SyncSettings,
+    /// The customer import; absent from an overlay: the defaults.
+    #[serde(default)]
+    pub import: ImportSettings,
+}
+
+/// The customer import (MoySklad counterparties → BonusPlus).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportSettings {
+    /// Calls per second the import makes to BonusPlus (its own limit, so the till's calls keep
+    /// their share); 0 = unlimited.
+    pub calls_per_second: u32,
+    /// Counterparties per JSON API page (≤ 1000).
+    pub page_size: u32,
+    /// Counterparties handled at once.
+    pub concurrency: usize,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        ImportSettings {
+            calls_per_second: 10,
+            page_size: 1000,
+            concurrency: 4,
+        }
+    }
 }
 
 /// Product sync (MoySklad catalogue → BonusPlus).
@@ -264,6 +290,9 @@ impl Settings {
                 "jobs.inline_grace_ms",
                 "must be at least 2 × bonusplus.timeout_ms",
             ));
+        }
+        if !(1..=1000).contains(&self.import.page_size) {
+            return Err(invalid("import.page_size", "must be between 1 and 1000"));
         }
         if !(1..=1000).contains(&self.sync.page_size) {
             return Err(invalid("sync.page_size", "must be between 1 and 1000"));

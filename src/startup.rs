@@ -19,6 +19,7 @@ use crate::changes::{Caches, Listening};
 use crate::config::Settings;
 use crate::crypto::Cipher;
 use crate::customers::Customers;
+use crate::import::ImportContext;
 use crate::jobs::JobContext;
 use crate::loyalty_api::call_log::{self, CallLog, CallRecord};
 use crate::moysklad::json_api::{JsonApiClient, JsonApiError};
@@ -64,6 +65,30 @@ pub async fn open_store(settings: &Settings) -> Result<Store, StoreError> {
     let store = Store::connect_with(&database.url, limits).await?;
     store.migrate().await?;
     Ok(store)
+}
+
+/// What the command line's `import` needs: the import service over its own clients.
+pub async fn import_context(settings: &Settings) -> Result<ImportContext, StartupError> {
+    let (active, keys) = settings.encryption_keys()?;
+    let store = open_store(settings).await?;
+    let bonusplus = BonusPlusClient::new(
+        settings.bonusplus.base_url.as_str(),
+        Duration::from_millis(settings.bonusplus.timeout_ms),
+    )?;
+    let json_api = JsonApiClient::new(
+        settings.moysklad.json_api_url.as_str(),
+        Duration::from_millis(settings.moysklad.timeout_ms),
+    )?;
+    let accounts = Accounts::new(store.clone(), Cipher::new(active, &keys));
+    let customers = Customers::new(store.clone(), bonusplus.clone());
+    Ok(ImportContext::new(
+        store,
+        bonusplus,
+        json_api,
+        accounts,
+        customers,
+        settings.import.clone(),
+    ))
 }
 
 /// A bound, ready-to-serve application.
@@ -136,6 +161,14 @@ impl Application {
                 accounts: accounts.clone(),
                 settings: Arc::new(settings.sync.clone()),
             },
+            import: ImportContext::new(
+                store.clone(),
+                bonusplus.clone(),
+                json_api.clone(),
+                accounts.clone(),
+                customers.clone(),
+                settings.import.clone(),
+            ),
         };
         let (call_log, call_records) = CallLog::channel();
         let listening = crate::changes::listen(&store).await;

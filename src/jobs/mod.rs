@@ -43,6 +43,8 @@ pub struct JobContext {
     pub customers: Customers,
     pub settings: Arc<JobSettings>,
     pub sync: SyncContext,
+    /// Runs the customer imports.
+    pub import: crate::import::ImportContext,
     /// First delivery attempts started by requests after answering the till, still running.
     pub deliveries: TaskTracker,
 }
@@ -196,6 +198,9 @@ async fn run_job(ctx: &JobContext, worker: &str, job: Job) -> Result<(), StoreEr
     let outcome = match job.kind.as_str() {
         DELIVER_KIND => deliver_job(ctx, &job).await,
         crate::sync::SYNC_KIND => crate::sync::run_job(&ctx.sync, &job)
+            .await
+            .map_err(JobError::from),
+        crate::import::IMPORT_KIND => crate::import::run_job(&ctx.import, &job)
             .await
             .map_err(JobError::from),
         other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),

@@ -22,6 +22,7 @@ use super::types::{Customer, ProductImport};
 use super::unconfirmed;
 use crate::domain::phone::Phone;
 
+mod balance;
 mod customers;
 mod receipts;
 
