@@ -26,7 +26,7 @@ use crate::moysklad::json_api::{JsonApiClient, JsonApiError};
 use crate::moysklad::jwt::VendorJwt;
 use crate::moysklad::vendor_client::{VendorApiError, VendorClient};
 use crate::reserves::Reserves;
-use crate::state::AppState;
+use crate::state::{AppState, Handles};
 use crate::store::{PoolLimits, Store, StoreError};
 use crate::sync::SyncContext;
 
@@ -172,7 +172,7 @@ impl Application {
         };
         let (call_log, call_records) = CallLog::channel();
         let listening = crate::changes::listen(&store).await;
-        let state = AppState {
+        let state = AppState::new(Handles {
             settings: Arc::new(settings),
             store,
             cipher,
@@ -184,7 +184,7 @@ impl Application {
             reserves,
             customers,
             jobs,
-        };
+        });
         Ok(Application {
             listener,
             state,

@@ -70,18 +70,20 @@ struct Target {
     figures: fn(&RunFigures) -> Option<Vec<Figure>>,
 }
 
+/// The targets of issue 23: CPU per recalc ≤ 150 µs (issue 17 asked 120), saturation ≥ 0.35 of the
+/// emulator's direct rate (was 0.30); the latency and memory targets unchanged.
 const TARGETS: [Target; 6] = [
     Target {
         name: "CPU per recalc",
         measure: "app CPU per recalc at saturation (L = 0)",
-        target: "≤ 120 µs",
+        target: "≤ 150 µs",
         latency_ms: 0,
         figures: cpu_per_recalc,
     },
     Target {
         name: "saturation ratio",
         measure: "recalc saturation ÷ emulator's direct calc saturation, same run (L = 0)",
-        target: "≥ 0.30",
+        target: "≥ 0.35",
         latency_ms: 0,
         figures: saturation_ratio,
     },
@@ -117,12 +119,12 @@ const TARGETS: [Target; 6] = [
 
 fn cpu_per_recalc(run: &RunFigures) -> Option<Vec<Figure>> {
     let cpu = run.saturation.cpu_per_recalc_us;
-    Some(vec![Figure::new("", cpu, "µs", Limit::AtMost(120.0))])
+    Some(vec![Figure::new("", cpu, "µs", Limit::AtMost(150.0))])
 }
 
 fn saturation_ratio(run: &RunFigures) -> Option<Vec<Figure>> {
     let ratio = run.saturation.app_rate / run.saturation.direct_rate;
-    Some(vec![Figure::new("", ratio, "", Limit::AtLeast(0.30))])
+    Some(vec![Figure::new("", ratio, "", Limit::AtLeast(0.35))])
 }
 
 fn recalc_at_rate(run: &RunFigures) -> Option<Vec<Figure>> {

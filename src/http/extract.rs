@@ -56,9 +56,19 @@ fn is_json(req: &Request) -> bool {
 }
 
 /// Parses `bytes` as `T`, mapping failures to an [`ApiError`] with the path of the bad field.
+///
+/// A body is parsed plainly first: tracking the path allocates for every field, and almost every
+/// body is valid. Only a refused one is parsed again, tracking the path, to name the bad field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|_| ApiError::invalid("body", "The body is not valid UTF-8"))?;
+    match serde_json::from_str(text) {
+        Ok(value) => Ok(value),
+        Err(_) => parse_json_naming_the_field(text),
+    }
+}
+
+fn parse_json_naming_the_field<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();

@@ -472,7 +472,17 @@ fn describe_status(status: StatusCode, error: &ErrorBody) -> String {
 }
 
 /// Reads a successful answer's JSON, naming the offending field if it does not fit.
+///
+/// Parsed plainly first (tracking the path allocates for every field, on the till's hot path); only
+/// an answer that does not fit is parsed again, tracking the path, to name the field.
 fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
+    match T::deserialize(&mut serde_json::Deserializer::from_slice(body)) {
+        Ok(value) => Ok(value),
+        Err(_) => decode_naming_the_field(endpoint, body),
+    }
+}
+
+fn decode_naming_the_field<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let reason = format!(
