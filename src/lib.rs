@@ -21,6 +21,7 @@ pub mod state;
 pub mod accounts;
 pub mod changes;
 pub mod customers;
+pub mod differences;
 pub mod jobs;
 pub mod reserves;
 pub mod sales;

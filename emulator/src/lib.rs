@@ -30,9 +30,9 @@ mod wire;
 
 pub use error::ErrorCode;
 pub use model::{
-    BookedSale, CertificateSnapshot, CustomerSnapshot, GiftCardPaymentSnapshot, ImportedProduct,
-    ListShape, NameMatch, NewCertificate, NewCustomer, Person, RefusedRoute, SaleSnapshot,
-    SentMessage, SoldItemSnapshot, TenantRules, DEFAULT_CARD_NAME, DEFAULT_STORE,
+    BookedSale, CertificateSnapshot, CustomerExtras, CustomerSnapshot, GiftCardPaymentSnapshot,
+    ImportedProduct, ListShape, NameMatch, NewCertificate, NewCustomer, Person, RefusedRoute,
+    SaleSnapshot, SentMessage, SoldItemSnapshot, TenantRules, DEFAULT_CARD_NAME, DEFAULT_STORE,
 };
 pub use server::{app, Emulator, EmulatorHandle};
 pub use state::{FailureMode, RecordedRequest};

@@ -115,6 +115,26 @@ pub struct Person {
     pub birth_day: Option<String>,
 }
 
+/// The customer's members beyond the person that a `PUT customer/{phoneNumber}` also
+/// overwrites: notes, address, social links, the promo opt-out. Answered at the `Customer`'s top
+/// level (where BonusPlus answers them is unconfirmed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CustomerExtras {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_instagram: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_vkontakte: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_odnoklassniki: Option<String>,
+    #[serde(rename = "disablePromoSMS", skip_serializing_if = "Option::is_none")]
+    pub disable_promo_sms: Option<bool>,
+}
+
 /// A customer to seed through the control side.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewCustomer {
@@ -136,6 +156,9 @@ pub struct NewCustomer {
     /// The card (status) name; `None` = [`DEFAULT_CARD_NAME`].
     #[serde(default)]
     pub card_name: Option<String>,
+    /// Notes, address, social links, promo opt-out.
+    #[serde(default)]
+    pub extras: CustomerExtras,
 }
 
 impl NewCustomer {
@@ -147,6 +170,7 @@ impl NewCustomer {
             discount_card_number: None,
             id: None,
             card_name: None,
+            extras: CustomerExtras::default(),
         }
     }
 }
@@ -166,6 +190,7 @@ pub struct CustomerSnapshot {
     #[serde(serialize_with = "serialize_decimal_map")]
     pub reserves: BTreeMap<String, Decimal>,
     pub person: Person,
+    pub extras: CustomerExtras,
     pub discount_card_number: Option<String>,
     /// BonusPlus's customer GUID.
     pub id: String,

@@ -6,6 +6,7 @@
 //! cross-site frame) and therefore no CSRF surface. Only account administrators may change settings.
 
 mod activity;
+mod differences;
 mod operations;
 mod session;
 mod settings;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ui/api/returns/{id}/close", post(operations::close))
         .route("/ui/api/operations/{id}/retry", post(operations::retry))
         .route("/ui/api/activity", get(activity::show))
+        .route("/ui/api/differences", get(differences::list))
         .layer(axum::middleware::from_fn_with_state(
             state,
             security_headers,

@@ -4,6 +4,7 @@
 mod activity;
 mod architecture;
 mod bonusplus_client;
+mod bonusplus_differs;
 mod browser;
 mod checkout;
 mod cli;

@@ -15,7 +15,7 @@ use crate::state::Shared;
 use crate::wire::{
     check_phone, customer_list_answer, customer_query, message_text, CancelReserveRequest,
     CreateCustomerRequest, CustomerAnswer, CustomerFilterRequest, EditCustomerRequest,
-    ReserveAnswer, ReserveRequest,
+    ReplaceCustomerRequest, ReserveAnswer, ReserveRequest,
 };
 
 type Answer<T> = Result<Json<T>, ApiError>;
@@ -62,19 +62,19 @@ pub async fn patch(
     WireJson(request): WireJson<EditCustomerRequest>,
 ) -> Answer<CustomerAnswer> {
     check_phone("phoneNumber", &phone)?;
-    let fields = request.into_fields(false)?;
+    let fields = request.into_fields()?;
     let mut data = tenant.lock();
     Ok(Json(data.edit_customer(&phone, fields)?.into()))
 }
 
-/// `PUT customer/{phoneNumber}`: a full edit of the personal fields.
+/// `PUT customer/{phoneNumber}`: a full replace, every field not sent is emptied.
 pub async fn replace(
     Caller(tenant): Caller,
     Path(phone): Path<String>,
-    WireJson(request): WireJson<EditCustomerRequest>,
+    WireJson(request): WireJson<ReplaceCustomerRequest>,
 ) -> Answer<CustomerAnswer> {
     check_phone("phoneNumber", &phone)?;
-    let fields = request.into_fields(true)?;
+    let fields = request.into_fields()?;
     let mut data = tenant.lock();
     Ok(Json(data.edit_customer(&phone, fields)?.into()))
 }

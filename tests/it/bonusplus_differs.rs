@@ -1,0 +1,186 @@
+//! First contact with a BonusPlus that differs from what the project expects (issue 22), on both
+//! databases: an edit never damages a customer (a failed PATCH never blanks a field, an EAN-13 is
+//! never sent as an overflowing Int32), and every answer that differs from an unconfirmed point is
+//! counted, logged once and shown to the shop once, while the till still gets a sensible answer.
+
+use std::time::Duration;
+
+use bonusplus_emulator::{CustomerExtras, NewCustomer, Person};
+use reqwest::Method;
+use rust_decimal_macros::dec;
+use serde_json::{json, Value};
+
+use crate::on_both_backends;
+use crate::support::pos::{retail_store, Options, Pos};
+use crate::support::TestDb;
+
+const PHONE: &str = "79035550001";
+
+/// A customer with everything a full PUT could erase: names, e-mail, birthday, notes, address, a
+/// social link, the promo opt-out, a card and its status name.
+fn rich_customer(card: &str) -> NewCustomer {
+    NewCustomer {
+        person: Person {
+            first_name: Some("Анна".into()),
+            last_name: Some("Иванова".into()),
+            sex: Some(2),
+            email: Some("anna@example.com".into()),
+            birth_day: Some("1990-05-17".into()),
+            ..Person::default()
+        },
+        extras: CustomerExtras {
+            desc: Some("VIP, звонить после 18".into()),
+            address: Some("Ленина, 1".into()),
+            profile_vkontakte: Some("vk.com/anna".into()),
+            disable_promo_sms: Some(true),
+            ..CustomerExtras::default()
+        },
+        discount_card_number: Some(card.into()),
+        card_name: Some("Золотая".into()),
+        ..NewCustomer::new(PHONE, dec!(100))
+    }
+}
+
+/// The till registers a phone BonusPlus already has, with a new last name (and maybe a card).
+fn counterparty(card: Option<&str>) -> Value {
+    let mut body = json!({"retailStore": retail_store(), "meta": {"href": "h", "id": "ms-1"},
+                          "name": "Петрова Анна", "phone": "+79035550001"});
+    if let Some(card) = card {
+        body["discountCardNumber"] = json!(card);
+    }
+    body
+}
+
+/// The shop's «Требуют внимания» list of BonusPlus differences, once recorded (in the background).
+async fn differences(pos: &Pos, point: &str) -> Vec<Value> {
+    let session = pos.page_session(false).await;
+    for _ in 0..100 {
+        let (status, body) = pos
+            .page(Method::GET, "/ui/api/differences", &session, None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let list = body["differences"].as_array().cloned().unwrap_or_default();
+        if list.iter().any(|d| d["point"] == point) {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no difference `{point}` recorded");
+}
+
+async fn metric(pos: &Pos, point: &str) -> f64 {
+    let text = pos
+        .app
+        .http
+        .get(pos.app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = format!("bonusbridge_bonusplus_unexpected_total{{point=\"{point}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+async fn failed_patch_puts_everything_back_and_blanks_nothing(db: TestDb) {
+    let pos = Pos::start(db, Options::default()).await;
+    pos.emu
+        .add_customer_with(&pos.key, rich_customer("12345670"));
+    pos.emu
+        .refuse_route("PATCH", "/customer/{phoneNumber}", 405);
+
+    let (status, body) = pos.post("/counterparty", counterparty(None)).await;
+    assert_eq!(status, 201, "{body}");
+
+    let after = pos.emu.customer(&pos.key, PHONE).unwrap();
+    assert_eq!(after.person.last_name.as_deref(), Some("Петрова"));
+    assert_eq!(after.person.first_name.as_deref(), Some("Анна"));
+    assert_eq!(after.person.email.as_deref(), Some("anna@example.com"));
+    assert_eq!(after.person.birth_day.as_deref(), Some("1990-05-17"));
+    assert_eq!(after.person.sex, Some(2));
+    assert_eq!(after.extras, rich_customer("12345670").extras);
+    assert_eq!(after.discount_card_number.as_deref(), Some("12345670"));
+    assert_eq!(after.card_name, "Золотая");
+    let put = pos
+        .emu
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT")
+        .expect("a PUT was sent");
+    assert_eq!(put.body["newCardNumber"], json!(12_345_670));
+}
+
+async fn failed_patch_that_cannot_be_put_back_writes_nothing(db: TestDb) {
+    let pos = Pos::start(db, Options::default()).await;
+    // An EAN-13 card cannot go back through PUT's Int32 `newCardNumber`: a PUT would erase it.
+    pos.emu
+        .add_customer_with(&pos.key, rich_customer("2000000051420"));
+    pos.emu
+        .refuse_route("PATCH", "/customer/{phoneNumber}", 404);
+    let before = pos.emu.customer(&pos.key, PHONE).unwrap();
+
+    let (status, body) = pos.post("/counterparty", counterparty(None)).await;
+    assert_eq!(status, 201, "{body}");
+
+    assert_eq!(pos.emu.customer(&pos.key, PHONE).unwrap(), before);
+    assert_eq!(pos.emu.count("PUT", "/customer/79035550001"), 0);
+    let list = differences(&pos, "customer_replace").await;
+    let item = list
+        .iter()
+        .find(|d| d["point"] == "customer_replace")
+        .unwrap();
+    assert!(
+        item["detail"].as_str().unwrap().contains("2000000051420"),
+        "{item}"
+    );
+    assert!(!item["didInstead"].as_str().unwrap().is_empty(), "{item}");
+    assert!(metric(&pos, "customer_replace").await >= 1.0);
+}
+
+async fn an_ean13_card_is_never_sent_as_an_overflowing_int(db: TestDb) {
+    let pos = Pos::start(db, Options::default()).await;
+    pos.emu
+        .add_customer_with(&pos.key, rich_customer("12345670"));
+    let card = "4006381333931";
+
+    let (status, body) = pos.post("/counterparty", counterparty(Some(card))).await;
+    assert_eq!(status, 201, "{body}");
+
+    let patch = pos
+        .emu
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PATCH")
+        .expect("a PATCH was sent");
+    assert!(patch.body.get("cardNumber").is_none(), "{}", patch.body);
+    assert_eq!(patch.body["ln"], "Петрова");
+    // BonusPlus keeps its card; ours is linked on our side, and the reason recorded.
+    let after = pos.emu.customer(&pos.key, PHONE).unwrap();
+    assert_eq!(after.discount_card_number.as_deref(), Some("12345670"));
+    let link = pos
+        .app
+        .state
+        .store
+        .customer_by_card(&pos.account, card)
+        .await
+        .unwrap()
+        .expect("the card stays linked on our side");
+    assert_eq!(link.phone, PHONE);
+    let list = differences(&pos, "card_number_int32").await;
+    assert_eq!(
+        list.iter()
+            .filter(|d| d["point"] == "card_number_int32")
+            .count(),
+        1
+    );
+}
+
+on_both_backends!(
+    failed_patch_puts_everything_back_and_blanks_nothing,
+    failed_patch_that_cannot_be_put_back_writes_nothing,
+    an_ean13_card_is_never_sent_as_an_overflowing_int,
+);
