@@ -19,7 +19,7 @@ pub struct UntilChanged<K, V> {
 
 impl<K, V> UntilChanged<K, V>
 where
-    K: Hash + Eq + Send + Sync + 'static,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
     pub fn new(capacity: u64, backstop: Duration) -> Self {
@@ -46,22 +46,30 @@ where
         if let Some(value) = self.cache.get(&key) {
             return Ok(value);
         }
-        let generation = self.generation.load(Ordering::Acquire);
+        let generation = self.generation.load(Ordering::SeqCst);
         let value = read.await?;
-        if self.generation.load(Ordering::Acquire) == generation {
-            self.cache.insert(key, value.clone());
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return Ok(value);
+        }
+        // Inserted first, checked again after: a forgetting that lands between the check above and
+        // the insert would otherwise leave the value from before the change cached. Either the
+        // forgetting bumps the generation before the check below (and the insert is undone here),
+        // or after it, and then its own invalidation comes after the insert.
+        self.cache.insert(key.clone(), value.clone());
+        if self.generation.load(Ordering::SeqCst) != generation {
+            self.cache.invalidate(&key);
         }
         Ok(value)
     }
 
     pub fn forget(&self, key: &K) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.cache.invalidate(key);
     }
 
     /// Forgets every entry `changed` picks.
     pub fn forget_where(&self, changed: impl Fn(&K, &V) -> bool) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.generation.fetch_add(1, Ordering::SeqCst);
         for (key, value) in self.cache.iter() {
             if changed(&key, &value) {
                 self.cache.invalidate(&*key);
@@ -70,7 +78,7 @@ where
     }
 
     pub fn forget_all(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.cache.invalidate_all();
     }
 }

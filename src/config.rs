@@ -69,6 +69,32 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub jobs: JobSettings,
     pub sync: SyncSettings,
+    /// The customer import; absent from an overlay: the defaults.
+    #[serde(default)]
+    pub import: ImportSettings,
+}
+
+/// The customer import (MoySklad counterparties → BonusPlus).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportSettings {
+    /// Calls per second the import makes to BonusPlus (its own limit, so the till's calls keep
+    /// their share); 0 = unlimited.
+    pub calls_per_second: u32,
+    /// Counterparties per JSON API page (≤ 1000).
+    pub page_size: u32,
+    /// Counterparties handled at once.
+    pub concurrency: usize,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        ImportSettings {
+            calls_per_second: 10,
+            page_size: 1000,
+            concurrency: 4,
+        }
+    }
 }
 
 /// Product sync (MoySklad catalogue → BonusPlus).
@@ -124,6 +150,8 @@ pub struct DatabaseSettings {
     pub url: SecretString,
     pub max_connections: u32,
     pub connect_timeout_ms: u64,
+    /// How long a request waits for a database connection before it is answered 503.
+    pub acquire_timeout_ms: u64,
 }
 
 impl DatabaseSettings {
@@ -223,6 +251,10 @@ impl Settings {
                 "database.connect_timeout_ms",
                 self.database.connect_timeout_ms,
             ),
+            (
+                "database.acquire_timeout_ms",
+                self.database.acquire_timeout_ms,
+            ),
             ("moysklad.timeout_ms", self.moysklad.timeout_ms),
             ("bonusplus.timeout_ms", self.bonusplus.timeout_ms),
             ("jobs.poll_interval_ms", self.jobs.poll_interval_ms),
@@ -237,6 +269,14 @@ impl Settings {
                 });
             }
         }
+        // A request that waits for a connection must still be answered before its own timeout,
+        // so the till hears "try again" (503) rather than "timed out".
+        if self.database.acquire_timeout_ms >= self.server.request_timeout_ms {
+            return Err(invalid(
+                "database.acquire_timeout_ms",
+                "must be less than server.request_timeout_ms",
+            ));
+        }
         // A lease must outlive one BonusPlus call comfortably, or a slow call would let a second
         // worker take a job that is still running (the heartbeat renews it every third of it).
         if self.jobs.lease_ms < 3 * self.bonusplus.timeout_ms {
@@ -250,6 +290,9 @@ impl Settings {
                 "jobs.inline_grace_ms",
                 "must be at least 2 × bonusplus.timeout_ms",
             ));
+        }
+        if !(1..=1000).contains(&self.import.page_size) {
+            return Err(invalid("import.page_size", "must be between 1 and 1000"));
         }
         if !(1..=1000).contains(&self.sync.page_size) {
             return Err(invalid("sync.page_size", "must be between 1 and 1000"));

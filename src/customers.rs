@@ -149,8 +149,13 @@ impl Customers {
     }
 
     /// The phone linked to MoySklad's counterparty (or our GUID) `id`, kept in memory until a
-    /// link of it changes.
-    async fn linked_phone(&self, account_id: &str, id: &str) -> Result<Option<String>, StoreError> {
+    /// link of it changes. Every id the search hands out is linked before it is answered, so a
+    /// "not linked" kept here is never one of ours.
+    pub async fn linked_phone(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<Option<String>, StoreError> {
         let read = async {
             let link = self.store.customer_by_id(account_id, id).await?;
             Ok(link.map(|link| link.phone))

@@ -39,6 +39,37 @@ enum Command {
         /// A MoySklad account id: show this account in detail.
         account_id: Option<String>,
     },
+    /// Bring an account's MoySklad counterparties (cards, bonus points) into BonusPlus, printing
+    /// progress and the report; `--dry-run` only previews (nothing is written to BonusPlus).
+    Import {
+        /// The MoySklad account id.
+        account_id: String,
+        /// Preview only: counts and problems, nothing written to BonusPlus.
+        #[arg(long)]
+        dry_run: bool,
+        /// Days until carried bonuses burn (`burnsInDays`); required unless `--dry-run`.
+        #[arg(long)]
+        burns_in_days: Option<u32>,
+        /// Credit points to customers BonusPlus already had, too.
+        #[arg(long)]
+        credit_existing: bool,
+        /// Leave archived counterparties out.
+        #[arg(long)]
+        skip_archived: bool,
+        /// Only counterparties with a discount card.
+        #[arg(long)]
+        only_with_card: bool,
+        /// Only counterparties with bonus points.
+        #[arg(long)]
+        only_with_points: bool,
+        /// Only counterparties in this group (repeatable).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Go on with the account's latest unfinished run (e.g. after this command was killed)
+        /// instead of starting one; only while no server's worker runs it.
+        #[arg(long)]
+        resume: bool,
+    },
     /// Put deliveries that failed for good back in the queue (after fixing their cause).
     RetryFailed {
         /// Only jobs of this kind (e.g. `deliver_operation`); all kinds when absent.
@@ -116,6 +147,34 @@ async fn run(command: Command) -> Result<(), String> {
             print!("{}", report.map_err(|e| e.to_string())?);
             Ok(())
         }
+        Command::Import {
+            account_id,
+            dry_run,
+            burns_in_days,
+            credit_existing,
+            skip_archived,
+            only_with_card,
+            only_with_points,
+            tags,
+            resume,
+        } => {
+            let options = bonusbridge::import::ImportOptions {
+                filters: bonusbridge::domain::customer_import::Filters {
+                    tags,
+                    skip_archived,
+                    only_with_card,
+                    only_with_points,
+                },
+                credit_existing,
+                burns_in_days,
+            };
+            let ctx = bonusbridge::startup::import_context(&settings)
+                .await
+                .map_err(|e| e.to_string())?;
+            let result = run_import(&ctx, &account_id, dry_run, &options, resume).await;
+            ctx.store.close().await;
+            result
+        }
         Command::Migrate => {
             let store = open_store(&settings).await.map_err(|e| e.to_string())?;
             store.close().await;
@@ -151,5 +210,96 @@ async fn check_health(settings: &Settings) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{url}: {}", response.status()))
+    }
+}
+
+/// `bonusbridge import`: runs the import in this process (no worker needed), drawing a progress
+/// bar on stderr and printing the report on stdout. A transient failure is waited out and the run
+/// resumed where it stopped; a permanent one ends it as failed.
+async fn run_import(
+    ctx: &bonusbridge::import::ImportContext,
+    account_id: &str,
+    dry_run: bool,
+    options: &bonusbridge::import::ImportOptions,
+    resume: bool,
+) -> Result<(), String> {
+    use bonusbridge::import::{self, ImportError};
+    let run = if resume {
+        import::reopen(&ctx.store, account_id).await
+    } else {
+        import::create_run(&ctx.store, account_id, "командная строка", dry_run, options).await
+    }
+    .map_err(|e| e.to_string())?;
+    let action = bonusbridge::domain::audit::AuditAction::CustomerImportStarted;
+    let what = if run.dry_run {
+        "предпросмотр"
+    } else {
+        "перенос"
+    };
+    ctx.store
+        .audit(account_id, "командная строка", action.as_ref(), what)
+        .await
+        .map_err(|e| e.to_string())?;
+    let progress = tokio::spawn(draw_progress(ctx.store.clone(), run.id.clone()));
+    let mut retries = 0u32;
+    let outcome = loop {
+        match import::advance(ctx, &run.id).await {
+            Ok(outcome) => break Ok(outcome),
+            Err(ImportError::Retry(reason)) if retries < 30 => {
+                retries += 1;
+                eprintln!("\nповтор через {retries} с: {reason}");
+                tokio::time::sleep(std::time::Duration::from_secs(u64::from(retries))).await;
+            }
+            Err(error) => {
+                import::abandon(ctx, &run.id, &error.to_string())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                break Err(error.to_string());
+            }
+        }
+    };
+    progress.abort();
+    let run = ctx
+        .store
+        .import_run(&run.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(run) = run {
+        let status = import::report::status(&ctx.store, &run)
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!();
+        println!("{}", import::report::summary_ru(&status));
+        for problem in &status.preview.problems {
+            println!("  {}: {}", problem.reason, problem.count);
+        }
+    }
+    outcome.map(drop)
+}
+
+/// Redraws `[#####.....] 50% этап …` on stderr every half second.
+async fn draw_progress(store: bonusbridge::store::Store, run_id: String) {
+    use std::io::Write;
+    loop {
+        if let Ok(Some(run)) = store.import_run(&run_id).await {
+            if let Ok(status) = bonusbridge::import::report::status(&store, &run).await {
+                let filled = usize::try_from(status.percent / 5).unwrap_or(0).min(20);
+                let eta = status
+                    .eta_seconds
+                    .map(|s| format!(", осталось ~{s} с"))
+                    .unwrap_or_default();
+                eprint!(
+                    "\r[{}{}] {:>3}% этап {} {}/{}{eta}   ",
+                    "#".repeat(filled),
+                    ".".repeat(20 - filled),
+                    status.percent,
+                    status.phase,
+                    status.processed,
+                    status.phase_total
+                );
+                let _ = std::io::stderr().flush();
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
 }

@@ -12,6 +12,15 @@
 //! Work on one customer's reserve at one point of sale is serialised within an instance
 //! ([`Reserves::lock`]): a recalculation that arrives while the previous one's reserve is still
 //! being made waits for it, then releases it, instead of racing it.
+//!
+//! **What is held, without the database.** An earning recalculation shows the customer's balance
+//! with what our reserves hold added back ([`Reserves::held_amount`]); the sum per (account,
+//! phone, point of sale) is kept in memory, read from the reserve rows once, and forgotten by every
+//! instance whenever a row of it changes: here at once, elsewhere through the announcements
+//! accounts and links use. The figure only shapes what the till shows — what cannot be spent twice
+//! is guarded by BonusPlus itself (the reserve, and the release before every sale, both read and
+//! written against the rows) — so an instance that hears a change a few milliseconds late shows a
+//! balance that is late by as much, and never lets a bonus be spent twice.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,11 +30,19 @@ use tokio::sync::OwnedMutexGuard;
 
 use crate::accounts::{Accounts, LoyaltyAccount};
 use crate::bonusplus::{ApiKey, BonusPlusClient, BonusPlusError};
+use crate::cache::UntilChanged;
 use crate::domain::phone::Phone;
-use crate::store::{now_ms, Reserve, ReserveState, Store, StoreError};
+use crate::store::{now_ms, Change, Reserve, ReserveState, Store, StoreError};
 
 /// Most expired reserves released in one sweep.
 const EXPIRED_BATCH: i64 = 100;
+/// Customers at points of sale whose held sum is kept in memory.
+const HELD_CAPACITY: u64 = 200_000;
+/// How long a held sum is trusted at most: a backstop for rows changed in the database by hand.
+const HELD_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// (account, phone, point of sale).
+type HeldKey = (String, String, String);
 
 /// One async lock per (account, phone, point of sale).
 #[derive(Default)]
@@ -65,6 +82,8 @@ pub struct Reserves {
     bonusplus: BonusPlusClient,
     accounts: Accounts,
     locks: Arc<ReserveLocks>,
+    /// What the active reserves of a customer at a point of sale add up to.
+    held: UntilChanged<HeldKey, Decimal>,
 }
 
 impl Reserves {
@@ -74,7 +93,30 @@ impl Reserves {
             bonusplus,
             accounts,
             locks: Arc::default(),
+            held: UntilChanged::new(HELD_CAPACITY, HELD_TTL),
         }
+    }
+
+    /// Forgets the held sum of the customer at the point of sale on this instance.
+    pub fn forget_held(&self, account_id: &str, phone: &str, retail_store_id: &str) {
+        self.held
+            .forget(&held_key(account_id, phone, retail_store_id));
+    }
+
+    /// Forgets every held sum on this instance.
+    pub fn forget_all_held(&self) {
+        self.held.forget_all();
+    }
+
+    /// A reserve row of the customer at the point of sale changed: forgotten here, announced to
+    /// every other instance.
+    fn changed(&self, account_id: &str, phone: &Phone, retail_store_id: &str) {
+        self.forget_held(account_id, phone.as_str(), retail_store_id);
+        self.store.announce(Change::Reserves {
+            account_id: account_id.to_owned(),
+            phone: phone.as_str().to_owned(),
+            retail_store_id: retail_store_id.to_owned(),
+        });
     }
 
     /// Serialises reserve work on one customer at one point of sale (within this instance).
@@ -139,7 +181,21 @@ impl Reserves {
             expires_at: now_ms().saturating_add(ttl_ms),
         };
         self.store.insert_reserve(&row).await?;
-        match self.bonusplus.reserve(key, phone, &row.id, amount).await {
+        let result = self.bonusplus.reserve(key, phone, &row.id, amount).await;
+        let outcome = self.settle(key, &row, result).await;
+        self.changed(account_id, phone, retail_store_id);
+        outcome
+    }
+
+    /// Records what BonusPlus answered to the reserve of `row` (just recorded `intended`).
+    async fn settle(
+        &self,
+        key: &ApiKey,
+        row: &Reserve,
+        result: Result<(), BonusPlusError>,
+    ) -> Result<(), StoreError> {
+        let (account_id, phone, amount) = (&row.account_id, &row.phone, row.amount);
+        match result {
             Ok(()) => {
                 let held = self
                     .store
@@ -193,12 +249,27 @@ impl Reserves {
         retail_store_id: &str,
         final_state: ReserveState,
     ) -> Result<Decimal, StoreError> {
-        let mut released = Decimal::ZERO;
-        for reserve in self
+        let open = self
             .store
             .open_reserves(account_id, phone, retail_store_id)
-            .await?
-        {
+            .await?;
+        if open.is_empty() {
+            return Ok(Decimal::ZERO);
+        }
+        let released = self.release_rows(key, open, final_state).await;
+        self.changed(account_id, phone, retail_store_id);
+        released
+    }
+
+    async fn release_rows(
+        &self,
+        key: &ApiKey,
+        open: Vec<Reserve>,
+        final_state: ReserveState,
+    ) -> Result<Decimal, StoreError> {
+        let mut released = Decimal::ZERO;
+        for reserve in open {
+            let account_id = &reserve.account_id;
             // Claim the row first, so that a reserve still being made elsewhere sees it is unwanted.
             if !self
                 .store
@@ -261,21 +332,28 @@ impl Reserves {
             .await
     }
 
-    /// Total held by BonusPlus for the customer at the point of sale, as far as we know.
+    /// Total held by BonusPlus for the customer at the point of sale, as far as we know: kept in
+    /// memory until a reserve of theirs there changes (see the module's header).
     pub async fn held_amount(
         &self,
         account_id: &str,
         phone: &Phone,
         retail_store_id: &str,
     ) -> Result<Decimal, StoreError> {
-        Ok(self
-            .store
-            .open_reserves(account_id, phone, retail_store_id)
-            .await?
-            .iter()
-            .filter(|r| r.state == ReserveState::Active)
-            .map(|r| r.amount)
-            .sum())
+        let read = async {
+            let open = self
+                .store
+                .open_reserves(account_id, phone, retail_store_id)
+                .await?;
+            Ok::<_, StoreError>(
+                open.iter()
+                    .filter(|r| r.state == ReserveState::Active)
+                    .map(|r| r.amount)
+                    .sum(),
+            )
+        };
+        let key = held_key(account_id, phone.as_str(), retail_store_id);
+        self.held.get_or_read(key, read).await
     }
 
     /// Releases reserves whose lifetime ran out (receipts that never became sales), including those
@@ -307,6 +385,11 @@ impl Reserves {
             {
                 continue;
             }
+            self.changed(
+                &reserve.account_id,
+                &reserve.phone,
+                &reserve.retail_store_id,
+            );
             if let Err(error) = self.release_in_bonusplus(&key, &reserve).await {
                 tracing::warn!(%error, reserve = %reserve.id, "expired reserve not released yet");
                 self.store
@@ -317,10 +400,23 @@ impl Reserves {
                         reserve.state,
                     )
                     .await?;
+                self.changed(
+                    &reserve.account_id,
+                    &reserve.phone,
+                    &reserve.retail_store_id,
+                );
                 continue;
             }
             released += 1;
         }
         Ok(released)
     }
+}
+
+fn held_key(account_id: &str, phone: &str, retail_store_id: &str) -> HeldKey {
+    (
+        account_id.to_owned(),
+        phone.to_owned(),
+        retail_store_id.to_owned(),
+    )
 }

@@ -15,10 +15,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accounts::Accounts;
 use crate::bonusplus::{BonusPlusClient, BonusPlusError};
-use crate::changes::Caches;
+use crate::changes::{Caches, Listening};
 use crate::config::Settings;
 use crate::crypto::Cipher;
 use crate::customers::Customers;
+use crate::import::ImportContext;
 use crate::jobs::JobContext;
 use crate::loyalty_api::call_log::{self, CallLog, CallRecord};
 use crate::moysklad::json_api::{JsonApiClient, JsonApiError};
@@ -26,7 +27,7 @@ use crate::moysklad::jwt::VendorJwt;
 use crate::moysklad::vendor_client::{VendorApiError, VendorClient};
 use crate::reserves::Reserves;
 use crate::state::AppState;
-use crate::store::{Store, StoreError};
+use crate::store::{PoolLimits, Store, StoreError};
 use crate::sync::SyncContext;
 
 /// How long a graceful stop waits for deliveries started after answering the till.
@@ -55,14 +56,39 @@ pub enum StartupError {
 
 /// Connects to the database named in the settings and applies pending migrations.
 pub async fn open_store(settings: &Settings) -> Result<Store, StoreError> {
-    let store = Store::connect(
-        &settings.database.url,
-        settings.database.max_connections,
-        Duration::from_millis(settings.database.connect_timeout_ms),
-    )
-    .await?;
+    let database = &settings.database;
+    let limits = PoolLimits {
+        max_connections: database.max_connections,
+        connect_timeout: Duration::from_millis(database.connect_timeout_ms),
+        acquire_timeout: Duration::from_millis(database.acquire_timeout_ms),
+    };
+    let store = Store::connect_with(&database.url, limits).await?;
     store.migrate().await?;
     Ok(store)
+}
+
+/// What the command line's `import` needs: the import service over its own clients.
+pub async fn import_context(settings: &Settings) -> Result<ImportContext, StartupError> {
+    let (active, keys) = settings.encryption_keys()?;
+    let store = open_store(settings).await?;
+    let bonusplus = BonusPlusClient::new(
+        settings.bonusplus.base_url.as_str(),
+        Duration::from_millis(settings.bonusplus.timeout_ms),
+    )?;
+    let json_api = JsonApiClient::new(
+        settings.moysklad.json_api_url.as_str(),
+        Duration::from_millis(settings.moysklad.timeout_ms),
+    )?;
+    let accounts = Accounts::new(store.clone(), Cipher::new(active, &keys));
+    let customers = Customers::new(store.clone(), bonusplus.clone());
+    Ok(ImportContext::new(
+        store,
+        bonusplus,
+        json_api,
+        accounts,
+        customers,
+        settings.import.clone(),
+    ))
 }
 
 /// A bound, ready-to-serve application.
@@ -75,6 +101,8 @@ pub struct Application {
     call_records: tokio::sync::mpsc::Receiver<CallRecord>,
     /// Routes of the embedding program (empty for the service itself).
     extra_routes: axum::Router,
+    /// Announced changes, heard from before the first request.
+    listening: Listening,
     shutdown: CancellationToken,
 }
 
@@ -134,8 +162,17 @@ impl Application {
                 accounts: accounts.clone(),
                 settings: Arc::new(settings.sync.clone()),
             },
+            import: ImportContext::new(
+                store.clone(),
+                bonusplus.clone(),
+                json_api.clone(),
+                accounts.clone(),
+                customers.clone(),
+                settings.import.clone(),
+            ),
         };
         let (call_log, call_records) = CallLog::channel();
+        let listening = crate::changes::listen(&store).await;
         let state = AppState {
             settings: Arc::new(settings),
             store,
@@ -155,6 +192,7 @@ impl Application {
             call_log,
             call_records,
             extra_routes: extra,
+            listening,
             shutdown: CancellationToken::new(),
         })
     }
@@ -183,14 +221,16 @@ impl Application {
             call_log,
             call_records,
             extra_routes,
+            listening,
             shutdown,
         } = self;
         let app = crate::routes::router(state.clone(), call_log, extra_routes);
         let caches = Caches {
             accounts: state.accounts.clone(),
             customers: state.customers.clone(),
+            reserves: state.reserves.clone(),
         };
-        let changes = crate::changes::follow(&state.store, caches, shutdown.clone()).await;
+        let changes = listening.follow(caches, shutdown.clone());
         let workers = tokio::spawn(crate::jobs::run(state.jobs.clone(), shutdown.clone()));
         let call_writer = tokio::spawn(call_log::write(
             state.accounts.clone(),

@@ -4,6 +4,7 @@
 //! page ([`pos`]) plays MoySklad's POS against the real LoyaltyAPI. `main.rs` prints the URLs;
 //! the tests start it the same way. Nothing here is part of the production binary.
 
+pub mod counterparties;
 pub mod pos;
 pub mod settings;
 pub mod world;
@@ -154,6 +155,7 @@ impl Shop {
             Arc::new(FakeMoySklad::start(&secret, APP_UID, &settings::random_secret()).await);
         moysklad.set_page_delay(SYNC_PAGE_DELAY);
         world::seed_moysklad(&moysklad);
+        counterparties::seed_counterparties(&moysklad);
         let emulator = Emulator::start().await;
         let bonusplus_key = format!("demo-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         world::seed_bonusplus(&emulator, &bonusplus_key);

@@ -35,8 +35,12 @@ impl ConnectionKill {
 }
 
 pub async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    // Decided before recording, so the recording tells the calls that were served from those an
+    // injected failure answered (a test counts what BonusPlus accepted, not what raced a switch).
+    let refusal = refused(&shared, &request);
+    let failure = refusal.is_none().then(|| shared.take_failure()).flatten();
     let request = if shared.is_recording() {
-        match record(&shared, request).await {
+        match record(&shared, request, failure.is_some()).await {
             Ok(request) => request,
             Err(error) => return error.into_response(),
         }
@@ -47,14 +51,14 @@ pub async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: N
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    if let Some(status) = refused(&shared, &request) {
+    if let Some(status) = refusal {
         return routing_refusal(
             status,
             request.method().as_str(),
             &request.uri().to_string(),
         );
     }
-    match shared.take_failure() {
+    match failure {
         None => next.run(request).await,
         Some(mode) => fail(mode, request.extensions().get::<ConnectionKill>().cloned()).await,
     }
@@ -86,7 +90,11 @@ async fn fail(mode: FailureMode, connection: Option<ConnectionKill>) -> Response
 }
 
 /// Buffers the body to record it, then hands the request on unchanged.
-async fn record(shared: &Shared, request: Request) -> Result<Request, ApiError> {
+async fn record(
+    shared: &Shared,
+    request: Request,
+    injected_failure: bool,
+) -> Result<Request, ApiError> {
     let (parts, body) = request.into_parts();
     let bytes = to_bytes(body, MAX_BODY_BYTES)
         .await
@@ -108,6 +116,7 @@ async fn record(shared: &Shared, request: Request) -> Result<Request, ApiError> 
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         body: body_value,
+        injected_failure,
     });
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }

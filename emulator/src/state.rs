@@ -36,6 +36,8 @@ pub struct RecordedRequest {
     pub authorization: Option<String>,
     /// The JSON body; `Null` when empty, a string when it was not JSON.
     pub body: serde_json::Value,
+    /// Answered by an injected failure ([`FailureMode`]), not served.
+    pub injected_failure: bool,
 }
 
 /// Only the newest requests are kept, so a long-running demo cannot grow without bound.

@@ -26,6 +26,11 @@ pub enum AuditAction {
     MoyskladActivated,
     /// MoySklad suspended or uninstalled the app.
     MoyskladDeactivated,
+    /// The customer import: a preview or a run asked for, stopped, resumed, finished.
+    CustomerImportStarted,
+    CustomerImportStopped,
+    CustomerImportResumed,
+    CustomerImportFinished,
 }
 
 impl AuditAction {
@@ -42,6 +47,10 @@ impl AuditAction {
             AuditAction::DeliveryRetried => "Повторная отправка в БонусПлюс",
             AuditAction::MoyskladActivated => "МойСклад включил приложение",
             AuditAction::MoyskladDeactivated => "МойСклад отключил приложение",
+            AuditAction::CustomerImportStarted => "Запущен перенос покупателей",
+            AuditAction::CustomerImportStopped => "Перенос покупателей остановлен",
+            AuditAction::CustomerImportResumed => "Перенос покупателей продолжен",
+            AuditAction::CustomerImportFinished => "Перенос покупателей завершён",
         }
     }
 

@@ -31,6 +31,8 @@ pub mod codes {
     /// BonusPlus cannot text the code the till needs (sendMessage refused, sendCode unrevealed).
     pub const CODE_UNDELIVERABLE: u32 = 2010;
     pub const INTERNAL: u32 = 5000;
+    /// The service's database cannot be reached now: the same request can be repeated shortly.
+    pub const TEMPORARILY_UNAVAILABLE: u32 = 5003;
     pub const TIMEOUT: u32 = 5004;
 }
 
@@ -122,6 +124,17 @@ impl ApiError {
         )
     }
 
+    /// Our database cannot serve now (an outage, a restart): nothing broke, the till repeats the
+    /// request after [`RETRY_AFTER_SECS`].
+    pub fn temporarily_unavailable() -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            codes::TEMPORARILY_UNAVAILABLE,
+            "Сервис временно недоступен, повторите позже",
+            "The loyalty service's database is unavailable; repeat the request shortly",
+        )
+    }
+
     pub fn timeout() -> Self {
         ApiError::new(
             StatusCode::GATEWAY_TIMEOUT,
@@ -149,14 +162,28 @@ impl IntoResponse for ApiError {
             tracing::warn!(status = self.status.as_u16(), code = self.code, message = %self.message, "request failed");
         }
         let mut response = (self.status, Json(self.body())).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(RETRY_AFTER_SECS),
+            );
+        }
         // Middleware (the call log) reads what went wrong from here.
         response.extensions_mut().insert(self);
         response
     }
 }
 
+/// How long a till is told to wait before repeating a request refused while the database is
+/// unavailable.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> Self {
+        if error.is_unavailable() {
+            tracing::warn!(%error, "database unavailable");
+            return ApiError::temporarily_unavailable();
+        }
         tracing::error!(%error, "storage error");
         ApiError::internal()
     }

@@ -143,34 +143,10 @@ pub fn deliver_soon(ctx: &JobContext, op: Operation) {
     });
 }
 
-/// The first try, started by the request once the operation is recorded (and by the workers'
-/// recovery), leaving the job for the workers on a transient failure.
+/// The first try, started by the request once the operation is recorded: its job, claimed with
+/// a lease and run as a worker runs it (a failure leaves it to the workers' backoff).
 pub async fn deliver_now(ctx: &JobContext, op: &Operation) -> Result<(), StoreError> {
-    match deliver(ctx, op).await {
-        Ok(()) => {
-            ctx.store.finish_job_by_key(&job_key(&op.id)).await?;
-        }
-        Err(JobError::Retry(reason)) => {
-            tracing::warn!(operation = %op.id, %reason, "delivery postponed to the outbox");
-            ctx.store
-                .finish_operation(&op.id, OperationState::Pending, None, Some(&reason))
-                .await?;
-            // The workers take it from here, after the first backoff step rather than the grace.
-            let max_backoff = i64::try_from(ctx.settings.max_backoff_ms).unwrap_or(i64::MAX);
-            ctx.store
-                .reschedule_job_by_key(&job_key(&op.id), retry_at(1, max_backoff))
-                .await?;
-        }
-        Err(JobError::Permanent(reason)) => {
-            tracing::warn!(operation = %op.id, %reason, "delivery refused for good");
-            ctx.store
-                .finish_operation(&op.id, OperationState::Failed, None, Some(&reason))
-                .await?;
-            ctx.store.park_job_by_key(&job_key(&op.id), &reason).await?;
-        }
-        Err(JobError::Store(error)) => return Err(error),
-    }
-    Ok(())
+    super::run_now(ctx, &job_key(&op.id)).await.map(|_| ())
 }
 
 async fn deliver_sale(ctx: &JobContext, op: &Operation, key: &ApiKey) -> Result<(), JobError> {

@@ -39,6 +39,17 @@ impl From<SyncError> for JobError {
     }
 }
 
+impl From<crate::import::ImportError> for JobError {
+    fn from(error: crate::import::ImportError) -> Self {
+        use crate::import::ImportError;
+        match error {
+            ImportError::Retry(reason) => JobError::Retry(reason),
+            ImportError::Store(error) => JobError::Store(error),
+            other => JobError::Permanent(other.to_string()),
+        }
+    }
+}
+
 /// A sale's customer: what cannot be resolved will not be later either (the page says why, in
 /// Russian); storage and an unavailable BonusPlus are retried.
 impl From<CustomerError> for JobError {

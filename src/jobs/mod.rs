@@ -43,6 +43,8 @@ pub struct JobContext {
     pub customers: Customers,
     pub settings: Arc<JobSettings>,
     pub sync: SyncContext,
+    /// Runs the customer imports.
+    pub import: crate::import::ImportContext,
     /// First delivery attempts started by requests after answering the till, still running.
     pub deliveries: TaskTracker,
 }
@@ -82,7 +84,7 @@ pub async fn run(ctx: JobContext, shutdown: CancellationToken) {
         }
         if last_schedule.is_none_or(|at| at.elapsed() >= SYNC_SCHEDULE_EVERY) {
             last_schedule = Some(tokio::time::Instant::now());
-            if let Err(error) = crate::sync::enqueue_due(&ctx.sync).await {
+            if let Err(error) = crate::sync::enqueue_due(&ctx.sync, SYNC_SCHEDULE_EVERY).await {
                 tracing::warn!(%error, "product sync schedule failed");
             }
         }
@@ -103,16 +105,51 @@ pub async fn run(ctx: JobContext, shutdown: CancellationToken) {
 }
 
 /// Claims and runs one batch of due jobs (several at a time); returns how many were claimed.
-/// While the batch runs, a heartbeat renews the lease of every job not finished yet, so a slow
-/// BonusPlus never lets another instance take a job that is still in hand.
 pub async fn run_due_jobs(ctx: &JobContext, worker: &str) -> Result<usize, StoreError> {
-    let settings = &ctx.settings;
-    let lease_ms = i64::try_from(settings.lease_ms).unwrap_or(i64::MAX);
-    let batch = i64::try_from(settings.concurrency * 2).unwrap_or(16);
+    let lease_ms = lease_ms(ctx);
+    let batch = i64::try_from(ctx.settings.concurrency * 2).unwrap_or(16);
     let jobs = ctx.store.claim_jobs(worker, batch, lease_ms).await?;
     let count = jobs.len();
-    if count == 0 {
-        return Ok(0);
+    run_leased(ctx, worker, jobs, lease_ms).await?;
+    Ok(count)
+}
+
+/// Runs the job with this dedupe key here and now, holding its lease as a worker does (the
+/// request that recorded an operation, an administrator's retry); `false` when it was not waiting
+/// (a worker has it, or it ended). Without the lease, an attempt slower than its job's grace
+/// (queued behind the customer's reserve lock, a slow BonusPlus) would be repeated by a worker
+/// while it still runs: one sale sent twice.
+pub async fn run_now(ctx: &JobContext, dedupe_key: &str) -> Result<bool, StoreError> {
+    let worker = format!("inline-{}", uuid::Uuid::new_v4());
+    // The grace is this attempt's lease: renewed while it runs, so a crash during it leaves the job
+    // to the workers as soon as before.
+    let lease_ms = i64::try_from(ctx.settings.inline_grace_ms).unwrap_or(i64::MAX);
+    let Some(job) = ctx
+        .store
+        .claim_job_by_key(dedupe_key, &worker, lease_ms)
+        .await?
+    else {
+        return Ok(false);
+    };
+    run_leased(ctx, &worker, vec![job], lease_ms).await?;
+    Ok(true)
+}
+
+fn lease_ms(ctx: &JobContext) -> i64 {
+    i64::try_from(ctx.settings.lease_ms).unwrap_or(i64::MAX)
+}
+
+/// Runs claimed jobs (several at a time). While they run, a heartbeat renews the lease of every
+/// job not finished yet, so a slow BonusPlus never lets another instance take a job that is still
+/// in hand.
+async fn run_leased(
+    ctx: &JobContext,
+    worker: &str,
+    jobs: Vec<Job>,
+    lease_ms: i64,
+) -> Result<(), StoreError> {
+    if jobs.is_empty() {
+        return Ok(());
     }
     let held: Arc<Mutex<HashSet<i64>>> = Arc::new(Mutex::new(jobs.iter().map(|j| j.id).collect()));
     let work = futures::stream::iter(jobs)
@@ -127,14 +164,14 @@ pub async fn run_due_jobs(ctx: &JobContext, worker: &str) -> Result<usize, Store
                 result
             }
         })
-        .buffer_unordered(settings.concurrency.max(1))
+        .buffer_unordered(ctx.settings.concurrency.max(1))
         .collect::<Vec<_>>();
     let results = tokio::select! {
         results = work => results,
         () = heartbeat(&ctx.store, worker, &held, lease_ms) => unreachable!("the heartbeat never ends"),
     };
     results.into_iter().collect::<Result<Vec<()>, _>>()?;
-    Ok(count)
+    Ok(())
 }
 
 /// Renews the leases of the jobs in `held` every third of the lease, forever.
@@ -161,6 +198,9 @@ async fn run_job(ctx: &JobContext, worker: &str, job: Job) -> Result<(), StoreEr
     let outcome = match job.kind.as_str() {
         DELIVER_KIND => deliver_job(ctx, &job).await,
         crate::sync::SYNC_KIND => crate::sync::run_job(&ctx.sync, &job)
+            .await
+            .map_err(JobError::from),
+        crate::import::IMPORT_KIND => crate::import::run_job(&ctx.import, &job)
             .await
             .map_err(JobError::from),
         other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),
@@ -246,7 +286,7 @@ pub async fn retry_one(
     else {
         return Ok(None);
     };
-    if let Err(error) = delivery::deliver_now(ctx, &op).await {
+    if let Err(error) = run_now(ctx, &delivery::job_key(&op.id)).await {
         tracing::warn!(%error, operation = %op.id, "retried; delivery left to the workers");
     }
     Ok(Some(op))

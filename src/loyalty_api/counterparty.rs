@@ -51,15 +51,22 @@ pub async fn search(
     }
     let search = TillSearch::read(text).map_err(|e| invalid_phone("search", &e))?;
     let customers = find_customers(&state, &account, &search).await?;
-    let links = known_links(&state, &account, &customers).await;
-    let rows = customers
-        .iter()
-        .zip(links)
-        .map(|(customer, link)| {
-            remember_customer(&state, &account, customer, link.as_ref(), None);
-            row(&account.account_id, customer, link.as_ref())
-        })
-        .collect();
+    let links = known_links(&state, &account, &customers).await?;
+    let rows =
+        futures::future::try_join_all(customers.iter().zip(links).map(|(customer, link)| {
+            let (state, account) = (&state, &account);
+            async move {
+                let link = match link {
+                    Some(link) => {
+                        remember_customer(state, account, customer, Some(&link), None);
+                        link
+                    }
+                    None => first_seen(state, account, customer).await?,
+                };
+                Ok::<_, ApiError>(row(&account.account_id, customer, Some(&link)))
+            }
+        }))
+        .await?;
     Ok(Json(CounterpartySearchResponse { rows }))
 }
 
@@ -117,22 +124,41 @@ fn distinct(customers: impl IntoIterator<Item = Customer>) -> Vec<Customer> {
         .collect()
 }
 
-/// Our links of the customers (for `msId`), read concurrently. A failed read only leaves `msId`
-/// out: the row's id is derived from the phone, so the answer is right without it.
+/// Our links of the customers (for `msId`, and to know who is seen for the first time), read
+/// concurrently.
 async fn known_links(
     state: &AppState,
     account: &LoyaltyAccount,
     customers: &[Customer],
-) -> Vec<Option<CustomerLink>> {
-    futures::future::join_all(customers.iter().map(|customer| async {
+) -> Result<Vec<Option<CustomerLink>>, ApiError> {
+    let links = futures::future::try_join_all(customers.iter().map(|customer| {
         state
             .store
             .customer_by_phone(&account.account_id, &customer.phone)
-            .await
-            .ok()
-            .flatten()
     }))
-    .await
+    .await?;
+    Ok(links)
+}
+
+/// A customer this account's till has never seen: the link is committed before the search
+/// answers, so the row's id works at once for detail, recalc and sale on whichever instance
+/// MoySklad asks next (one commit per new customer; a known one costs nothing more). The id could
+/// instead carry the phone sealed inside it, but MoySklad wants a GUID, whose 128 bits leave too
+/// little room to seal a phone with a tag no one can forge.
+async fn first_seen(
+    state: &AppState,
+    account: &LoyaltyAccount,
+    customer: &Customer,
+) -> Result<CustomerLink, ApiError> {
+    let link = CustomerLink {
+        account_id: account.account_id.clone(),
+        phone: customer.phone.clone(),
+        customer_guid: customer_guid(&account.account_id, &customer.phone),
+        ms_counterparty_id: None,
+        card_number: customer.discount_card_number.clone(),
+    };
+    state.customers.save_link(&link, false).await?;
+    Ok(link)
 }
 
 /// `POST /counterparty`: registers the customer in BonusPlus (or links and updates an existing one).
@@ -252,8 +278,12 @@ pub async fn resolve_phone(
     phone: Option<&str>,
 ) -> Result<Phone, ApiError> {
     if let Some(id) = id.and_then(non_empty) {
-        if let Some(link) = state.store.customer_by_id(&account.account_id, id).await? {
-            return Phone::parse(&link.phone).map_err(|e| invalid_phone("meta.id", &e));
+        if let Some(phone) = state
+            .customers
+            .linked_phone(&account.account_id, id)
+            .await?
+        {
+            return Phone::parse(&phone).map_err(|e| invalid_phone("meta.id", &e));
         }
     }
     match phone.map(str::trim).filter(|p| !p.is_empty()) {

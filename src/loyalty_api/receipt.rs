@@ -225,21 +225,16 @@ async fn price(
         let guard = reserves
             .lock(&account.account_id, &phone, retail_store_id)
             .await;
-        if reserves
-            .held_amount(&account.account_id, &phone, retail_store_id)
-            .await?
-            > Decimal::ZERO
-        {
-            reserves
-                .release_open(
-                    &account.key,
-                    &account.account_id,
-                    &phone,
-                    retail_store_id,
-                    ReserveState::Released,
-                )
-                .await?;
-        }
+        // Read from the rows, not the kept sum: what is released must be what is recorded.
+        reserves
+            .release_open(
+                &account.key,
+                &account.account_id,
+                &phone,
+                retail_store_id,
+                ReserveState::Released,
+            )
+            .await?;
         drop(guard);
         calc.bonus_debit = match preferred {
             Some(preferred) => preferred,
@@ -250,8 +245,8 @@ async fn price(
             calc_with_balance(state, account, &calc).await?,
         )
     } else {
-        // Reserves held at this point of sale (waiting for one still being made here). Earning
-        // changes nothing held, so the database read overlaps the BonusPlus calls.
+        // Reserves held at this point of sale (waiting for one still being made here), kept in
+        // memory; earning changes nothing held, so a first read overlaps the BonusPlus calls.
         let held_here = async {
             let _guard = state
                 .reserves

@@ -1,4 +1,5 @@
-//! Announcing what changed — an account (status, settings, LoyaltyAPI token) or a customer link —
+//! Announcing what changed — an account (status, settings, LoyaltyAPI token), a customer link or a
+//! customer's reserves at a point of sale —
 //! to every instance that shares the database, so each can forget what it keeps of it in memory.
 //! PostgreSQL carries the announcement with `NOTIFY`; SQLite serves one instance, which forgets
 //! in-process, so there is nothing to carry.
@@ -18,6 +19,12 @@ pub enum Change {
     Account(String),
     /// The link of MoySklad's counterparty (or our customer GUID) `id` of the account changed.
     CustomerLink { account_id: String, id: String },
+    /// The bonus reserves of the customer with `phone` at point of sale `retail_store_id` changed.
+    Reserves {
+        account_id: String,
+        phone: String,
+        retail_store_id: String,
+    },
     /// The connection was lost (or an announcement was not understood) and changes may have been
     /// missed: forget everything.
     Missed,
@@ -29,6 +36,11 @@ impl Change {
         match self {
             Change::Account(account_id) => format!("account\n{account_id}"),
             Change::CustomerLink { account_id, id } => format!("link\n{account_id}\n{id}"),
+            Change::Reserves {
+                account_id,
+                phone,
+                retail_store_id,
+            } => format!("reserves\n{account_id}\n{phone}\n{retail_store_id}"),
             Change::Missed => "missed".to_owned(),
         }
     }
@@ -40,6 +52,11 @@ impl Change {
             ["link", account_id, id] => Change::CustomerLink {
                 account_id: (*account_id).to_owned(),
                 id: (*id).to_owned(),
+            },
+            ["reserves", account_id, phone, retail_store_id] => Change::Reserves {
+                account_id: (*account_id).to_owned(),
+                phone: (*phone).to_owned(),
+                retail_store_id: (*retail_store_id).to_owned(),
             },
             _ => Change::Missed,
         }
@@ -139,6 +156,11 @@ mod tests {
             Change::CustomerLink {
                 account_id: "acc-1".into(),
                 id: "c0ffee00-0000-4000-8000-000000000001".into(),
+            },
+            Change::Reserves {
+                account_id: "acc-1".into(),
+                phone: "79011231122".into(),
+                retail_store_id: "pos-1".into(),
             },
         ] {
             assert_eq!(Change::parse(&change.payload()), change);

@@ -32,13 +32,17 @@ impl Store {
         self.upsert_customer(link, Some(now_ms())).await
     }
 
+    /// One transaction: a MoySklad id or a card names one customer, so linking it to this phone
+    /// takes it from whichever other phone had it (a re-link). Without that, two rows would share
+    /// the id and a lookup would pick between them by time, which two saves within one millisecond
+    /// cannot order.
     async fn upsert_customer(
         &self,
         link: &CustomerLink,
         registered_at: Option<i64>,
     ) -> Result<CustomerLink, StoreError> {
         let now = now_ms();
-        let sql = format!(
+        let upsert = format!(
             "INSERT INTO customers (account_id, phone, customer_guid, ms_counterparty_id, card_number, created_at, updated_at,
                                     registered_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
@@ -50,7 +54,24 @@ impl Store {
              RETURNING {CUSTOMER_COLUMNS}"
         );
         let row = with_pool!(self, |pool| {
-            sqlx::query_as(&sql)
+            let mut tx = pool.begin().await?;
+            for (column, value) in [
+                ("ms_counterparty_id", &link.ms_counterparty_id),
+                ("card_number", &link.card_number),
+            ] {
+                let Some(value) = value else { continue };
+                sqlx::query(&format!(
+                    "UPDATE customers SET {column} = NULL, updated_at = $4
+                     WHERE account_id = $1 AND {column} = $2 AND phone <> $3"
+                ))
+                .bind(&link.account_id)
+                .bind(value)
+                .bind(&link.phone)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let row = sqlx::query_as(&upsert)
                 .bind(&link.account_id)
                 .bind(&link.phone)
                 .bind(&link.customer_guid)
@@ -58,8 +79,10 @@ impl Store {
                 .bind(&link.card_number)
                 .bind(now)
                 .bind(registered_at)
-                .fetch_one(pool)
-                .await?
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            row
         });
         Ok(row)
     }

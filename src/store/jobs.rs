@@ -115,6 +115,32 @@ impl Store {
         Ok(jobs)
     }
 
+    /// Claims the job with this dedupe key for `worker` with a lease of `lease_ms`, whenever it is
+    /// due (the inline attempt of a just-recorded operation runs before its job's grace ends);
+    /// `None` when it is not waiting (a worker holds it, or it ended).
+    pub async fn claim_job_by_key(
+        &self,
+        dedupe_key: &str,
+        worker: &str,
+        lease_ms: i64,
+    ) -> Result<Option<Job>, StoreError> {
+        let now = now_ms();
+        let job = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "UPDATE jobs SET state = 'running', locked_by = $2, locked_until = $3, attempts = attempts + 1, updated_at = $4
+                 WHERE dedupe_key = $1 AND state = 'ready'
+                 RETURNING id, account_id, kind, payload, attempts, max_attempts",
+            )
+            .bind(dedupe_key)
+            .bind(worker)
+            .bind(now + lease_ms)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(job)
+    }
+
     /// Extends the lease of a job still held by `worker`; `false` if it was lost to another worker.
     pub async fn extend_lease(
         &self,
@@ -175,39 +201,6 @@ impl Store {
             .bind(worker)
             .bind(state.as_ref())
             .bind(run_at)
-            .bind(error)
-            .bind(now_ms())
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(changed == 1)
-    }
-
-    /// Marks a job that is not running as done, by its dedupe key (the inline path delivered it).
-    /// A job a worker is running is left alone: the worker finds the operation delivered.
-    pub async fn finish_job_by_key(&self, dedupe_key: &str) -> Result<bool, StoreError> {
-        let changed = with_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE jobs SET state = 'done', updated_at = $2 WHERE dedupe_key = $1 AND state IN ('ready', 'failed')",
-            )
-            .bind(dedupe_key)
-            .bind(now_ms())
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(changed == 1)
-    }
-
-    /// Parks a job that is not running as failed, by its dedupe key (the inline attempt met a
-    /// permanent error): it stays visible and an operator can re-queue it.
-    pub async fn park_job_by_key(&self, dedupe_key: &str, error: &str) -> Result<bool, StoreError> {
-        let changed = with_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE jobs SET state = 'failed', last_error = $2, updated_at = $3 WHERE dedupe_key = $1 AND state = 'ready'",
-            )
-            .bind(dedupe_key)
             .bind(error)
             .bind(now_ms())
             .execute(pool)

@@ -14,6 +14,7 @@ mod calls;
 mod changes;
 mod customers;
 mod differences;
+mod import;
 mod jobs;
 mod jwt_ids;
 mod operations;
@@ -42,6 +43,7 @@ pub use calls::ApiCall;
 pub use changes::{Change, Changes};
 pub use customers::CustomerLink;
 pub use differences::Difference;
+pub use import::{DecisionCount, ImportRow, ImportRun, LedgerEntry, StepCount};
 pub use jobs::{Job, JobBacklog, JobState, NewJob, DELIVER_KIND};
 pub use operations::{BookedBonuses, NewOperation, Operation, OperationKind, OperationState};
 pub use overview::{AccountDetail, AccountOverview, AccountProblem};
@@ -65,6 +67,43 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+}
+
+impl StoreError {
+    /// The database cannot be reached or cannot serve now (no connection within the acquire
+    /// timeout, a connection cut by a restart, a server shutting down or refusing connections, an
+    /// SQLite file locked past its busy timeout): trying again shortly can succeed. Anything else
+    /// is a defect or bad data.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unreachable(_) => true,
+            StoreError::Database(error) => unavailable(error),
+            StoreError::Migration(_) | StoreError::Corrupt(_) => false,
+        }
+    }
+}
+
+fn unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| unavailable_code(&code)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL's SQLSTATE (five characters): connection exceptions (08…), a server shutting down
+/// or starting (57P01–57P03), too many connections (53300). SQLite's extended result code (a
+/// number): busy (5) or locked (6) in its low byte.
+fn unavailable_code(code: &str) -> bool {
+    if code.len() == 5 {
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300");
+    }
+    code.parse::<u32>()
+        .is_ok_and(|extended| matches!(extended & 0xff, 5 | 6))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,17 +159,29 @@ pub fn now_ms() -> i64 {
 
 impl Store {
     /// Connects to the database named by `url` (postgres://… or sqlite:…), creating an SQLite file
-    /// (and its folder) when missing.
+    /// (and its folder) when missing; a query waits for a connection as long as start-up does.
     pub async fn connect(
         url: &SecretString,
         max_connections: u32,
         connect_timeout: Duration,
     ) -> Result<Store, StoreError> {
+        let limits = PoolLimits {
+            max_connections,
+            connect_timeout,
+            acquire_timeout: connect_timeout,
+        };
+        Store::connect_with(url, limits).await
+    }
+
+    /// Connects like [`Store::connect`], with the pool's limits: start-up waits up to
+    /// `connect_timeout` for the database, a query afterwards at most `acquire_timeout` for a
+    /// connection, so a request meets an outage as an error it can answer in time.
+    pub async fn connect_with(url: &SecretString, limits: PoolLimits) -> Result<Store, StoreError> {
         let url = url.expose_secret();
         let pool = if url.starts_with("sqlite:") {
-            DbPool::Sqlite(connect_sqlite(url, max_connections, connect_timeout).await?)
+            DbPool::Sqlite(connect_sqlite(url, &limits).await?)
         } else {
-            DbPool::Postgres(connect_postgres(url, max_connections, connect_timeout).await?)
+            DbPool::Postgres(connect_postgres(url, &limits).await?)
         };
         let announcer = match &pool {
             DbPool::Postgres(pool) => Some(changes::Announcer::start(pool.clone())),
@@ -197,32 +248,35 @@ impl Store {
     }
 }
 
-async fn connect_postgres(
-    url: &str,
-    max_connections: u32,
-    connect_timeout: Duration,
-) -> Result<PgPool, StoreError> {
+/// How many connections a pool keeps and how long it waits for one.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolLimits {
+    pub max_connections: u32,
+    /// How long start-up waits for the database.
+    pub connect_timeout: Duration,
+    /// How long a query waits for a connection once running.
+    pub acquire_timeout: Duration,
+}
+
+async fn connect_postgres(url: &str, limits: &PoolLimits) -> Result<PgPool, StoreError> {
     let options = PgConnectOptions::from_str(url)
         .map_err(|e| StoreError::Unreachable(format!("invalid PostgreSQL URL: {e}")))?
         .log_statements(tracing::log::LevelFilter::Debug)
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
     let target = format!("{}:{}", options.get_host(), options.get_port());
-    PgPoolOptions::new()
-        .max_connections(max_connections)
+    let pool = PgPoolOptions::new()
+        .max_connections(limits.max_connections)
         // No ping before every query (a round trip each): a broken connection fails its query,
         // which the caller's retry or the job queue covers, and is dropped from the pool.
         .test_before_acquire(false)
-        .acquire_timeout(connect_timeout)
-        .connect_with(options)
+        .acquire_timeout(limits.acquire_timeout)
+        .connect_lazy_with(options);
+    first_connection(pool, limits.connect_timeout)
         .await
         .map_err(|e| StoreError::Unreachable(format!("{target}: {}", describe_connect_error(&e))))
 }
 
-async fn connect_sqlite(
-    url: &str,
-    max_connections: u32,
-    connect_timeout: Duration,
-) -> Result<SqlitePool, StoreError> {
+async fn connect_sqlite(url: &str, limits: &PoolLimits) -> Result<SqlitePool, StoreError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| StoreError::Unreachable(format!("invalid SQLite URL: {e}")))?
         .create_if_missing(true)
@@ -240,13 +294,34 @@ async fn connect_sqlite(
             })?;
         }
     }
-    SqlitePoolOptions::new()
-        .max_connections(max_connections)
+    let pool = SqlitePoolOptions::new()
+        .max_connections(limits.max_connections)
         .test_before_acquire(false)
-        .acquire_timeout(connect_timeout)
-        .connect_with(options)
+        .acquire_timeout(limits.acquire_timeout)
+        .connect_lazy_with(options);
+    first_connection(pool, limits.connect_timeout)
         .await
         .map_err(|e| StoreError::Unreachable(format!("{url}: {}", describe_connect_error(&e))))
+}
+
+/// The pool once one connection is made, trying again until `wait` has passed (a database still
+/// starting next to us).
+async fn first_connection<DB: sqlx::Database>(
+    pool: sqlx::Pool<DB>,
+    wait: Duration,
+) -> Result<sqlx::Pool<DB>, sqlx::Error> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let error = match tokio::time::timeout_at(deadline, pool.acquire()).await {
+            Ok(Ok(_connection)) => return Ok(pool),
+            Ok(Err(error)) => error,
+            Err(_) => sqlx::Error::PoolTimedOut,
+        };
+        if tokio::time::Instant::now() + Duration::from_millis(100) >= deadline {
+            return Err(error);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// One line a person can act on, without the password that may be inside the URL.
@@ -255,5 +330,22 @@ fn describe_connect_error(error: &sqlx::Error) -> String {
         sqlx::Error::Io(io) => format!("connection failed ({io})"),
         sqlx::Error::PoolTimedOut => "no connection within the connect timeout".to_owned(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod unavailable_tests {
+    use super::unavailable_code;
+
+    #[test]
+    fn outage_codes_are_told_from_defects() {
+        for code in [
+            "08006", "08001", "57P01", "57P03", "53300", "5", "517", "6", "262",
+        ] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        for code in ["23505", "42P01", "40001", "19", "2067", "1"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
     }
 }

@@ -11,6 +11,9 @@
 //! accepted batch, so nothing accepted is sent again.
 
 pub mod catalogue;
+mod schedule;
+
+pub use schedule::{enqueue_due, syncs_per_tick};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -106,14 +109,7 @@ fn job_key(account_id: &str) -> String {
 
 /// Asks for a sync of the account now; `false` when one is already running.
 pub async fn request_sync(store: &Store, account_id: &str) -> Result<bool, StoreError> {
-    let job = NewJob {
-        account_id: Some(account_id.to_owned()),
-        kind: SYNC_KIND.to_owned(),
-        payload: account_id.to_owned(),
-        dedupe_key: Some(job_key(account_id)),
-        max_attempts: MAX_ATTEMPTS,
-        run_at: now_ms(),
-    };
+    let job = sync_job(account_id);
     if store.enqueue_job(&job).await?.is_some() {
         return Ok(true);
     }
@@ -121,6 +117,18 @@ pub async fn request_sync(store: &Store, account_id: &str) -> Result<bool, Store
     store
         .reschedule_job_by_key(&job_key(account_id), now_ms())
         .await
+}
+
+/// The account's sync job, due now.
+pub(super) fn sync_job(account_id: &str) -> NewJob {
+    NewJob {
+        account_id: Some(account_id.to_owned()),
+        kind: SYNC_KIND.to_owned(),
+        payload: account_id.to_owned(),
+        dedupe_key: Some(job_key(account_id)),
+        max_attempts: MAX_ATTEMPTS,
+        run_at: now_ms(),
+    }
 }
 
 /// The account's latest run, if any, and whether a run waits in the queue for a worker.
@@ -137,28 +145,6 @@ pub async fn sync_status(
     let running = run.as_ref().is_some_and(|r| r.state == SyncState::Running);
     let queued = !running && matches!(job?, Some(JobState::Ready | JobState::Running));
     Ok((run.map(SyncStatus::from), queued))
-}
-
-/// The schedule: asks for a sync of every served account whose last run is older than the interval.
-pub async fn enqueue_due(ctx: &SyncContext) -> Result<usize, StoreError> {
-    let interval_ms = i64::try_from(ctx.settings.interval_secs)
-        .unwrap_or(i64::MAX / 1000)
-        .saturating_mul(1000);
-    if interval_ms == 0 {
-        return Ok(0);
-    }
-    let mut requested = 0;
-    for account_id in ctx.store.active_account_ids().await? {
-        let due = match ctx.store.latest_sync_run(&account_id).await? {
-            None => true,
-            Some(run) if run.state == SyncState::Running => false,
-            Some(run) => run.started_at.saturating_add(interval_ms) <= now_ms(),
-        };
-        if due && request_sync(&ctx.store, &account_id).await? {
-            requested += 1;
-        }
-    }
-    Ok(requested)
 }
 
 /// Runs (or resumes) the sync of the job's account.

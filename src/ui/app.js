@@ -547,6 +547,7 @@
   window.history.replaceState(null, '', window.location.pathname);
   api('POST', '/ui/api/session', { contextKey: contextKey }).then(function (opened) {
     session = opened;
+    document.dispatchEvent(new CustomEvent('bonusbridge:session', { detail: opened }));
     return api('GET', '/ui/api/settings');
   }).then(render).catch(function (error) {
     $('loading').hidden = true;

@@ -7,6 +7,7 @@
 
 mod activity;
 mod differences;
+mod import;
 mod operations;
 mod session;
 mod settings;
@@ -30,6 +31,7 @@ pub use session::UiUser;
 
 const PAGE: &str = include_str!("page.html");
 const SCRIPT: &str = include_str!("app.js");
+const IMPORT_SCRIPT: &str = include_str!("import.js");
 const STYLE: &str = include_str!("app.css");
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -54,6 +56,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(|| async { asset("text/javascript; charset=utf-8", SCRIPT.to_owned()) }),
         )
         .route(
+            "/ui/import.js",
+            get(|| async { asset("text/javascript; charset=utf-8", IMPORT_SCRIPT.to_owned()) }),
+        )
+        .route(
             "/ui/app.css",
             get(|| async { asset("text/css; charset=utf-8", STYLE.to_owned()) }),
         )
@@ -70,6 +76,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ui/api/operations/{id}/retry", post(operations::retry))
         .route("/ui/api/activity", get(activity::show))
         .route("/ui/api/differences", get(differences::list))
+        .route("/ui/api/import", get(import::show).post(import::start))
+        .route("/ui/api/import/stop", post(import::stop))
+        .route("/ui/api/import/resume", post(import::resume))
+        .route("/ui/api/import/problems.csv", get(import::problems_csv))
         .layer(axum::middleware::from_fn_with_state(
             state,
             security_headers,

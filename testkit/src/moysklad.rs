@@ -224,6 +224,15 @@ impl FakeMoySklad {
         Ok((status, body))
     }
 
+    /// Appends a counterparty (`entity/counterparty`, the customer import's list) as the JSON API
+    /// lists it: the fields given (`phone`, `discountCardNumber`, `bonusPoints`, `tags`, …) and
+    /// its `meta`. Paged like every list (`limit` ≤ 1000, `offset`, `meta.size`).
+    pub fn add_counterparty(&self, mut row: Value) {
+        let id = row["id"].as_str().unwrap_or_default().to_owned();
+        row["meta"] = self.meta("counterparty", &id);
+        self.push_row("counterparty", row);
+    }
+
     /// Appends a row to an entity list (`product`, `variant`, …).
     pub fn push_row(&self, entity: &str, row: Value) {
         self.fake

@@ -135,3 +135,21 @@ async fn an_install_is_a_signed_put_with_the_json_api_token() {
         "https://api.moysklad.ru/api/remap/1.2"
     );
 }
+
+#[tokio::test]
+async fn counterparties_are_paged_as_the_json_api_pages_them() {
+    let fake = FakeMoySklad::start(SECRET, "app.vendor", TOKEN).await;
+    for n in 0..2_500 {
+        fake.add_counterparty(json!({
+            "id": format!("c{n}"), "name": format!("Покупатель {n}"),
+            "phone": format!("+7 901 {n:07}"), "bonusPoints": n, "tags": ["вип"], "archived": false,
+        }));
+    }
+    let last = list(&fake, "counterparty", "limit=1000&offset=2000").await;
+    assert_eq!(last["meta"]["size"], 2_500);
+    assert_eq!(last["meta"]["offset"], 2_000);
+    assert_eq!(last["rows"].as_array().unwrap().len(), 500);
+    assert_eq!(last["rows"][0]["bonusPoints"], 2_000);
+    let href = last["rows"][0]["meta"]["href"].as_str().unwrap();
+    assert!(href.ends_with("/entity/counterparty/c2000"), "{href}");
+}

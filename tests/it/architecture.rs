@@ -40,8 +40,8 @@ fn layer_of(module: &str) -> Option<Layer> {
         "startup" | "routes" => Layer::Top,
         "loyalty_api" | "vendor_api" | "ui" => Layer::Incoming,
         "state" => Layer::State,
-        "accounts" | "changes" | "customers" | "differences" | "doctor" | "reserves" | "jobs"
-        | "sales" | "sync" => Layer::Service,
+        "accounts" | "changes" | "customers" | "differences" | "doctor" | "import" | "reserves"
+        | "jobs" | "sales" | "sync" => Layer::Service,
         "bonusplus" | "moysklad" => Layer::Client,
         "store" => Layer::Storage,
         "domain" => Layer::Domain,
@@ -76,6 +76,9 @@ fn allowed(from: &str, to: &str) -> Result<(), String> {
     }
     if from == "sync" && to == "jobs" {
         return Err("`sync` imports `jobs`: the queue runs the sync, not the reverse".into());
+    }
+    if from == "import" && to == "jobs" {
+        return Err("`import` imports `jobs`: the queue runs the import, not the reverse".into());
     }
     Ok(())
 }

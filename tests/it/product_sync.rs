@@ -545,10 +545,20 @@ async fn schedule_asks_again_once_the_interval_has_passed(db: TestDb) {
     let sync = &shop.world.app.state.jobs.sync;
 
     // Inside the interval nothing is due; after it, the account is asked again.
-    assert_eq!(bonusbridge::sync::enqueue_due(sync).await.unwrap(), 0);
+    assert_eq!(
+        bonusbridge::sync::enqueue_due(sync, Duration::from_secs(60))
+            .await
+            .unwrap(),
+        0
+    );
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     let due_at = now_ms();
-    assert_eq!(bonusbridge::sync::enqueue_due(sync).await.unwrap(), 1);
+    assert_eq!(
+        bonusbridge::sync::enqueue_due(sync, Duration::from_secs(60))
+            .await
+            .unwrap(),
+        1
+    );
     let (second, _) = shop.wait_done(due_at).await;
     assert_ne!(second["startedAt"], first["startedAt"]);
     assert_eq!(second["sent"], 0);

@@ -5,6 +5,7 @@
 //! the path exists with other methods).
 
 mod account;
+mod balance;
 mod certificate;
 mod customer;
 mod extract;
@@ -41,6 +42,7 @@ pub fn router() -> Router<Arc<Shared>> {
             "/customer/{phoneNumber}/sendMessage",
             post(customer::send_message),
         )
+        .route("/customer/{phoneNumber}/balance", patch(balance::change))
         .route(
             "/customer/{phoneNumber}/balance/reserve",
             patch(customer::reserve),

@@ -23,6 +23,7 @@ use super::unconfirmed;
 use super::watch::{Point, Unexpected, Watcher};
 use crate::domain::phone::Phone;
 
+mod balance;
 mod customers;
 mod receipts;
 mod update;

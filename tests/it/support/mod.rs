@@ -4,6 +4,7 @@
 //! testkit's, which the demo uses too).
 
 pub use bonusbridge_testkit::moysklad as moysklad_fake;
+pub mod cluster;
 pub mod pos;
 
 use std::net::SocketAddr;
@@ -25,7 +26,7 @@ pub fn postgres_admin_url() -> String {
 
 /// Whether PostgreSQL tests must run: on CI (`CI` set) or when `REQUIRE_POSTGRES` is set, an
 /// unreachable server fails the test instead of skipping it.
-fn postgres_required() -> bool {
+pub fn postgres_required() -> bool {
     std::env::var_os("CI").is_some() || std::env::var_os("REQUIRE_POSTGRES").is_some()
 }
 
@@ -56,6 +57,11 @@ impl TestDb {
             }
             Backend::Postgres => fresh_postgres_database().await,
         }
+    }
+
+    /// A database that exists already at `url` (a test's own cluster), kept as it is.
+    pub fn at(url: String) -> TestDb {
+        TestDb { url, _dir: None }
     }
 
     /// The same database for a second app instance (the first keeps owning any temporary files).
