@@ -57,7 +57,12 @@ pub async fn stores_check(client: &BonusPlusClient, key: &ApiKey, stores: &[Stri
         let probe = Probe::Calc {
             store: store.clone(),
         };
-        check(client, key, probe, format!("Расчёт чека в магазине «{store}»"))
+        check(
+            client,
+            key,
+            probe,
+            format!("Расчёт чека в магазине «{store}»"),
+        )
     });
     futures::future::join_all(calls).await
 }
@@ -77,7 +82,12 @@ pub async fn for_account(
         .bonusplus_key(account_id)
         .await?
         .ok_or_else(|| DoctorError::NoKey(account_id.to_owned()))?;
-    Ok(run(client, &key, &mapped_stores(&settings.store_map, &settings.default_store)).await)
+    Ok(run(
+        client,
+        &key,
+        &mapped_stores(&settings.store_map, &settings.default_store),
+    )
+    .await)
 }
 
 /// The check as text for the operator: one line per call, ✓/✗, status, what was wrong.

@@ -22,6 +22,7 @@ pub mod accounts;
 pub mod changes;
 pub mod customers;
 pub mod differences;
+pub mod doctor;
 pub mod import;
 pub mod jobs;
 pub mod reserves;

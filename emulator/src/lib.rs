@@ -17,6 +17,7 @@
 mod api;
 mod calc;
 mod control;
+mod differs;
 mod error;
 mod faults;
 mod formats;
@@ -28,6 +29,7 @@ mod state;
 mod tenant;
 mod wire;
 
+pub use differs::Differs;
 pub use error::ErrorCode;
 pub use model::{
     BookedSale, CertificateSnapshot, CustomerExtras, CustomerSnapshot, GiftCardPaymentSnapshot,

@@ -692,7 +692,10 @@ impl TenantData {
 
     // ----- retail -------------------------------------------------------------------
 
+    /// The store is checked before the customer (the project's reading; see
+    /// `unconfirmed::CALC_CHECKS_STORE_FIRST`).
     pub fn calculate(&self, order: &Order) -> Result<Calculation, ApiError> {
+        self.ensure_store(&order.store)?;
         let customer = self.customer_by_phone(&order.phone)?;
         self.calculate_with(order, customer.available())
     }

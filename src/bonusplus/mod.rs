@@ -8,7 +8,9 @@ mod types;
 pub mod unconfirmed;
 pub mod watch;
 
-pub use client::{ApiKey, BonusPlusClient, CustomerUpdate, Withheld, MAX_CUSTOMERS_PER_LIST};
+pub use client::{
+    ApiKey, BonusPlusClient, CustomerUpdate, Probe, ProbeAnswer, Withheld, MAX_CUSTOMERS_PER_LIST,
+};
 pub use error::{codes, BonusPlusError, Result};
 pub use types::{
     CalcItem, CalcRequest, CalcResult, CertificateStatus, Customer, CustomerFilter, CustomerPatch,

@@ -21,6 +21,12 @@ use super::types::{CalcResult, Customer, CustomerFilter, ReturnLine, Sex};
 /// key is answered 412 `CUSTOMER_NOT_FOUND`.
 pub const KEY_CHECK_FALLBACK_PHONE: &str = "70000000000";
 
+/// Whether `PUT retail/calc` checks its `store` before its customer. Unconfirmed: the connection
+/// check calculates for a phone no customer holds ([`KEY_CHECK_FALLBACK_PHONE`]), so a store
+/// BonusPlus does not know is seen only if BonusPlus refuses the store first (the emulator does);
+/// a "customer not found" answer counts as the store accepted.
+pub const CALC_CHECKS_STORE_FIRST: bool = true;
+
 /// Whether `reserveId` on `POST retail` makes BonusPlus spend the bonuses that reserve holds
 /// (and remove it). The reference names the field ("Id резерва") without describing its effect,
 /// so the project assumes it does not: the bridge releases the reserve itself before the sale,

@@ -111,6 +111,7 @@ fn name_filter(lookup: &NameLookup) -> CustomerFilter {
         last_name: lookup.last.iter().cloned().collect(),
         first_name: lookup.first.iter().cloned().collect(),
         middle_name: lookup.middle.iter().cloned().collect(),
+        ..CustomerFilter::default()
     }
 }
 

@@ -22,10 +22,7 @@ pub struct DoctorView {
 }
 
 /// `POST /ui/api/doctor`: any user of the account; read-only calls with the stored key.
-pub async fn run(
-    State(state): State<AppState>,
-    user: UiUser,
-) -> Result<Json<DoctorView>, UiError> {
+pub async fn run(State(state): State<AppState>, user: UiUser) -> Result<Json<DoctorView>, UiError> {
     let checks = doctor::for_account(
         &state.store,
         &state.accounts,
@@ -35,10 +32,9 @@ pub async fn run(
     .await
     .map_err(|error| match error {
         DoctorError::Store(error) => UiError::from(error),
-        DoctorError::UnknownAccount(_) | DoctorError::NoKey(_) => UiError::new(
-            StatusCode::CONFLICT,
-            "Сначала сохраните ключ API БонусПлюс",
-        ),
+        DoctorError::UnknownAccount(_) | DoctorError::NoKey(_) => {
+            UiError::new(StatusCode::CONFLICT, "Сначала сохраните ключ API БонусПлюс")
+        }
     })?;
     Ok(Json(DoctorView {
         ok: checks.iter().all(|check| check.ok),
@@ -67,7 +63,10 @@ pub async fn refuse_unknown_stores(
         .iter()
         .filter_map(|check| check.store.as_ref().map(|store| format!("«{store}»")))
         .collect();
-    tracing::info!(stores = refused.len(), "settings save: BonusPlus refused stores");
+    tracing::info!(
+        stores = refused.len(),
+        "settings save: BonusPlus refused stores"
+    );
     Err(UiError::invalid(
         "stores",
         format!(

@@ -7,6 +7,7 @@
 
 mod activity;
 mod differences;
+mod doctor;
 mod import;
 mod operations;
 mod session;
@@ -80,6 +81,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ui/api/import/stop", post(import::stop))
         .route("/ui/api/import/resume", post(import::resume))
         .route("/ui/api/import/problems.csv", get(import::problems_csv))
+        .route("/ui/api/doctor", post(doctor::run))
         .layer(axum::middleware::from_fn_with_state(
             state,
             security_headers,

@@ -109,6 +109,14 @@ pub async fn save(
             ))
         }
     };
+    let checked = match &new_key {
+        Some(key) => Some(key.clone()),
+        None => state.accounts.bonusplus_key(&account.account_id).await?,
+    };
+    if let Some(key) = checked {
+        super::doctor::refuse_unknown_stores(&state, &key, &body.store_map, &body.default_store)
+            .await?;
+    }
     let sealed_key = new_key
         .as_ref()
         .map(|key| {

@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use bonusplus_emulator::{CustomerExtras, NewCustomer, Person};
+use bonusplus_emulator::{CustomerExtras, Differs, NewCustomer, Person};
 use reqwest::Method;
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
 
 use crate::on_both_backends;
-use crate::support::pos::{retail_store, Options, Pos};
+use crate::support::pos::{agent, position, retail_store, Options, Pos};
 use crate::support::TestDb;
 
 const PHONE: &str = "79035550001";
@@ -179,7 +179,87 @@ async fn an_ean13_card_is_never_sent_as_an_overflowing_int(db: TestDb) {
     );
 }
 
+/// The till asks for the balance of a phone BonusPlus does not have.
+async fn detail_of_unknown(pos: &Pos) -> (u16, Value) {
+    pos.post(
+        "/counterparty/detail",
+        json!({"retailStore": retail_store(), "meta": {"href": "h", "id": ""},
+               "phone": "+79035559999"}),
+    )
+    .await
+}
+
+/// Each error-answer mode: counted, recorded once (however often met), and the till gets an
+/// answer in MoySklad's format, never a 5xx.
+async fn error_answers_of_another_shape_or_code_are_watched(db: TestDb) {
+    let pos = Pos::start(db, Options::default()).await;
+    for (mode, point) in [
+        (Differs::ErrorShape, "error_body"),
+        (Differs::NumericCodes, "error_code"),
+    ] {
+        pos.emu.set_differs(mode);
+        let before = metric(&pos, point).await;
+        for _ in 0..2 {
+            let (status, body) = detail_of_unknown(&pos).await;
+            assert!((400..500).contains(&status), "{mode:?}: {status} {body}");
+            assert!(body["errors"][0]["error"].is_string(), "{body}");
+        }
+        assert!(metric(&pos, point).await >= before + 2.0, "{mode:?}");
+        let list = differences(&pos, point).await;
+        let item = list.iter().find(|d| d["point"] == point).unwrap();
+        assert_eq!(item["call"], "GET customer");
+        assert_eq!(item["status"], 412);
+        assert!(
+            !item["shape"].as_str().unwrap().contains("79035559999"),
+            "{item}"
+        );
+    }
+    let list = differences(&pos, "error_code").await;
+    assert_eq!(list.len(), 2, "once per point: {list:?}");
+}
+
+/// A 404 that does not say which entity: for a customer lookup it is the customer; for a
+/// calculation whose store BonusPlus does not know, never «Покупатель не найден».
+async fn a_404_naming_no_entity_is_never_a_missing_customer_for_a_store_error(db: TestDb) {
+    let pos = Pos::start(db, Options::default()).await;
+    pos.emu.add_customer(&pos.key, "79011231122", dec!(100));
+    let store = &pos.app.state.store;
+    let mut settings = store.settings(&pos.account).await.unwrap().unwrap();
+    settings.store_map = json!({ crate::support::pos::POS: "Магазин 9" }).to_string();
+    store.save_settings(&settings).await.unwrap();
+    pos.app.state.accounts.invalidate(&pos.account);
+    pos.emu.set_differs(Differs::UnspecificNotFound);
+
+    let receipt = json!({
+        "retailStore": retail_store(),
+        "agent": agent("c0ffee00-0000-0000-0000-000000000001", "+79011231122"),
+        "positions": [position("prod-milk", "1", "100.00")],
+        "bonusProgram": {"transactionType": "EARNING"},
+    });
+    let (status, body) = pos.post("/retaildemand/recalc", receipt).await;
+    assert_ne!(body["errors"][0]["code"], 2001, "{status} {body}");
+    assert!(!body.to_string().contains("Покупатель не найден"), "{body}");
+    assert!(status < 500 || status == 502, "{status} {body}");
+
+    let (status, body) = detail_of_unknown(&pos).await;
+    assert_eq!(
+        (status, &body["errors"][0]["code"]),
+        (404, &json!(2001)),
+        "{body}"
+    );
+    let list = differences(&pos, "not_found_entity").await;
+    assert_eq!(
+        list.iter()
+            .filter(|d| d["point"] == "not_found_entity")
+            .count(),
+        1
+    );
+    assert!(metric(&pos, "not_found_entity").await >= 2.0);
+}
+
 on_both_backends!(
+    error_answers_of_another_shape_or_code_are_watched,
+    a_404_naming_no_entity_is_never_a_missing_customer_for_a_store_error,
     failed_patch_puts_everything_back_and_blanks_nothing,
     failed_patch_that_cannot_be_put_back_writes_nothing,
     an_ean13_card_is_never_sent_as_an_overflowing_int,

@@ -25,9 +25,11 @@ use crate::domain::phone::Phone;
 
 mod balance;
 mod customers;
+mod probe;
 mod receipts;
 mod update;
 
+pub use probe::{Probe, ProbeAnswer};
 pub use update::{CustomerUpdate, Withheld};
 
 /// Connecting should never take long; a slow connect means BonusPlus is in trouble.

@@ -108,10 +108,9 @@ impl BonusPlusClient {
     fn probe_answer(&self, key: &ApiKey, probe: &Probe, body: &[u8]) -> Result<()> {
         match probe {
             Probe::Account => Ok(()),
-            Probe::CustomerLookup => {
-                self.decode::<crate::bonusplus::types::Customer>(key, "GET customer", body)
-                    .map(drop)
-            }
+            Probe::CustomerLookup => self
+                .decode::<crate::bonusplus::types::Customer>(key, "GET customer", body)
+                .map(drop),
             Probe::CustomerList => unconfirmed::customer_list(body)
                 .map(drop)
                 .map_err(|reason| BonusPlusError::Unexpected { reason }),

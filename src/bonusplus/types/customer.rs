@@ -264,6 +264,8 @@ impl From<&NewCustomer> for CustomerPatch {
 #[serde(rename_all = "camelCase")]
 pub struct CustomerFilter {
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phone: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub last_name: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub first_name: Vec<String>,
@@ -291,6 +293,9 @@ impl CustomerFilter {
     /// True when nothing is filtered: such a request would list the whole customer base.
     pub fn is_empty(&self) -> bool {
         let blank = |values: &Vec<String>| values.iter().all(|v| v.trim().is_empty());
-        blank(&self.last_name) && blank(&self.first_name) && blank(&self.middle_name)
+        blank(&self.phone)
+            && blank(&self.last_name)
+            && blank(&self.first_name)
+            && blank(&self.middle_name)
     }
 }
