@@ -22,9 +22,14 @@ pub struct Check {
     pub status: Option<u16>,
     /// What was wrong, in Russian; empty when the call passed.
     pub reason: String,
+    /// Why a passed call's answer is an error status (the check's phone is no customer's).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
     /// The store of a calculation, when the check is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<String>,
+    /// BonusPlus answered and refused the calculation's store (not an outage, not an unknown call).
+    pub store_refused: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,9 +104,11 @@ pub fn render_text(checks: &[Check]) -> String {
             .status
             .map_or_else(|| "нет ответа".to_owned(), |s| format!("HTTP {s}"));
         text.push_str(&format!("{mark} {}  {}  {status}", check.what, check.call));
-        if !check.reason.is_empty() {
-            text.push_str("  — ");
-            text.push_str(&check.reason);
+        for comment in [&check.reason, &check.note] {
+            if !comment.is_empty() {
+                text.push_str("  — ");
+                text.push_str(comment);
+            }
         }
         text.push('\n');
     }
@@ -129,6 +136,15 @@ async fn check(client: &BonusPlusClient, key: &ApiKey, probe: Probe, what: Strin
         Probe::Calc { store } => Some(store.clone()),
         _ => None,
     };
+    let note = match (&answer.outcome, answer.status) {
+        (Ok(()), Some(status)) if status >= 400 => format!(
+            "ответ «покупатель не найден» на проверочный номер {}: запрос работает",
+            crate::bonusplus::unconfirmed::KEY_CHECK_FALLBACK_PHONE
+        ),
+        _ => String::new(),
+    };
+    let store_refused =
+        store.is_some() && matches!(answer.outcome, Err(BonusPlusError::Refused { .. }));
     Check {
         what,
         call: probe.call(),
@@ -139,7 +155,9 @@ async fn check(client: &BonusPlusClient, key: &ApiKey, probe: Probe, what: Strin
             .err()
             .map(|error| reason_ru(&probe, &error))
             .unwrap_or_default(),
+        note,
         store,
+        store_refused,
     }
 }
 

@@ -489,8 +489,16 @@
     return body;
   }
 
-  function markInvalid(field) {
+  // `message` names refused stores as «…»: their inputs are marked.
+  function markInvalid(field, message) {
     Array.prototype.forEach.call(document.querySelectorAll('.invalid'), function (el) { el.classList.remove('invalid'); });
+    if (field === 'stores') {
+      Array.prototype.forEach.call(document.querySelectorAll('.store-input, #defaultStore'), function (input) {
+        var value = input.value.trim();
+        if (value && message.indexOf('«' + value + '»') >= 0) { input.classList.add('invalid'); }
+      });
+      return;
+    }
     var id = field === 'reserveTtlSecs' ? 'reserveTtlMinutes' : field;
     var input = id && $(id);
     if (input) { input.classList.add('invalid'); input.focus(); }
@@ -510,7 +518,7 @@
       render(view);
       notice('Настройки сохранены. Касса получает бонусы через БонусПлюс.', 'ok');
     }).catch(function (error) {
-      markInvalid(error.field);
+      markInvalid(error.field, error.message);
       notice(error.message, 'error');
     }).then(function () { busy(false); });
   });

@@ -42,7 +42,8 @@ pub async fn run(State(state): State<AppState>, user: UiUser) -> Result<Json<Doc
     }))
 }
 
-/// Refuses a save whose stores BonusPlus does not take, naming them (field `stores`).
+/// Refuses a save whose stores BonusPlus refuses, naming them (field `stores`). A store that could
+/// not be checked (BonusPlus down, the call unknown) does not block the save: it is logged.
 pub async fn refuse_unknown_stores(
     state: &AppState,
     key: &ApiKey,
@@ -51,11 +52,18 @@ pub async fn refuse_unknown_stores(
 ) -> Result<(), UiError> {
     let map = serde_json::to_string(store_map).unwrap_or_default();
     let stores = doctor::mapped_stores(&map, default_store);
-    let refused: Vec<Check> = doctor::stores_check(&state.bonusplus, key, &stores)
-        .await
-        .into_iter()
-        .filter(|check| !check.ok)
-        .collect();
+    let (refused, unchecked): (Vec<Check>, Vec<Check>) =
+        doctor::stores_check(&state.bonusplus, key, &stores)
+            .await
+            .into_iter()
+            .filter(|check| !check.ok)
+            .partition(|check| check.store_refused);
+    if !unchecked.is_empty() {
+        tracing::warn!(
+            stores = unchecked.len(),
+            "settings save: stores not checked, BonusPlus did not answer the calculation"
+        );
+    }
     let Some(first) = refused.first() else {
         return Ok(());
     };

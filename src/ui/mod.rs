@@ -33,6 +33,7 @@ pub use session::UiUser;
 const PAGE: &str = include_str!("page.html");
 const SCRIPT: &str = include_str!("app.js");
 const IMPORT_SCRIPT: &str = include_str!("import.js");
+const BONUSPLUS_SCRIPT: &str = include_str!("bonusplus.js");
 const STYLE: &str = include_str!("app.css");
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -59,6 +60,15 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/ui/import.js",
             get(|| async { asset("text/javascript; charset=utf-8", IMPORT_SCRIPT.to_owned()) }),
+        )
+        .route(
+            "/ui/bonusplus.js",
+            get(|| async {
+                asset(
+                    "text/javascript; charset=utf-8",
+                    BONUSPLUS_SCRIPT.to_owned(),
+                )
+            }),
         )
         .route(
             "/ui/app.css",

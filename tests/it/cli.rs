@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-fn bonusbridge() -> Command {
+pub fn bonusbridge() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_bonusbridge"));
     command.current_dir(env!("CARGO_MANIFEST_DIR"));
     // Start from a clean slate: no overlay file, no inherited overrides.

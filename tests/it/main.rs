@@ -10,6 +10,7 @@ mod checkout;
 mod cli;
 mod config;
 mod deploy_kit;
+mod doctor;
 mod documented_bonusplus;
 mod durability;
 mod http_basics;
