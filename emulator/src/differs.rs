@@ -1,6 +1,8 @@
-//! "Differs" modes: error answers that differ from the documented `{code, msg}` with 400/412, so
-//! tests can prove the client watches the unconfirmed points (counts, logs, records) and the till
-//! still gets a sensible answer. Applied to every error answer of the BonusPlus routes.
+//! "Differs" modes: answers that differ from what the project expects where BonusPlus's reference
+//! is silent (error bodies other than `{code, msg}`, other codes, a 404 naming no entity, 2xx
+//! bodies of another shape), so tests can prove the client watches the unconfirmed points
+//! (counts, logs, records) and the till still gets a sensible answer. Applied to every answer of
+//! the BonusPlus routes that no fault replaced.
 
 use axum::body::{to_bytes, Body};
 use axum::http::StatusCode;
@@ -23,12 +25,18 @@ pub enum Differs {
     NumericCodes,
     /// Every `…_NOT_FOUND` answered as 404 `{"code": "NOT_FOUND"}`: which entity is not said.
     UnspecificNotFound,
+    /// Every 2xx JSON body wrapped as `{"data": <body>}`: a shape the reference does not show.
+    WrappedAnswers,
 }
 
-/// The error answer `response` as `differs` shapes it; other answers are left alone.
+/// `response` as `differs` shapes it: error answers, or (wrapped mode) 2xx bodies.
 pub async fn rewrite(differs: Differs, response: Response) -> Response {
     let status = response.status();
-    if differs == Differs::Documented || !status.is_client_error() {
+    if differs == Differs::WrappedAnswers && status.is_success() {
+        return wrap(response).await;
+    }
+    if matches!(differs, Differs::Documented | Differs::WrappedAnswers) || !status.is_client_error()
+    {
         return response;
     }
     let (mut parts, body) = response.into_parts();
@@ -44,7 +52,9 @@ pub async fn rewrite(differs: Differs, response: Response) -> Response {
         .unwrap_or_default();
     let msg = error.get("msg").cloned().unwrap_or_default();
     let body = match differs {
-        Differs::Documented => return Response::from_parts(parts, Body::from(bytes)),
+        Differs::Documented | Differs::WrappedAnswers => {
+            return Response::from_parts(parts, Body::from(bytes))
+        }
         Differs::ErrorShape => serde_json::json!({ "error": { "message": msg } }),
         Differs::NumericCodes => serde_json::json!({ "code": numeric(code), "msg": msg }),
         Differs::UnspecificNotFound if code.ends_with("NOT_FOUND") => {
@@ -55,6 +65,20 @@ pub async fn rewrite(differs: Differs, response: Response) -> Response {
     };
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(body.to_string()))
+}
+
+/// A 2xx JSON body as `{"data": <body>}`; an empty (204) answer stays empty.
+async fn wrap(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let wrapped = serde_json::json!({ "data": value });
+    Response::from_parts(parts, Body::from(wrapped.to_string()))
 }
 
 /// A stable number for a code: 412000 + its length and letters folded (never the text).

@@ -1,5 +1,6 @@
 // «Подключение к БонусПлюс»: the connection check (each read-only call with ✓/✗, its status and
-// what was wrong). Any user of the account. Listens for the session app.js opens; no cookies, no
+// what was wrong), and in «Требуют внимания» the answers of BonusPlus that differ from what the
+// app expects (once per point). Any user of the account. Listens for the session app.js opens; no cookies, no
 // inline scripts.
 (function () {
   'use strict';
@@ -64,8 +65,42 @@
     }).then(function () { button.disabled = false; });
   });
 
+  function renderDifferences(answer) {
+    var box = $('differences');
+    box.textContent = '';
+    answer.differences.forEach(function (item) {
+      var block = document.createElement('div');
+      block.className = 'attention difference';
+      block.setAttribute('data-point', item.point);
+      var head = document.createElement('div');
+      head.className = 'op-title';
+      head.textContent = item.what + ' — ' + item.call + (item.status ? ' → HTTP ' + item.status : '') +
+        ', раз: ' + item.seen + ', последний — ' + new Date(item.lastSeenAt).toLocaleString('ru-RU');
+      block.appendChild(head);
+      var done = document.createElement('div');
+      done.textContent = 'Что сделано: ' + item.didInstead + (item.detail ? ' (' + item.detail + ')' : '');
+      block.appendChild(done);
+      if (item.shape) {
+        var shape = document.createElement('div');
+        shape.className = 'muted mono';
+        shape.textContent = 'Вид ответа: ' + item.shape;
+        block.appendChild(shape);
+      }
+      box.appendChild(block);
+    });
+    if (!answer.differences.length) {
+      var none = document.createElement('p');
+      none.className = 'muted';
+      none.textContent = 'Нет';
+      box.appendChild(none);
+    }
+  }
+
   document.addEventListener('bonusbridge:session', function (event) {
     session = event.detail;
     $('doctor-card').hidden = false;
+    call('GET', '/ui/api/differences').then(renderDifferences).catch(function () {
+      $('differences').textContent = 'Не удалось загрузить';
+    });
   });
 })();

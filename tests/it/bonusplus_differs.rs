@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use bonusplus_emulator::{CustomerExtras, Differs, NewCustomer, Person};
+use bonusplus_emulator::{CustomerExtras, Differs, NewCertificate, NewCustomer, Person};
 use reqwest::Method;
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
@@ -66,6 +66,64 @@ async fn differences(pos: &Pos, point: &str) -> Vec<Value> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("no difference `{point}` recorded");
+}
+
+/// The shop's one item for `point`, once it counts `seen` answers.
+async fn attention_item(pos: &Pos, point: &str, seen: u64) -> Value {
+    for _ in 0..100 {
+        let list = differences(pos, point).await;
+        let items: Vec<&Value> = list.iter().filter(|d| d["point"] == point).collect();
+        assert_eq!(items.len(), 1, "one item per point: {list:?}");
+        if items[0]["seen"] == seen {
+            assert!(!items[0]["didInstead"].as_str().unwrap().is_empty());
+            return items[0].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("`{point}` never counted {seen} answers");
+}
+
+/// The `warn` lines logged for this account's answers that differ from `point`.
+fn warn_lines(pos: &Pos, point: &str) -> Vec<Value> {
+    let logs = crate::support::captured_logs();
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| {
+            line["level"] == "WARN"
+                && line["fields"]["message"] == "BonusPlus answered otherwise than expected"
+                && line["fields"]["account"] == pos.account.as_str()
+                && line["fields"]["point"] == point
+        })
+        .collect()
+}
+
+/// Each answer that differs: the metric counts it, one `warn` line says the call, status and
+/// shape (never a value or the key), and the shop sees one item for the point however often.
+async fn assert_watched(pos: &Pos, point: &str, before: f64, answers: u64) -> Value {
+    assert!(
+        metric(pos, point).await >= before + answers as f64,
+        "{point}"
+    );
+    let lines = warn_lines(pos, point);
+    assert_eq!(
+        lines.len() as u64,
+        answers,
+        "one warn line per answer: {lines:?}"
+    );
+    for line in &lines {
+        let fields = &line["fields"];
+        assert!(
+            fields["call"].is_string() && fields["status"].is_u64(),
+            "{line}"
+        );
+        assert!(fields["shape"].is_string(), "{line}");
+        assert!(
+            !line.to_string().contains(&pos.key),
+            "the key leaked: {line}"
+        );
+    }
+    attention_item(pos, point, answers).await
 }
 
 async fn metric(pos: &Pos, point: &str) -> f64 {
@@ -189,9 +247,10 @@ async fn detail_of_unknown(pos: &Pos) -> (u16, Value) {
     .await
 }
 
-/// Each error-answer mode: counted, recorded once (however often met), and the till gets an
-/// answer in MoySklad's format, never a 5xx.
+/// Each error-answer mode: counted, logged, recorded once (however often met), and the till gets
+/// an answer in MoySklad's format, never a 5xx.
 async fn error_answers_of_another_shape_or_code_are_watched(db: TestDb) {
+    crate::support::captured_logs();
     let pos = Pos::start(db, Options::default()).await;
     for (mode, point) in [
         (Differs::ErrorShape, "error_body"),
@@ -204,9 +263,7 @@ async fn error_answers_of_another_shape_or_code_are_watched(db: TestDb) {
             assert!((400..500).contains(&status), "{mode:?}: {status} {body}");
             assert!(body["errors"][0]["error"].is_string(), "{body}");
         }
-        assert!(metric(&pos, point).await >= before + 2.0, "{mode:?}");
-        let list = differences(&pos, point).await;
-        let item = list.iter().find(|d| d["point"] == point).unwrap();
+        let item = assert_watched(&pos, point, before, 2).await;
         assert_eq!(item["call"], "GET customer");
         assert_eq!(item["status"], 412);
         assert!(
@@ -216,6 +273,60 @@ async fn error_answers_of_another_shape_or_code_are_watched(db: TestDb) {
     }
     let list = differences(&pos, "error_code").await;
     assert_eq!(list.len(), 2, "once per point: {list:?}");
+}
+
+/// 2xx bodies of another shape: counted, logged, shown once; the till is told BonusPlus failed —
+/// never a balance read from a body it did not understand, never «Покупатель не найден».
+async fn answers_of_another_shape_are_watched(db: TestDb) {
+    crate::support::captured_logs();
+    let pos = Pos::start(db, Options::default()).await;
+    pos.emu.add_customer(&pos.key, "79011231122", dec!(100));
+    pos.emu.set_differs(Differs::WrappedAnswers);
+    let before = metric(&pos, "answer_shape").await;
+    for _ in 0..2 {
+        let (status, body) = pos
+            .post(
+                "/counterparty/detail",
+                json!({"retailStore": retail_store(), "meta": {"href": "h", "id": ""},
+                       "phone": "+79011231122"}),
+            )
+            .await;
+        assert_eq!(status, 502, "{body}");
+        let error = body["errors"][0]["error"].as_str().unwrap();
+        assert!(error.contains("БонусПлюс ответил с ошибкой"), "{error}");
+        assert!(!error.contains("Покупатель не найден"), "{error}");
+    }
+    let item = assert_watched(&pos, "answer_shape", before, 2).await;
+    assert_eq!(item["call"], "GET customer");
+    assert_eq!(item["status"], 200);
+    assert!(
+        item["shape"].as_str().unwrap().starts_with("{data: {"),
+        "{item}"
+    );
+}
+
+/// A certificate's expiry without an offset: read as UTC (the till gets it), counted, logged,
+/// shown once.
+async fn a_date_without_offset_is_read_as_utc_and_watched(db: TestDb) {
+    crate::support::captured_logs();
+    let pos = Pos::start(db, Options::default()).await;
+    let mut certificate = NewCertificate::new("GC-0001", dec!(1000));
+    certificate.expire = Some("2030-07-14T10:00:00".into());
+    let id = pos.emu.add_certificate(&pos.key, certificate);
+    let before = metric(&pos, "date_without_offset").await;
+    for _ in 0..2 {
+        let (status, card) = pos
+            .get(&format!(
+                "/giftcard?name={id}&retailStoreId={}",
+                crate::support::pos::POS
+            ))
+            .await;
+        assert_eq!(status, 200, "{card}");
+        assert_eq!(card["expireDate"], "2030-07-14 10:00:00");
+        assert_eq!(card["status"], "CAN_BE_USED");
+    }
+    let item = assert_watched(&pos, "date_without_offset", before, 2).await;
+    assert_eq!(item["call"], "GET certificate");
 }
 
 /// A 404 that does not say which entity: for a customer lookup it is the customer; for a
@@ -236,6 +347,8 @@ async fn a_404_naming_no_entity_is_never_a_missing_customer_for_a_store_error(db
         "positions": [position("prod-milk", "1", "100.00")],
         "bonusProgram": {"transactionType": "EARNING"},
     });
+    crate::support::captured_logs();
+    let before = metric(&pos, "not_found_entity").await;
     let (status, body) = pos.post("/retaildemand/recalc", receipt).await;
     assert_ne!(body["errors"][0]["code"], 2001, "{status} {body}");
     assert!(!body.to_string().contains("Покупатель не найден"), "{body}");
@@ -247,18 +360,14 @@ async fn a_404_naming_no_entity_is_never_a_missing_customer_for_a_store_error(db
         (404, &json!(2001)),
         "{body}"
     );
-    let list = differences(&pos, "not_found_entity").await;
-    assert_eq!(
-        list.iter()
-            .filter(|d| d["point"] == "not_found_entity")
-            .count(),
-        1
-    );
-    assert!(metric(&pos, "not_found_entity").await >= 2.0);
+    let item = assert_watched(&pos, "not_found_entity", before, 2).await;
+    assert_eq!(item["status"], 404);
 }
 
 on_both_backends!(
     error_answers_of_another_shape_or_code_are_watched,
+    answers_of_another_shape_are_watched,
+    a_date_without_offset_is_read_as_utc_and_watched,
     a_404_naming_no_entity_is_never_a_missing_customer_for_a_store_error,
     failed_patch_puts_everything_back_and_blanks_nothing,
     failed_patch_that_cannot_be_put_back_writes_nothing,

@@ -230,12 +230,14 @@ impl BonusPlusClient {
     }
 
     /// Counts an answer that differs (`bonusbridge_bonusplus_unexpected_total{point}`), logs one
-    /// line with the call, status and the answer's shape (never a value), and tells the watcher.
+    /// line with the account, call, status and the answer's shape (never a value), and tells the
+    /// watcher.
     fn report(&self, key: &ApiKey, event: Unexpected) {
         let point = event.point.as_str();
         crate::meters::record_unexpected(point);
         tracing::warn!(
             point,
+            account = key.owner().unwrap_or("-"),
             call = event.call,
             status = event.status,
             shape = %event.shape,
