@@ -34,7 +34,8 @@ pub use error::ErrorCode;
 pub use model::{
     BookedSale, CertificateSnapshot, CustomerExtras, CustomerSnapshot, GiftCardPaymentSnapshot,
     ImportedProduct, ListShape, NameMatch, NewCertificate, NewCustomer, Person, RefusedRoute,
-    SaleSnapshot, SentMessage, SoldItemSnapshot, TenantRules, DEFAULT_CARD_NAME, DEFAULT_STORE,
+    RouteWire, SaleSnapshot, SentMessage, SoldItemSnapshot, TenantRules, DEFAULT_CARD_NAME,
+    DEFAULT_STORE,
 };
 pub use server::{app, Emulator, EmulatorHandle};
 pub use state::{FailureMode, RecordedRequest};

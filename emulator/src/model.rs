@@ -48,6 +48,21 @@ pub struct TenantRules {
     /// How `POST customer/list` matches name/e-mail filters (unconfirmed).
     #[serde(default)]
     pub customer_list_match: NameMatch,
+    /// How `sendMessage`'s `route` (`MessageTransport[]`) is read (unconfirmed).
+    #[serde(default)]
+    pub message_route: RouteWire,
+}
+
+/// How `sendMessage` reads its `route`: the reference's description names the channels
+/// (`Telegram`, `VK`, `SMS`), its sample shows integers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteWire {
+    /// Names (any case) or integers, as ASP.NET binds an enum.
+    #[default]
+    NamesOrIntegers,
+    /// Integers only: a name is refused (400 `VALIDATION_ERROR`), nothing is texted.
+    IntegersOnly,
 }
 
 /// The answer of `POST customer/list`.
@@ -84,6 +99,7 @@ impl Default for TenantRules {
             reserve_id_consumes: false,
             customer_list_shape: ListShape::Array,
             customer_list_match: NameMatch::Exact,
+            message_route: RouteWire::NamesOrIntegers,
         }
     }
 }
@@ -209,6 +225,8 @@ pub struct SentMessage {
     pub text: String,
     /// UTC, `YYYY-MM-DDTHH:MM:SS`.
     pub at: String,
+    /// The `route` it was sent with (channel names as sent, integers as text); empty: none.
+    pub route: Vec<String>,
 }
 
 /// A gift certificate to seed through the control side.

@@ -561,6 +561,7 @@ impl TenantData {
                 kind: "registration".to_owned(),
                 text: "Вы зарегистрированы в программе лояльности".to_owned(),
                 at: formats::now_utc(),
+                route: Vec::new(),
             });
         }
         self.customer_by_phone(&phone)
@@ -635,12 +636,18 @@ impl TenantData {
     }
 
     /// `sendMessage`: the text is kept for the control side.
-    pub fn send_message(&mut self, phone: &str, text: String) -> Result<(), ApiError> {
+    pub fn send_message(
+        &mut self,
+        phone: &str,
+        text: String,
+        route: Vec<String>,
+    ) -> Result<(), ApiError> {
         let customer = self.customer_mut(phone)?;
         customer.messages.push(SentMessage {
             kind: "message".to_owned(),
             text,
             at: formats::now_utc(),
+            route,
         });
         Ok(())
     }

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::calc::{Calculation, LineFigures};
 use crate::error::ApiError;
 use crate::formats;
-use crate::model::{CertificateSnapshot, CustomerExtras, ImportedProduct, ListShape, Person};
+use crate::model::{
+    CertificateSnapshot, CustomerExtras, ImportedProduct, ListShape, Person, RouteWire,
+};
 use crate::numbers;
 use crate::tenant::{
     CreateFields, Customer, CustomerQuery, EditFields, GiftCardPayment, ListFilter, Order,
@@ -520,6 +522,36 @@ pub fn message_text(body: &serde_json::Map<String, serde_json::Value>) -> Result
             "{SEND_MESSAGE_TEXT_FIELD}: missing field"
         ))),
     }
+}
+
+/// The channels `MessageTransport` names ([DOC] description: Telegram, VK, SMS).
+const MESSAGE_TRANSPORTS: [&str; 3] = ["Telegram", "VK", "SMS"];
+
+/// The `route` of a `sendMessage` body as the tenant reads it; absent or `null`: none.
+pub fn message_route(
+    body: &serde_json::Map<String, serde_json::Value>,
+    wire: RouteWire,
+) -> Result<Vec<String>, ApiError> {
+    use serde_json::Value;
+    let items = match body.get("route") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(ApiError::bad_request("route: must be an array")),
+    };
+    items
+        .iter()
+        .map(|item| match (item, wire) {
+            (Value::Number(n), _) if n.as_u64().is_some_and(|n| n < 3) => Ok(n.to_string()),
+            (Value::String(name), RouteWire::NamesOrIntegers) => MESSAGE_TRANSPORTS
+                .iter()
+                .find(|known| known.eq_ignore_ascii_case(name))
+                .map(|known| (*known).to_owned())
+                .ok_or_else(|| ApiError::bad_request(format!("route: unknown channel «{name}»"))),
+            _ => Err(ApiError::bad_request(
+                "route: the request is invalid (MessageTransport)",
+            )),
+        })
+        .collect()
 }
 
 impl RetailRequest {

@@ -15,6 +15,7 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use uuid::Uuid;
 
 use super::types::{CalcResult, Customer, CustomerFilter, ReturnLine, Sex};
+use crate::domain::verification::Channel;
 
 /// The phone asked by the key check's fallback (`GET customer?phone=…`) when BonusPlus does not
 /// know `GET account`: `+7 000…` is no Russian number, so no customer can hold it and a working
@@ -107,13 +108,42 @@ pub(crate) fn return_body(line: &ReturnLine) -> impl Serialize + '_ {
     line
 }
 
-/// Body of `POST customer/{phoneNumber}/sendMessage`: `{"message": "<text>"}`.
-pub(crate) fn send_message_body(text: &str) -> serde_json::Value {
+/// The field of `SendMessageRequest` that carries the channels ([DOC]: `route`, an array of
+/// `MessageTransport` in priority order).
+pub const SEND_MESSAGE_ROUTE_FIELD: &str = "route";
+
+/// The wire value of a `MessageTransport`. Unconfirmed: the reference's description names the
+/// channels `Telegram`, `VK`, `SMS` (its example `["Telegram","VK","SMS"]`) while its sample shows
+/// integers (`[0, 0]`) whose meaning is not given. The project sends the names: ASP.NET (Json.NET)
+/// binds an enum from its name as well as from its number, and a name cannot pick the wrong
+/// channel. When BonusPlus refuses the route (400) the message is sent again without it and the
+/// refusal is reported (`watch::Point::MessageRoute`).
+pub const fn message_transport(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Telegram => "Telegram",
+        Channel::Vk => "VK",
+        Channel::Sms => "SMS",
+    }
+}
+
+/// Body of `POST customer/{phoneNumber}/sendMessage`: `{"message": "<text>", "route": [...]}`,
+/// without `route` when no channel is given.
+pub(crate) fn send_message_body(text: &str, route: &[Channel]) -> serde_json::Value {
     let mut body = serde_json::Map::new();
     body.insert(
         SEND_MESSAGE_TEXT_FIELD.to_owned(),
         serde_json::Value::String(text.to_owned()),
     );
+    if !route.is_empty() {
+        let channels = route
+            .iter()
+            .map(|channel| serde_json::Value::from(message_transport(*channel)))
+            .collect();
+        body.insert(
+            SEND_MESSAGE_ROUTE_FIELD.to_owned(),
+            serde_json::Value::Array(channels),
+        );
+    }
     serde_json::Value::Object(body)
 }
 
@@ -361,8 +391,21 @@ mod tests {
     #[test]
     fn send_message_body_carries_the_text_in_message() {
         assert_eq!(
-            send_message_body("Код для кассы: 123456"),
+            send_message_body("Код для кассы: 123456", &[]),
             serde_json::json!({"message": "Код для кассы: 123456"})
+        );
+    }
+
+    #[test]
+    fn message_transports_are_sent_by_the_names_the_reference_describes() {
+        use crate::domain::verification::MessageRoute;
+        assert_eq!(
+            send_message_body("Код: 1", MessageRoute::TelegramVkSms.channels()),
+            serde_json::json!({"message": "Код: 1", "route": ["Telegram", "VK", "SMS"]})
+        );
+        assert_eq!(
+            send_message_body("Код: 1", MessageRoute::SmsOnly.channels()),
+            serde_json::json!({"message": "Код: 1", "route": ["SMS"]})
         );
     }
 

@@ -10,6 +10,7 @@ use bonusbridge::bonusplus::{
     CustomerFilter, CustomerPatch, GiftCardPayment, NewCustomer, ProductImport, ProductTiny,
     ReturnLine, SaleRequest, Sex, Withheld,
 };
+use bonusbridge::domain::verification::{Channel, MessageRoute};
 use bonusbridge::domain::{Ean, Phone};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -955,7 +956,7 @@ async fn send_message() {
             "POST",
             "/customer/79011231122/sendMessage",
             None,
-            Sent::Json(r#"{"message": "Код для кассы: 123456"}"#),
+            Sent::Json(r#"{"message": "Код для кассы: 123456", "route": ["SMS"]}"#),
         )
         .respond_with(answer)
         .expect(1)
@@ -963,10 +964,47 @@ async fn send_message() {
         .await;
 
         client
-            .send_message(&key(), &phone(), "Код для кассы: 123456")
+            .send_message(&key(), &phone(), "Код для кассы: 123456", SMS_ONLY)
             .await
             .unwrap();
     }
+}
+
+const SMS_ONLY: &[Channel] = &[Channel::Sms];
+
+/// A route BonusPlus refuses (400): the message goes once more without it; once texted in all.
+#[tokio::test]
+async fn send_message_whose_route_is_refused_is_sent_again_without_it() {
+    let (server, client) = start().await;
+    let route = MessageRoute::TelegramVkSms.channels();
+    expect(
+        "POST",
+        "/customer/79011231122/sendMessage",
+        None,
+        Sent::Json(r#"{"message": "Код: 1", "route": ["Telegram", "VK", "SMS"]}"#),
+    )
+    .respond_with(error_answer(
+        400,
+        r#"{"Message":"The request is invalid.","ModelState":{"request.route[0]":["Error converting value"]}}"#,
+    ))
+    .expect(1)
+    .mount(&server)
+    .await;
+    expect(
+        "POST",
+        "/customer/79011231122/sendMessage",
+        None,
+        Sent::Json(r#"{"message": "Код: 1"}"#),
+    )
+    .respond_with(ResponseTemplate::new(204))
+    .expect(1)
+    .mount(&server)
+    .await;
+
+    client
+        .send_message(&key(), &phone(), "Код: 1", route)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -983,7 +1021,7 @@ async fn send_message_to_an_unknown_customer_is_not_found() {
         .await;
 
     let err = client
-        .send_message(&key(), &phone(), "Код для кассы: 123456")
+        .send_message(&key(), &phone(), "Код для кассы: 123456", SMS_ONLY)
         .await
         .unwrap_err();
 
@@ -1001,7 +1039,7 @@ async fn send_message_unknown_to_bonusplus_is_an_unknown_call() {
         .await;
 
     let err = client
-        .send_message(&key(), &phone(), "Код для кассы: 123456")
+        .send_message(&key(), &phone(), "Код для кассы: 123456", SMS_ONLY)
         .await
         .unwrap_err();
 
@@ -1806,7 +1844,10 @@ async fn other_writes_are_never_retried() {
 
     assert!(client.reserve(&key, &phone(), "o", dec!(1)).await.is_err());
     assert!(client.send_code(&key, &phone()).await.is_err());
-    assert!(client.send_message(&key, &phone(), "text").await.is_err());
+    assert!(client
+        .send_message(&key, &phone(), "text", &[])
+        .await
+        .is_err());
     let patch = CustomerPatch {
         first_name: Some("Иван".into()),
         ..CustomerPatch::default()

@@ -8,8 +8,10 @@ use super::{with_query, ApiKey, BonusPlusClient, Call, MAX_CUSTOMERS_PER_LIST};
 use crate::bonusplus::error::{codes, BonusPlusError, Result};
 use crate::bonusplus::types::*;
 use crate::bonusplus::unconfirmed;
+use crate::bonusplus::watch::{Point, Unexpected};
 use crate::domain::ean::Ean;
 use crate::domain::phone::Phone;
+use crate::domain::verification::Channel;
 
 impl BonusPlusClient {
     /// The customer with this phone; [`BonusPlusError::NotFound`] if BonusPlus has none.
@@ -121,13 +123,35 @@ impl BonusPlusClient {
         }
     }
 
-    /// Texts `text` to the customer through BonusPlus (`POST customer/{phoneNumber}/sendMessage`).
-    /// [`BonusPlusError::NotFound`] if BonusPlus has no such customer; never retried (a second
-    /// attempt could text twice). The text may hold a code: it is never logged.
-    pub async fn send_message(&self, key: &ApiKey, phone: &Phone, text: &str) -> Result<()> {
+    /// Texts `text` to the customer through BonusPlus (`POST customer/{phoneNumber}/sendMessage`)
+    /// by the first of `route`'s channels the customer has (BonusPlus's default without one).
+    /// When BonusPlus refuses the route (400) the text is sent once more without it and the
+    /// refusal reported ([`Point::MessageRoute`]): nothing was texted by the refused call.
+    /// [`BonusPlusError::NotFound`] if BonusPlus has no such customer; never retried otherwise (a
+    /// second attempt could text twice). The text may hold a code: it is never logged.
+    pub async fn send_message(
+        &self,
+        key: &ApiKey,
+        phone: &Phone,
+        text: &str,
+        route: &[Channel],
+    ) -> Result<()> {
+        let endpoint = "POST customer/sendMessage";
         let url = self.customer_url(phone, &["sendMessage"])?;
-        let body = unconfirmed::send_message_body(text);
-        let call = Call::json("POST customer/sendMessage", Method::POST, url, &body)?;
-        self.send(key, call).await.map(drop)
+        let body = unconfirmed::send_message_body(text, route);
+        let call = Call::json(endpoint, Method::POST, url.clone(), &body)?;
+        match self.send(key, call).await {
+            Err(BonusPlusError::Refused { status: 400, .. }) if !route.is_empty() => {
+                let refused = Unexpected {
+                    status: 400,
+                    ..Unexpected::about(Point::MessageRoute, endpoint)
+                };
+                self.report(key, refused);
+                let body = unconfirmed::send_message_body(text, &[]);
+                let call = Call::json(endpoint, Method::POST, url, &body)?;
+                self.send(key, call).await.map(drop)
+            }
+            outcome => outcome.map(drop),
+        }
     }
 }
