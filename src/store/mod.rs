@@ -11,6 +11,7 @@ mod accounts;
 mod activity;
 mod audit;
 mod calls;
+mod certificates;
 mod changes;
 mod customers;
 mod differences;
@@ -40,6 +41,7 @@ use sqlx::ConnectOptions;
 
 pub use accounts::{Account, AccountStatus, ActivationRecord};
 pub use calls::ApiCall;
+pub use certificates::CertificateSource;
 pub use changes::{Change, Changes};
 pub use customers::CustomerLink;
 pub use differences::Difference;

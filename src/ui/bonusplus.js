@@ -1,6 +1,7 @@
 // «Подключение к БонусПлюс»: the connection check (each read-only call with ✓/✗, its status and
-// what was wrong), and in «Требуют внимания» the answers of BonusPlus that differ from what the
-// app expects (once per point). Any user of the account. Listens for the session app.js opens; no cookies, no
+// what was wrong); in «Требуют внимания» the answers of BonusPlus that differ from what the app
+// expects (once per point); «Сертификаты по номеру»: the shop's list of printed numbers imported
+// (administrators). Any user of the account otherwise. Listens for the session app.js opens; no cookies, no
 // inline scripts.
 (function () {
   'use strict';
@@ -8,10 +9,13 @@
   var $ = function (id) { return document.getElementById(id); };
   var session = null;
 
-  function call(method, path) {
+  function call(method, path, body) {
+    var headers = { 'Accept': 'application/json', 'Authorization': 'Bearer ' + session.sessionToken };
+    if (body !== undefined) { headers['Content-Type'] = 'application/json'; }
     return fetch(path, {
       method: method,
-      headers: { 'Accept': 'application/json', 'Authorization': 'Bearer ' + session.sessionToken },
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
       credentials: 'omit',
       cache: 'no-store'
     }).then(function (response) {
@@ -96,9 +100,51 @@
     }
   }
 
+  function certificatesResult(text, ok) {
+    var box = $('certificates-result');
+    box.textContent = text;
+    box.className = ok ? 'doctor-ok' : 'doctor-fail';
+    box.hidden = !text;
+  }
+
+  function renderImported(answer) {
+    $('certificates-known').textContent = String(answer.known);
+    certificatesResult('Загружено номеров: ' + answer.imported +
+      (answer.problems.length ? ', строк с ошибками: ' + answer.problems.length : ''), !answer.problems.length);
+    var list = $('certificates-problems');
+    list.textContent = '';
+    answer.problems.slice(0, 50).forEach(function (problem) {
+      var li = document.createElement('li');
+      li.className = 'error-text';
+      li.textContent = 'Строка ' + problem.line + ': ' + problem.reason;
+      list.appendChild(li);
+    });
+    list.hidden = !answer.problems.length;
+  }
+
+  $('certificates-import').addEventListener('click', function () {
+    var file = $('certificates-file').files[0];
+    if (!file) { certificatesResult('Выберите файл CSV со списком сертификатов', false); return; }
+    var button = $('certificates-import');
+    button.disabled = true;
+    var reader = new FileReader();
+    reader.onload = function () {
+      call('POST', '/ui/api/certificates/import', { csv: String(reader.result) }).then(renderImported)
+        .catch(function (error) { certificatesResult(error.message, false); })
+        .then(function () { button.disabled = false; });
+    };
+    reader.onerror = function () { button.disabled = false; certificatesResult('Файл не прочитан', false); };
+    reader.readAsText(file, 'utf-8');
+  });
+
   document.addEventListener('bonusbridge:session', function (event) {
     session = event.detail;
     $('doctor-card').hidden = false;
+    $('certificates-card').hidden = false;
+    $('certificates-admin').hidden = !session.admin;
+    call('GET', '/ui/api/certificates').then(function (answer) {
+      $('certificates-known').textContent = String(answer.known);
+    }).catch(function () { $('certificates-known').textContent = '—'; });
     call('GET', '/ui/api/differences').then(renderDifferences).catch(function () {
       $('differences').textContent = 'Не удалось загрузить';
     });

@@ -6,6 +6,7 @@
 //! cross-site frame) and therefore no CSRF surface. Only account administrators may change settings.
 
 mod activity;
+mod certificates;
 mod differences;
 mod doctor;
 mod import;
@@ -92,6 +93,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ui/api/import/resume", post(import::resume))
         .route("/ui/api/import/problems.csv", get(import::problems_csv))
         .route("/ui/api/doctor", post(doctor::run))
+        .route("/ui/api/certificates", get(certificates::show))
+        .route("/ui/api/certificates/import", post(certificates::import))
         .layer(axum::middleware::from_fn_with_state(
             state,
             security_headers,

@@ -6,6 +6,7 @@ mod architecture;
 mod bonusplus_client;
 mod bonusplus_differs;
 mod browser;
+mod certificates;
 mod checkout;
 mod cli;
 mod config;
