@@ -136,11 +136,14 @@ async fn check(client: &BonusPlusClient, key: &ApiKey, probe: Probe, what: Strin
         Probe::Calc { store } => Some(store.clone()),
         _ => None,
     };
-    let note = match (&answer.outcome, answer.status) {
-        (Ok(()), Some(status)) if status >= 400 => format!(
-            "ответ «покупатель не найден» на проверочный номер {}: запрос работает",
-            crate::bonusplus::unconfirmed::KEY_CHECK_FALLBACK_PHONE
-        ),
+    let phone = crate::bonusplus::unconfirmed::KEY_CHECK_FALLBACK_PHONE;
+    let note = match (&answer.outcome, answer.status, &probe) {
+        (Ok(()), Some(400..), Probe::Calc { .. }) => {
+            format!("магазин принят; покупателя с проверочным номером {phone} нет, как и ожидалось")
+        }
+        (Ok(()), Some(400..), _) => {
+            format!("ответ «покупатель не найден» на проверочный номер {phone}: запрос работает")
+        }
         _ => String::new(),
     };
     let store_refused =

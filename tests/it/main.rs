@@ -12,6 +12,7 @@ mod cli;
 mod config;
 mod deploy_kit;
 mod doctor;
+mod doctor_browser;
 mod documented_bonusplus;
 mod durability;
 mod http_basics;
