@@ -75,12 +75,12 @@ pub async fn refuse_unknown_stores(
         stores = refused.len(),
         "settings save: BonusPlus refused stores"
     );
-    Err(UiError::invalid(
-        "stores",
-        format!(
-            "БонусПлюс не принял магазин {}: {}",
-            names.join(", "),
-            first.reason
+    let message = match refused.len() {
+        1 => first.reason.clone(),
+        _ => format!(
+            "БонусПлюс не принял магазины {}: проверьте их названия в БонусПлюс",
+            names.join(", ")
         ),
-    ))
+    };
+    Err(UiError::invalid("stores", message))
 }

@@ -207,6 +207,21 @@ async fn a_typod_store_is_refused_on_save_with_its_name(db: TestDb) {
         "{message}"
     );
     assert!(!message.contains("«Магазин 1»"), "{message}");
+    assert_eq!(message.matches("БонусПлюс не принял").count(), 1, "{message}");
+
+    // Two refused: both named.
+    let mut body = world.settings_body(Some(&world.bp_key));
+    body["storeMap"] = json!({ WORLD_POS: "Магазин 7" });
+    body["defaultStore"] = json!("Магазн 1");
+    let (status, error) = world
+        .ui(Method::PUT, "/ui/api/settings", &token, Some(body))
+        .await;
+    assert_eq!(status, 422, "{error}");
+    let message = error["error"].as_str().unwrap();
+    assert!(
+        message.contains("БонусПлюс не принял магазины «Магазин 7», «Магазн 1»"),
+        "{message}"
+    );
     let saved = world.app.state.store.settings(&account).await.unwrap();
     assert!(saved.is_none(), "nothing saved");
     assert!(world.moysklad.last(Method::PUT, "/loyalty").is_none());

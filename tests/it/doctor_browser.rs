@@ -1,6 +1,7 @@
 //! «Проверить подключение» in a real headless Chromium: an administrator opens the settings page
 //! as MoySklad opens it, clicks the button and reads every call with ✓ against the emulator; with
-//! `customer/list` switched off, the same click shows ✗ with the status and the reason.
+//! `customer/list` switched off, the same click shows ✗ with the status and the reason; an answer
+//! that differed from an unconfirmed point is listed in «Требуют внимания».
 //! Screenshots: `target/screenshots/doctor-ok.png` and `doctor-failed.png`.
 //!
 //! Skipped with a note when chromedriver is missing on a developer machine; on CI it must run.
@@ -89,5 +90,43 @@ async fn check_twice(client: &Client, shop: &Shop) -> Result<(), String> {
         "{list:?}"
     );
     save_screenshot(client, "doctor-failed").await;
+
+    // An answer that differed from an unconfirmed point: one item in «Требуют внимания».
+    shop.world
+        .app
+        .state
+        .store
+        .record_difference(&bonusbridge::store::Difference {
+            account_id: shop.account.clone(),
+            point: "error_code".to_owned(),
+            endpoint: "GET customer".to_owned(),
+            status: 412,
+            shape: "{code: number, msg: string}".to_owned(),
+            detail: String::new(),
+            seen: 1,
+            first_seen_at: 0,
+            last_seen_at: 0,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    shop.world
+        .moysklad
+        .add_context("ctx-doctor-browser-2", &shop.account, "Анна Админ", true);
+    let url = shop
+        .world
+        .app
+        .url("/ui?contextKey=ctx-doctor-browser-2&appUid=x&userLocale=ru_RU");
+    client.goto(&url).await.map_err(|e| e.to_string())?;
+    let text = wait_text(
+        client,
+        "#differences",
+        "кодом ошибки, которого приложение не знает",
+    )
+    .await?;
+    assert!(text.contains("GET customer → HTTP 412, раз: 1"), "{text}");
+    assert!(
+        text.contains("Что сделано: запрос считается отклонённым"),
+        "{text}"
+    );
     Ok(())
 }
