@@ -207,7 +207,11 @@ async fn a_typod_store_is_refused_on_save_with_its_name(db: TestDb) {
         "{message}"
     );
     assert!(!message.contains("«Магазин 1»"), "{message}");
-    assert_eq!(message.matches("БонусПлюс не принял").count(), 1, "{message}");
+    assert_eq!(
+        message.matches("БонусПлюс не принял").count(),
+        1,
+        "{message}"
+    );
 
     // Two refused: both named.
     let mut body = world.settings_body(Some(&world.bp_key));
