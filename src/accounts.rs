@@ -171,7 +171,9 @@ impl Accounts {
         let secret = self
             .cipher
             .open(account_id, Purpose::BonusPlusKey, sealed)?;
-        ApiKey::new(secret).map_err(|_| AccountError::Inactive)
+        ApiKey::new(secret)
+            .map(|key| key.owned_by(account_id))
+            .map_err(|_| AccountError::Inactive)
     }
 
     async fn resolve(&self, hash: &str) -> Result<LoyaltyAccount, AccountError> {

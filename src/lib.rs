@@ -19,8 +19,11 @@ pub mod state;
 
 // Shared services, used by handlers and workers alike; they never import `state` or a handler.
 pub mod accounts;
+pub mod certificates;
 pub mod changes;
 pub mod customers;
+pub mod differences;
+pub mod doctor;
 pub mod import;
 pub mod jobs;
 pub mod reserves;

@@ -70,6 +70,12 @@ enum Command {
         #[arg(long)]
         resume: bool,
     },
+    /// Check the account's BonusPlus connection with its key: read-only calls, each ✓/✗ with its
+    /// status and what was wrong; exits non-zero if one fails.
+    Doctor {
+        /// A MoySklad account id.
+        account_id: String,
+    },
     /// Put deliveries that failed for good back in the queue (after fixing their cause).
     RetryFailed {
         /// Only jobs of this kind (e.g. `deliver_operation`); all kinds when absent.
@@ -175,6 +181,7 @@ async fn run(command: Command) -> Result<(), String> {
             ctx.store.close().await;
             result
         }
+        Command::Doctor { account_id } => doctor(&settings, &account_id).await,
         Command::Migrate => {
             let store = open_store(&settings).await.map_err(|e| e.to_string())?;
             store.close().await;
@@ -193,6 +200,27 @@ async fn run(command: Command) -> Result<(), String> {
             });
             app.run().await.map_err(|e| e.to_string())
         }
+    }
+}
+
+/// `bonusbridge doctor <account-id>`: the connection check, printed.
+async fn doctor(settings: &Settings, account_id: &str) -> Result<(), String> {
+    let (active, keys) = settings.encryption_keys().map_err(|e| e.to_string())?;
+    let cipher = bonusbridge::crypto::Cipher::new(active, &keys);
+    let store = open_store(settings).await.map_err(|e| e.to_string())?;
+    let accounts = bonusbridge::accounts::Accounts::new(store.clone(), cipher);
+    let client = bonusbridge::bonusplus::BonusPlusClient::new(
+        settings.bonusplus.base_url.as_str(),
+        std::time::Duration::from_millis(settings.bonusplus.timeout_ms),
+    )
+    .map_err(|e| e.to_string())?;
+    let checks = bonusbridge::doctor::for_account(&store, &accounts, &client, account_id).await;
+    store.close().await;
+    let checks = checks.map_err(|e| e.to_string())?;
+    print!("{}", bonusbridge::doctor::render_text(&checks));
+    match checks.iter().filter(|check| !check.ok).count() {
+        0 => Ok(()),
+        failed => Err(format!("{failed} BonusPlus checks failed")),
     }
 }
 

@@ -84,6 +84,11 @@ pub fn record_upstream(endpoint: &'static str, outcome: &'static str, started: I
 }
 
 /// What `GET /metrics` needs: the database (gauges) and `server.metrics_token` (empty: open).
+/// BonusPlus answered otherwise than an unconfirmed point expects (`point` names it).
+pub fn record_unexpected(point: &'static str) {
+    counter!("bonusbridge_bonusplus_unexpected_total", "point" => point).increment(1);
+}
+
 #[derive(Clone)]
 pub struct ScrapeState {
     pub store: Store,

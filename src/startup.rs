@@ -142,6 +142,7 @@ impl Application {
             vendor_jwt.clone(),
             Duration::from_millis(settings.moysklad.timeout_ms),
         )?;
+        bonusplus.watch(crate::differences::Differences::new(store.clone()));
         let cipher = Cipher::new(active, &keys);
         let accounts = Accounts::new(store.clone(), cipher.clone());
         let reserves = Reserves::new(store.clone(), bonusplus.clone(), accounts.clone());

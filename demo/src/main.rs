@@ -94,7 +94,10 @@ fn guide(demo: &Demo) -> String {
     }
     let (id, number, roubles) = CERTIFICATE;
     lines.push(format!(
-        "   gift certificate {number} ({roubles} ₽), id {id}"
+        "   gift certificate {number} ({roubles} ₽), id {id}: type the id, or the number once the"
+    ));
+    lines.push(format!(
+        "   app has seen the id or the settings page's «Сертификаты по номеру» has the line {number};{id}"
     ));
     lines.push(String::new());
     lines.push("Ctrl-C stops the demo. Its database is recreated at every start.".to_owned());

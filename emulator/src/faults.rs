@@ -59,7 +59,7 @@ pub async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: N
         );
     }
     match failure {
-        None => next.run(request).await,
+        None => crate::differs::rewrite(shared.differs(), next.run(request).await).await,
         Some(mode) => fail(mode, request.extensions().get::<ConnectionKill>().cloned()).await,
     }
 }

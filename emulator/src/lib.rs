@@ -17,6 +17,7 @@
 mod api;
 mod calc;
 mod control;
+mod differs;
 mod error;
 mod faults;
 mod formats;
@@ -28,11 +29,13 @@ mod state;
 mod tenant;
 mod wire;
 
+pub use differs::Differs;
 pub use error::ErrorCode;
 pub use model::{
-    BookedSale, CertificateSnapshot, CustomerSnapshot, GiftCardPaymentSnapshot, ImportedProduct,
-    ListShape, NameMatch, NewCertificate, NewCustomer, Person, RefusedRoute, SaleSnapshot,
-    SentMessage, SoldItemSnapshot, TenantRules, DEFAULT_CARD_NAME, DEFAULT_STORE,
+    BookedSale, CertificateSnapshot, CustomerExtras, CustomerSnapshot, GiftCardPaymentSnapshot,
+    ImportedProduct, ListShape, NameMatch, NewCertificate, NewCustomer, Person, RefusedRoute,
+    RouteWire, SaleSnapshot, SentMessage, SoldItemSnapshot, TenantRules, DEFAULT_CARD_NAME,
+    DEFAULT_STORE,
 };
 pub use server::{app, Emulator, EmulatorHandle};
 pub use state::{FailureMode, RecordedRequest};

@@ -48,6 +48,21 @@ pub struct TenantRules {
     /// How `POST customer/list` matches name/e-mail filters (unconfirmed).
     #[serde(default)]
     pub customer_list_match: NameMatch,
+    /// How `sendMessage`'s `route` (`MessageTransport[]`) is read (unconfirmed).
+    #[serde(default)]
+    pub message_route: RouteWire,
+}
+
+/// How `sendMessage` reads its `route`: the reference's description names the channels
+/// (`Telegram`, `VK`, `SMS`), its sample shows integers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteWire {
+    /// Names (any case) or integers, as ASP.NET binds an enum.
+    #[default]
+    NamesOrIntegers,
+    /// Integers only: a name is refused (400 `VALIDATION_ERROR`), nothing is texted.
+    IntegersOnly,
 }
 
 /// The answer of `POST customer/list`.
@@ -84,6 +99,7 @@ impl Default for TenantRules {
             reserve_id_consumes: false,
             customer_list_shape: ListShape::Array,
             customer_list_match: NameMatch::Exact,
+            message_route: RouteWire::NamesOrIntegers,
         }
     }
 }
@@ -115,6 +131,26 @@ pub struct Person {
     pub birth_day: Option<String>,
 }
 
+/// The customer's members beyond the person that a `PUT customer/{phoneNumber}` also
+/// overwrites: notes, address, social links, the promo opt-out. Answered at the `Customer`'s top
+/// level (where BonusPlus answers them is unconfirmed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CustomerExtras {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_instagram: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_vkontakte: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_odnoklassniki: Option<String>,
+    #[serde(rename = "disablePromoSMS", skip_serializing_if = "Option::is_none")]
+    pub disable_promo_sms: Option<bool>,
+}
+
 /// A customer to seed through the control side.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewCustomer {
@@ -136,6 +172,9 @@ pub struct NewCustomer {
     /// The card (status) name; `None` = [`DEFAULT_CARD_NAME`].
     #[serde(default)]
     pub card_name: Option<String>,
+    /// Notes, address, social links, promo opt-out.
+    #[serde(default)]
+    pub extras: CustomerExtras,
 }
 
 impl NewCustomer {
@@ -147,6 +186,7 @@ impl NewCustomer {
             discount_card_number: None,
             id: None,
             card_name: None,
+            extras: CustomerExtras::default(),
         }
     }
 }
@@ -166,6 +206,7 @@ pub struct CustomerSnapshot {
     #[serde(serialize_with = "serialize_decimal_map")]
     pub reserves: BTreeMap<String, Decimal>,
     pub person: Person,
+    pub extras: CustomerExtras,
     pub discount_card_number: Option<String>,
     /// BonusPlus's customer GUID.
     pub id: String,
@@ -184,6 +225,8 @@ pub struct SentMessage {
     pub text: String,
     /// UTC, `YYYY-MM-DDTHH:MM:SS`.
     pub at: String,
+    /// The `route` it was sent with (channel names as sent, integers as text); empty: none.
+    pub route: Vec<String>,
 }
 
 /// A gift certificate to seed through the control side.

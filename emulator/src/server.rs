@@ -294,6 +294,11 @@ impl EmulatorHandle {
         });
     }
 
+    /// Error answers from now on differ from the documented `{code, msg}` as `differs` says.
+    pub fn set_differs(&self, differs: crate::Differs) {
+        self.shared.set_differs(differs);
+    }
+
     /// Every route answers normally again.
     pub fn clear_refused_routes(&self) {
         self.shared.clear_refused_routes();

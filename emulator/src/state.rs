@@ -1,5 +1,6 @@
 //! State shared by the server and its control side: tenants, fault injection, recording.
 
+use crate::differs::Differs;
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
@@ -61,6 +62,7 @@ pub struct Shared {
     /// Mirrors `!sale_watchers.is_empty()` so the hot path needs no lock.
     watching_sales: AtomicBool,
     sale_watchers: Mutex<Vec<UnboundedSender<BookedSale>>>,
+    differs: Mutex<Differs>,
 }
 
 impl Default for Shared {
@@ -79,6 +81,7 @@ impl Default for Shared {
             refused: Mutex::new(Vec::new()),
             watching_sales: AtomicBool::new(false),
             sale_watchers: Mutex::new(Vec::new()),
+            differs: Mutex::new(Differs::Documented),
         }
     }
 }
@@ -91,6 +94,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// How error answers differ from the documented ones from now on.
+    pub fn set_differs(&self, differs: Differs) {
+        *lock(&self.differs) = differs;
+    }
+
+    pub fn differs(&self) -> Differs {
+        *lock(&self.differs)
+    }
+
     // ----- tenants ------------------------------------------------------------------
 
     /// The tenant of an API key, if registered (rejected or not).

@@ -12,9 +12,9 @@ use crate::calc::{self, Calculation, Line, LinePromotion, Programme};
 use crate::error::{ApiError, ErrorCode};
 use crate::formats;
 use crate::model::{
-    CertificateSnapshot, CustomerSnapshot, GiftCardPaymentSnapshot, ImportedProduct, NameMatch,
-    NewCertificate, NewCustomer, Person, SaleSnapshot, SentMessage, SoldItemSnapshot, TenantRules,
-    DEFAULT_CARD_NAME,
+    CertificateSnapshot, CustomerExtras, CustomerSnapshot, GiftCardPaymentSnapshot,
+    ImportedProduct, NameMatch, NewCertificate, NewCustomer, Person, SaleSnapshot, SentMessage,
+    SoldItemSnapshot, TenantRules, DEFAULT_CARD_NAME,
 };
 use crate::money::round2;
 
@@ -90,16 +90,18 @@ pub struct CreateFields {
 }
 
 /// A validated `PATCH customer/{phoneNumber}` (only what was sent) or
-/// `PUT customer/{phoneNumber}` (`replace_person`: personal fields not sent are cleared).
+/// `PUT customer/{phoneNumber}` (`replace`: every field not sent is overwritten with an empty
+/// value — person, extras, parent phone, card status name, and the card, which is unbound).
 #[derive(Debug, Clone, Default)]
 pub struct EditFields {
     pub new_phone: Option<String>,
-    /// A valid EAN-8/13 to bind as the customer's card.
+    /// The card number to bind (sent as an Int32).
     pub card_number: Option<String>,
     pub card_name: Option<String>,
     pub parent_phone: Option<String>,
     pub person: Person,
-    pub replace_person: bool,
+    pub extras: CustomerExtras,
+    pub replace: bool,
 }
 
 /// `GET customer?id=&ean=&phone=`: every criterion given must name the same customer.
@@ -153,6 +155,7 @@ pub struct Customer {
     pub reserves: BTreeMap<String, Decimal>,
     known_reserves: BTreeSet<String>,
     pub person: Person,
+    pub extras: CustomerExtras,
     pub discount_card_number: Option<String>,
     pub card_name: String,
     pub parent_phone: Option<String>,
@@ -180,6 +183,7 @@ impl Customer {
             available: self.available(),
             reserves: self.reserves.clone(),
             person: self.person.clone(),
+            extras: self.extras.clone(),
             discount_card_number: self.discount_card_number.clone(),
             id: self.id.clone(),
             card_name: self.card_name.clone(),
@@ -367,6 +371,7 @@ impl TenantData {
                 reserves: BTreeMap::new(),
                 known_reserves: BTreeSet::new(),
                 person: new.person,
+                extras: new.extras,
                 discount_card_number: Some(card),
                 card_name: new
                     .card_name
@@ -547,6 +552,7 @@ impl TenantData {
             discount_card_number: fields.ean,
             id: None,
             card_name: fields.card_name,
+            extras: CustomerExtras::default(),
         });
         let customer = self.customer_mut(&phone)?;
         customer.parent_phone = fields.parent_phone;
@@ -555,6 +561,7 @@ impl TenantData {
                 kind: "registration".to_owned(),
                 text: "Вы зарегистрированы в программе лояльности".to_owned(),
                 at: formats::now_utc(),
+                route: Vec::new(),
             });
         }
         self.customer_by_phone(&phone)
@@ -576,16 +583,23 @@ impl TenantData {
         self.ensure_card_is_free(fields.card_number.as_deref(), phone)?;
 
         let customer = self.customer_mut(phone)?;
-        if fields.replace_person {
+        if fields.replace {
             customer.person = fields.person;
+            customer.extras = fields.extras;
+            customer.card_name = fields.card_name.unwrap_or_default();
+            customer.parent_phone = fields.parent_phone;
+            if fields.card_number.is_none() {
+                self.unbind_card(phone);
+            }
         } else {
             merge_person(&mut customer.person, fields.person);
-        }
-        if let Some(name) = fields.card_name {
-            customer.card_name = name;
-        }
-        if let Some(parent) = fields.parent_phone {
-            customer.parent_phone = Some(parent);
+            merge_extras(&mut customer.extras, fields.extras);
+            if let Some(name) = fields.card_name {
+                customer.card_name = name;
+            }
+            if let Some(parent) = fields.parent_phone {
+                customer.parent_phone = Some(parent);
+            }
         }
         if let Some(card) = fields.card_number {
             self.bind_card(phone, &card);
@@ -622,12 +636,18 @@ impl TenantData {
     }
 
     /// `sendMessage`: the text is kept for the control side.
-    pub fn send_message(&mut self, phone: &str, text: String) -> Result<(), ApiError> {
+    pub fn send_message(
+        &mut self,
+        phone: &str,
+        text: String,
+        route: Vec<String>,
+    ) -> Result<(), ApiError> {
         let customer = self.customer_mut(phone)?;
         customer.messages.push(SentMessage {
             kind: "message".to_owned(),
             text,
             at: formats::now_utc(),
+            route,
         });
         Ok(())
     }
@@ -679,7 +699,10 @@ impl TenantData {
 
     // ----- retail -------------------------------------------------------------------
 
+    /// The store is checked before the customer (the project's reading; see
+    /// `unconfirmed::CALC_CHECKS_STORE_FIRST`).
     pub fn calculate(&self, order: &Order) -> Result<Calculation, ApiError> {
+        self.ensure_store(&order.store)?;
         let customer = self.customer_by_phone(&order.phone)?;
         self.calculate_with(order, customer.available())
     }
@@ -947,6 +970,18 @@ impl TenantData {
         }
     }
 
+    /// Takes the card away from `phone` (a full PUT that sent none).
+    fn unbind_card(&mut self, phone: &str) {
+        let Some(customer) = self.customers.get_mut(phone) else {
+            return;
+        };
+        if let Some(old) = customer.discount_card_number.take() {
+            if self.phone_by_card.get(&old).is_some_and(|p| p == phone) {
+                self.phone_by_card.remove(&old);
+            }
+        }
+    }
+
     /// Gives `phone` the card `card`, releasing its previous one.
     fn bind_card(&mut self, phone: &str, card: &str) {
         if let Some(customer) = self.customers.get_mut(phone) {
@@ -1092,6 +1127,24 @@ fn pro_rata(total: Decimal, part: Decimal, whole: Decimal) -> Decimal {
     } else {
         round2(total * part / whole)
     }
+}
+
+/// PATCH semantics for the extras: what was sent replaces, what was not stays.
+fn merge_extras(extras: &mut CustomerExtras, update: CustomerExtras) {
+    let CustomerExtras {
+        desc,
+        address,
+        profile_instagram,
+        profile_vkontakte,
+        profile_odnoklassniki,
+        disable_promo_sms,
+    } = update;
+    extras.desc = desc.or(extras.desc.take());
+    extras.address = address.or(extras.address.take());
+    extras.profile_instagram = profile_instagram.or(extras.profile_instagram.take());
+    extras.profile_vkontakte = profile_vkontakte.or(extras.profile_vkontakte.take());
+    extras.profile_odnoklassniki = profile_odnoklassniki.or(extras.profile_odnoklassniki.take());
+    extras.disable_promo_sms = disable_promo_sms.or(extras.disable_promo_sms);
 }
 
 /// PATCH semantics: what was sent replaces, what was not stays.

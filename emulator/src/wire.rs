@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::calc::{Calculation, LineFigures};
 use crate::error::ApiError;
 use crate::formats;
-use crate::model::{CertificateSnapshot, ImportedProduct, ListShape, Person};
+use crate::model::{
+    CertificateSnapshot, CustomerExtras, ImportedProduct, ListShape, Person, RouteWire,
+};
 use crate::numbers;
 use crate::tenant::{
     CreateFields, Customer, CustomerQuery, EditFields, GiftCardPayment, ListFilter, Order,
@@ -71,16 +73,15 @@ pub struct CreateCustomerRequest {
     pub no_reg_notification: Option<bool>,
 }
 
-/// `PATCH customer/{phoneNumber}` (`PatchCustomer`; no `sex` — one sent is ignored) and
-/// `PUT customer/{phoneNumber}` (same fields plus `sex`; the PUT body is unconfirmed, this is
-/// the project's decision).
+/// `PATCH customer/{phoneNumber}` (`PatchCustomer`; no `sex` — one sent is ignored).
+/// `cardNumber` is an `int` (Int32) as documented: a string or a bigger number is refused (400).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EditCustomerRequest {
     #[serde(default)]
     pub new_phone: Option<String>,
     #[serde(default)]
-    pub card_number: Option<String>,
+    pub card_number: Option<i32>,
     /// Type-checked, not kept.
     #[serde(default)]
     #[allow(dead_code)]
@@ -97,21 +98,44 @@ pub struct EditCustomerRequest {
     /// `ДД.ММ.ГГГГ`.
     #[serde(default)]
     pub birthday: Option<String>,
-    /// Type-checked, not kept.
     #[serde(default)]
-    #[allow(dead_code)]
     pub desc: Option<String>,
     #[serde(default)]
     pub parent_phone: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
-    /// Type-checked, not kept.
     #[serde(default)]
-    #[allow(dead_code)]
     pub address: Option<String>,
-    /// Read only for PUT.
+}
+
+/// `PUT customer/{phoneNumber}` (`UpdateCustomer`): a full replace — every field not sent is
+/// overwritten with an empty value, the card included. `newCardNumber` is an Int32.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplaceCustomerRequest {
+    #[serde(default)]
+    pub new_phone: Option<String>,
+    #[serde(default)]
+    pub new_card_number: Option<i32>,
+    #[serde(default)]
+    pub new_card: Option<String>,
+    #[serde(default)]
+    pub parentphone: Option<String>,
+    #[serde(rename = "fn", default)]
+    pub first_name: Option<String>,
+    #[serde(rename = "ln", default)]
+    pub last_name: Option<String>,
+    #[serde(rename = "mn", default)]
+    pub middle_name: Option<String>,
     #[serde(default)]
     pub sex: Option<u8>,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// `ДД.ММ.ГГГГ`.
+    #[serde(default)]
+    pub birth_day: Option<String>,
+    #[serde(flatten)]
+    pub extras: CustomerExtras,
 }
 
 /// `POST customer/list` (`CustomerFilter`): the filters the emulator understands; the
@@ -347,19 +371,14 @@ impl CreateCustomerRequest {
 }
 
 impl EditCustomerRequest {
-    /// `replace` = PUT (personal fields not sent are cleared, `sex` is read).
-    pub fn into_fields(self, replace: bool) -> Result<EditFields, ApiError> {
+    pub fn into_fields(self) -> Result<EditFields, ApiError> {
         if let Some(phone) = &self.new_phone {
             check_phone("newPhone", phone)?;
         }
-        if let Some(card) = &self.card_number {
-            check_ean("cardNumber", card)?;
-        }
+        let card_number = int_card("cardNumber", self.card_number)?;
         if let Some(parent) = &self.parent_phone {
             check_phone("parentPhone", parent)?;
         }
-        let sex = if replace { self.sex } else { None };
-        check_sex(sex)?;
         check_email(self.email.as_ref())?;
         let birth_day = self
             .birthday
@@ -368,19 +387,69 @@ impl EditCustomerRequest {
             .transpose()?;
         Ok(EditFields {
             new_phone: self.new_phone,
-            card_number: self.card_number,
+            card_number,
             card_name: self.new_card.filter(|c| !c.trim().is_empty()),
             parent_phone: self.parent_phone,
             person: Person {
                 first_name: self.first_name,
                 last_name: self.last_name,
                 middle_name: self.middle_name,
-                sex,
+                sex: None,
                 email: self.email,
                 birth_day,
             },
-            replace_person: replace,
+            extras: CustomerExtras {
+                desc: self.desc,
+                address: self.address,
+                ..CustomerExtras::default()
+            },
+            replace: false,
         })
+    }
+}
+
+impl ReplaceCustomerRequest {
+    pub fn into_fields(self) -> Result<EditFields, ApiError> {
+        if let Some(phone) = &self.new_phone {
+            check_phone("newPhone", phone)?;
+        }
+        let card_number = int_card("newCardNumber", self.new_card_number)?;
+        if let Some(parent) = &self.parentphone {
+            check_phone("parentphone", parent)?;
+        }
+        check_sex(self.sex)?;
+        check_email(self.email.as_ref())?;
+        let birth_day = self
+            .birth_day
+            .as_deref()
+            .map(|b| parse_birthday("birthDay", b))
+            .transpose()?;
+        Ok(EditFields {
+            new_phone: self.new_phone,
+            card_number,
+            card_name: self.new_card.filter(|c| !c.trim().is_empty()),
+            parent_phone: self.parentphone,
+            person: Person {
+                first_name: self.first_name,
+                last_name: self.last_name,
+                middle_name: self.middle_name,
+                sex: self.sex,
+                email: self.email,
+                birth_day,
+            },
+            extras: self.extras,
+            replace: true,
+        })
+    }
+}
+
+/// A card number sent as the documented Int32: positive, kept as its digits.
+fn int_card(field: &str, card: Option<i32>) -> Result<Option<String>, ApiError> {
+    match card {
+        Some(number) if number <= 0 => Err(ApiError::bad_request(format!(
+            "{field}: must be a positive integer"
+        ))),
+        other => Ok(other.map(|number| number.to_string())),
     }
 }
 
@@ -453,6 +522,36 @@ pub fn message_text(body: &serde_json::Map<String, serde_json::Value>) -> Result
             "{SEND_MESSAGE_TEXT_FIELD}: missing field"
         ))),
     }
+}
+
+/// The channels `MessageTransport` names ([DOC] description: Telegram, VK, SMS).
+const MESSAGE_TRANSPORTS: [&str; 3] = ["Telegram", "VK", "SMS"];
+
+/// The `route` of a `sendMessage` body as the tenant reads it; absent or `null`: none.
+pub fn message_route(
+    body: &serde_json::Map<String, serde_json::Value>,
+    wire: RouteWire,
+) -> Result<Vec<String>, ApiError> {
+    use serde_json::Value;
+    let items = match body.get("route") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(ApiError::bad_request("route: must be an array")),
+    };
+    items
+        .iter()
+        .map(|item| match (item, wire) {
+            (Value::Number(n), _) if n.as_u64().is_some_and(|n| n < 3) => Ok(n.to_string()),
+            (Value::String(name), RouteWire::NamesOrIntegers) => MESSAGE_TRANSPORTS
+                .iter()
+                .find(|known| known.eq_ignore_ascii_case(name))
+                .map(|known| (*known).to_owned())
+                .ok_or_else(|| ApiError::bad_request(format!("route: unknown channel «{name}»"))),
+            _ => Err(ApiError::bad_request(
+                "route: the request is invalid (MessageTransport)",
+            )),
+        })
+        .collect()
 }
 
 impl RetailRequest {
@@ -614,6 +713,8 @@ pub struct CustomerAnswer {
     #[serde(serialize_with = "rust_decimal::serde::arbitrary_precision::serialize")]
     pub not_active_bonuses: Decimal,
     pub person: PersonAnswer,
+    #[serde(flatten)]
+    pub extras: CustomerExtras,
 }
 
 /// `Customer.person` (`PersonInfo`). Field names inside it are unconfirmed; the emulator
@@ -663,6 +764,7 @@ impl From<&Customer> for CustomerAnswer {
             available_bonuses: available,
             not_active_bonuses: not_active,
             person: (&customer.person).into(),
+            extras: customer.extras.clone(),
         }
     }
 }

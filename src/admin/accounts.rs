@@ -52,6 +52,7 @@ pub async fn accounts_report(
                 let detail = problem.detail.as_deref().map(cut).unwrap_or_default();
                 let _ = writeln!(text, "  {}  {}  {detail}", when(problem.at), problem.what);
             }
+            text.push_str(&super::differences::section(&store.differences(id).await?));
             Ok(text)
         }
     }

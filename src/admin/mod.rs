@@ -2,6 +2,7 @@
 //! Must not depend on `state`, incoming modules or services: it works on the `Store` with a `Cipher`.
 
 mod accounts;
+mod differences;
 
 pub use accounts::{accounts_report, ReportError};
 

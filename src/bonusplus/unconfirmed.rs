@@ -14,14 +14,19 @@ use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use uuid::Uuid;
 
-use super::types::{
-    CalcResult, Customer, CustomerFilter, CustomerPatch, CustomerReplace, ReturnLine, Sex,
-};
+use super::types::{CalcResult, Customer, CustomerFilter, ReturnLine, Sex};
+use crate::domain::verification::Channel;
 
 /// The phone asked by the key check's fallback (`GET customer?phone=…`) when BonusPlus does not
 /// know `GET account`: `+7 000…` is no Russian number, so no customer can hold it and a working
 /// key is answered 412 `CUSTOMER_NOT_FOUND`.
 pub const KEY_CHECK_FALLBACK_PHONE: &str = "70000000000";
+
+/// Whether `PUT retail/calc` checks its `store` before its customer. Unconfirmed: the connection
+/// check calculates for a phone no customer holds ([`KEY_CHECK_FALLBACK_PHONE`]), so a store
+/// BonusPlus does not know is seen only if BonusPlus refuses the store first (the emulator does);
+/// a "customer not found" answer counts as the store accepted.
+pub const CALC_CHECKS_STORE_FIRST: bool = true;
 
 /// Whether `reserveId` on `POST retail` makes BonusPlus spend the bonuses that reserve holds
 /// (and remove it). The reference names the field ("Id резерва") without describing its effect,
@@ -42,19 +47,103 @@ pub const TOP_LEVEL_GROUP_PID: &str = "0";
 /// method is documented, its body model was not seen. The emulator reads the same name.
 pub const SEND_MESSAGE_TEXT_FIELD: &str = "message";
 
+/// Every error `code` the project has seen or relies on. The codes and the `{code, msg}` body come
+/// from one integration, not from the reference: an error answer with another code, or without
+/// this body, is counted and reported (`bonusplus::watch`).
+pub const KNOWN_ERROR_CODES: &[&str] = &[
+    "CUSTOMER_NOT_FOUND",
+    "CUSTOMER_ALREADY_EXIST",
+    "RETAIL_ALREADY_EXIST",
+    "INVALID_CODE",
+    "NOT_ENOUGH_BONUSES",
+    "STORE_NOT_FOUND",
+    "RETAIL_ITEM_NOT_FOUND",
+    "RETURN_SUM_TOO_BIG",
+    "TOO_MANY_PRODUCTS",
+    "VALIDATION_ERROR",
+    "RESERVE_NOT_FOUND",
+    "CERTIFICATE_NOT_FOUND",
+    "CERTIFICATE_NOT_ACTIVE",
+    "NOT_ENOUGH_CERTIFICATE_BALANCE",
+];
+
+/// A 404 code that does not say *what* was not found (so it is not read as "customer not found"
+/// except where the call looks a customer up).
+pub(crate) fn is_unspecific_not_found(code: &str) -> bool {
+    matches!(code, "NOT_FOUND" | "404")
+}
+
+/// The calls whose only entity is the customer looked up: a 404 naming no entity there means
+/// the customer. Every other call's 404 needs `CUSTOMER_NOT_FOUND` to mean the customer.
+pub(crate) fn is_customer_lookup(endpoint: &str) -> bool {
+    endpoint.starts_with("GET customer") && !endpoint.contains("reserve")
+}
+
+/// What ASP.NET Web API answers for a route it does not know: no body, or `{"Message": …}`
+/// (with `MessageDetail` at most). Assumed of BonusPlus, whose reference is ASP.NET Help pages.
+pub(crate) fn is_unknown_route_body(body: &[u8]) -> bool {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return true;
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(members)) => {
+            members.contains_key("Message")
+                && members
+                    .keys()
+                    .all(|k| k == "Message" || k == "MessageDetail")
+        }
+        _ => false,
+    }
+}
+
+/// Whether an answered date-time carries its offset (`Z` or `±hh:mm`). One without is read as
+/// UTC ([`parse_expire_date`]) and reported.
+pub(crate) fn has_offset(text: &str) -> bool {
+    OffsetDateTime::parse(text.trim(), &Rfc3339).is_ok()
+}
+
 /// Body of `PUT retail/back`. Unconfirmed: whether several lines may go in one call and the
 /// exact shape; the project sends one line per call as `{"ext": …, "sum": …}`.
 pub(crate) fn return_body(line: &ReturnLine) -> impl Serialize + '_ {
     line
 }
 
-/// Body of `POST customer/{phoneNumber}/sendMessage`: `{"message": "<text>"}`.
-pub(crate) fn send_message_body(text: &str) -> serde_json::Value {
+/// The field of `SendMessageRequest` that carries the channels ([DOC]: `route`, an array of
+/// `MessageTransport` in priority order).
+pub const SEND_MESSAGE_ROUTE_FIELD: &str = "route";
+
+/// The wire value of a `MessageTransport`. Unconfirmed: the reference's description names the
+/// channels `Telegram`, `VK`, `SMS` (its example `["Telegram","VK","SMS"]`) while its sample shows
+/// integers (`[0, 0]`) whose meaning is not given. The project sends the names: ASP.NET (Json.NET)
+/// binds an enum from its name as well as from its number, and a name cannot pick the wrong
+/// channel. When BonusPlus refuses the route (400) the message is sent again without it and the
+/// refusal is reported (`watch::Point::MessageRoute`).
+pub const fn message_transport(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Telegram => "Telegram",
+        Channel::Vk => "VK",
+        Channel::Sms => "SMS",
+    }
+}
+
+/// Body of `POST customer/{phoneNumber}/sendMessage`: `{"message": "<text>", "route": [...]}`,
+/// without `route` when no channel is given.
+pub(crate) fn send_message_body(text: &str, route: &[Channel]) -> serde_json::Value {
     let mut body = serde_json::Map::new();
     body.insert(
         SEND_MESSAGE_TEXT_FIELD.to_owned(),
         serde_json::Value::String(text.to_owned()),
     );
+    if !route.is_empty() {
+        let channels = route
+            .iter()
+            .map(|channel| serde_json::Value::from(message_transport(*channel)))
+            .collect();
+        body.insert(
+            SEND_MESSAGE_ROUTE_FIELD.to_owned(),
+            serde_json::Value::Array(channels),
+        );
+    }
     serde_json::Value::Object(body)
 }
 
@@ -106,22 +195,71 @@ pub(crate) fn customer_list(body: &[u8]) -> Result<Vec<Customer>, String> {
     Ok(customers)
 }
 
-/// Body of `PUT customer/{phoneNumber}`, the fallback of a refused PATCH. The method is in the
-/// reference index, its body page was not seen: the project sends the `PatchCustomer` fields plus
-/// `sex`, and assumes full-edit semantics (a personal field not sent is cleared). So every
-/// personal field is sent — the one given in `patch`, else what BonusPlus holds now (`current`) —
-/// and the card only when `patch` binds one (it is not a personal field).
-pub(crate) fn replace_customer_body(current: &Customer, patch: &CustomerPatch) -> CustomerReplace {
-    let person = current.person.clone().unwrap_or_default();
-    CustomerReplace {
-        first_name: patch.first_name.clone().or(person.first_name),
-        last_name: patch.last_name.clone().or(person.last_name),
-        middle_name: patch.middle_name.clone().or(person.middle_name),
-        sex: patch.sex.or(person.sex),
-        email: patch.email.clone().or(person.email),
-        birthday: patch.birthday.or(person.birth_day),
-        card_number: patch.card_number.clone(),
-    }
+/// Members of a `Customer` answer that a `PUT customer/{phoneNumber}` does not write: identity
+/// and the figures BonusPlus computes. The reference lists `Customer`'s members without saying
+/// which of them `UpdateCustomer` stores; these are the project's reading. Any other member a
+/// PUT could not carry back refuses the PUT (see `merge::replace_body`).
+pub(crate) const CUSTOMER_READ_ONLY: &[&str] = &[
+    "id",
+    "phone",
+    "person",
+    "discountCardTypeId",
+    "availableBonuses",
+    "notActiveBonuses",
+    "allBonuses",
+    "lastPurchaseDate",
+    "firstPurchaseDate",
+    "totalBonusCredit",
+    "totalBonusDebit",
+    "purchasesTotalSum",
+    "purchasesCount",
+    "purchasesSumToNextCard",
+    "nextCardName",
+    "regressEnabled",
+    "baseDiscountPercent",
+    "bonusDebitDenided",
+    "multiplicityDebitBonus",
+    "nearestBonusesExpirationAmount",
+    "nearestBonusesExpirationDate",
+];
+
+/// The `UpdateCustomer` member that carries back a member of a `Customer` answer (at its top
+/// level or inside `person`). Unconfirmed: where BonusPlus answers notes, address and social links,
+/// and under which spelling; both the request names and the spelled-out ones are read.
+pub(crate) fn update_field_of(answered: &str) -> Option<&'static str> {
+    Some(match answered {
+        "fn" | "firstName" => "fn",
+        "ln" | "lastName" => "ln",
+        "mn" | "middleName" => "mn",
+        "birthDay" | "birthday" => "birthDay",
+        "parentphone" | "parentPhone" => "parentphone",
+        "discountCardNumber" => "newCardNumber",
+        "discountCardName" => "newCard",
+        "sex" => "sex",
+        "email" => "email",
+        "desc" => "desc",
+        "address" => "address",
+        "profileInstagram" => "profileInstagram",
+        "profileVkontakte" => "profileVkontakte",
+        "profileOdnoklassniki" => "profileOdnoklassniki",
+        "disablePromoSMS" => "disablePromoSMS",
+        "storeId" => "storeId",
+        "cashierId" => "cashierId",
+        "relatives" => "relatives",
+        "significantDates" => "significantDates",
+        "registrationSourceId" => "registrationSourceId",
+        "invitationCode" => "invitationCode",
+        _ => return None,
+    })
+}
+
+/// A card number as `PatchCustomer.cardNumber` and `UpdateCustomer.newCardNumber` take it: `int`
+/// in the reference (sample `1`), read as a 32-bit integer. Only digits that fit and read back the
+/// same (no leading zero) qualify: an EAN-8 does, an EAN-13 never does (≥ 10¹¹ > 2³¹).
+pub fn card_number_int(card: &str) -> Option<i32> {
+    let card = card.trim();
+    let number: i32 = card.parse().ok()?;
+    (number > 0 && number.to_string() == card).then_some(number)
 }
 
 /// A date BonusPlus *answers* (a customer's birthday). Its format is not published: ASP.NET's
@@ -222,7 +360,6 @@ pub(crate) fn revealed_code(body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bonusplus::types::Person;
     use crate::domain::ean::Ean;
     use rust_decimal_macros::dec;
     use time::macros::{date, datetime};
@@ -254,8 +391,21 @@ mod tests {
     #[test]
     fn send_message_body_carries_the_text_in_message() {
         assert_eq!(
-            send_message_body("Код для кассы: 123456"),
+            send_message_body("Код для кассы: 123456", &[]),
             serde_json::json!({"message": "Код для кассы: 123456"})
+        );
+    }
+
+    #[test]
+    fn message_transports_are_sent_by_the_names_the_reference_describes() {
+        use crate::domain::verification::MessageRoute;
+        assert_eq!(
+            send_message_body("Код: 1", MessageRoute::TelegramVkSms.channels()),
+            serde_json::json!({"message": "Код: 1", "route": ["Telegram", "VK", "SMS"]})
+        );
+        assert_eq!(
+            send_message_body("Код: 1", MessageRoute::SmsOnly.channels()),
+            serde_json::json!({"message": "Код: 1", "route": ["SMS"]})
         );
     }
 
@@ -297,41 +447,51 @@ mod tests {
     }
 
     #[test]
-    fn replace_body_sends_every_personal_field_the_patch_given_first() {
-        let current = Customer {
-            id: None,
-            phone: "79011231122".into(),
-            discount_card_number: Some("2000000000015".into()),
-            discount_card_name: None,
-            available_bonuses: None,
-            person: Some(Person {
-                first_name: Some("Анна".into()),
-                last_name: Some("Иванова".into()),
-                middle_name: None,
-                sex: Some(Sex::Female),
-                email: Some("old@example.com".into()),
-                birth_day: Some(date!(1990 - 05 - 17)),
-            }),
-        };
-        let patch = CustomerPatch {
-            last_name: Some("Сидорова".into()),
-            email: Some("new@example.com".into()),
-            ..CustomerPatch::default()
-        };
-        let body = replace_customer_body(&current, &patch);
-        assert_eq!(
-            serde_json::to_value(&body).unwrap(),
-            serde_json::json!({"fn": "Анна", "ln": "Сидорова", "sex": 2,
-                               "email": "new@example.com", "birthday": "17.05.1990"})
-        );
-        let with_card = CustomerPatch {
-            card_number: Some(Ean::parse("2000000051420").unwrap()),
-            sex: Some(Sex::Male),
-            ..CustomerPatch::default()
-        };
-        let body = replace_customer_body(&current, &with_card);
-        assert_eq!(body.card_number, with_card.card_number);
-        assert_eq!(body.sex, Some(Sex::Male));
+    fn unknown_route_bodies_and_unspecific_404_codes_are_recognised() {
+        assert!(is_unknown_route_body(b""));
+        assert!(is_unknown_route_body(
+            br#"{"Message":"No HTTP resource was found"}"#
+        ));
+        assert!(!is_unknown_route_body(
+            br#"{"Message":"x","code":"NOT_FOUND"}"#
+        ));
+        assert!(!is_unknown_route_body(b"<html/>"));
+        assert!(is_unspecific_not_found("NOT_FOUND"));
+        assert!(!is_unspecific_not_found("STORE_NOT_FOUND"));
+        assert!(is_customer_lookup("GET customer by ean"));
+        assert!(!is_customer_lookup("GET customer/balance/reserve"));
+        assert!(!is_customer_lookup("PUT retail/calc"));
+        assert!(KNOWN_ERROR_CODES.contains(&crate::bonusplus::codes::CUSTOMER_NOT_FOUND));
+        assert!(has_offset("2026-12-31T23:59:59Z") && !has_offset("2026-12-31T23:59:59"));
+    }
+
+    #[test]
+    fn card_numbers_go_as_int32_only_when_they_fit_and_read_back() {
+        assert_eq!(card_number_int("12345670"), Some(12_345_670));
+        assert_eq!(card_number_int("2147483647"), Some(i32::MAX));
+        for card in [
+            "2000000051420",
+            "2147483648",
+            "01234565",
+            "0",
+            "-5",
+            "12a",
+            "",
+        ] {
+            assert_eq!(card_number_int(card), None, "{card}");
+        }
+        // Every EAN-13 overflows an Int32.
+        assert!(card_number_int(Ean::parse("2000000000015").unwrap().as_str()).is_none());
+    }
+
+    #[test]
+    fn every_documented_update_member_is_reachable_and_read_only_members_are_not() {
+        for member in CUSTOMER_READ_ONLY {
+            assert_eq!(update_field_of(member), None, "{member}");
+        }
+        assert_eq!(update_field_of("discountCardNumber"), Some("newCardNumber"));
+        assert_eq!(update_field_of("firstName"), Some("fn"));
+        assert_eq!(update_field_of("nickname"), None);
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub enum AuditAction {
     CustomerImportStopped,
     CustomerImportResumed,
     CustomerImportFinished,
+    /// The shop's list of gift certificates (printed number → GUID) imported.
+    CertificatesImported,
 }
 
 impl AuditAction {
@@ -51,6 +53,7 @@ impl AuditAction {
             AuditAction::CustomerImportStopped => "Перенос покупателей остановлен",
             AuditAction::CustomerImportResumed => "Перенос покупателей продолжен",
             AuditAction::CustomerImportFinished => "Перенос покупателей завершён",
+            AuditAction::CertificatesImported => "Загружен список сертификатов",
         }
     }
 

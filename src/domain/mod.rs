@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod attention;
 pub mod audit;
+pub mod certificate;
 pub mod customer_import;
 pub mod ean;
 pub mod identity;

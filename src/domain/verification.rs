@@ -35,6 +35,39 @@ pub enum CodeDelivery {
     Off,
 }
 
+/// «Куда отправлять код»: the channels BonusPlus tries for a message, first the customer has
+/// wins (stored as `sms`, `telegram_vk_sms`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, strum::EnumString, strum::AsRefStr, strum::Display,
+)]
+pub enum MessageRoute {
+    /// SMS only (the default: the channel every customer with a phone has).
+    #[default]
+    #[strum(serialize = "sms")]
+    SmsOnly,
+    /// Telegram, else VK, else SMS: cheaper for the shop when the customer has a messenger.
+    #[strum(serialize = "telegram_vk_sms")]
+    TelegramVkSms,
+}
+
+/// A delivery channel of a BonusPlus message (`MessageTransport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Telegram,
+    Vk,
+    Sms,
+}
+
+impl MessageRoute {
+    /// The channels, in the order BonusPlus should try them.
+    pub fn channels(self) -> &'static [Channel] {
+        match self {
+            MessageRoute::SmsOnly => &[Channel::Sms],
+            MessageRoute::TelegramVkSms => &[Channel::Telegram, Channel::Vk, Channel::Sms],
+        }
+    }
+}
+
 /// The text of the message carrying the bridge's own code, with [`CodeMessage::PLACEHOLDER`]
 /// where the code goes. [`CodeMessage::parse`] is the only way to one, so a stored text always
 /// carries the code and fits one message.
@@ -109,6 +142,24 @@ mod tests {
         }
         assert!(CodeDelivery::from_str("sms").is_err());
         assert_eq!(CodeDelivery::default(), CodeDelivery::Own);
+    }
+
+    #[test]
+    fn message_routes_are_stored_by_name_and_end_with_sms() {
+        for (route, name) in [
+            (MessageRoute::SmsOnly, "sms"),
+            (MessageRoute::TelegramVkSms, "telegram_vk_sms"),
+        ] {
+            assert_eq!(route.as_ref(), name);
+            assert_eq!(MessageRoute::from_str(name), Ok(route));
+            assert_eq!(route.channels().last(), Some(&Channel::Sms));
+        }
+        assert_eq!(MessageRoute::default(), MessageRoute::SmsOnly);
+        assert_eq!(
+            MessageRoute::TelegramVkSms.channels(),
+            [Channel::Telegram, Channel::Vk, Channel::Sms]
+        );
+        assert!(MessageRoute::from_str("telegram").is_err());
     }
 
     #[test]

@@ -111,6 +111,7 @@ fn name_filter(lookup: &NameLookup) -> CustomerFilter {
         last_name: lookup.last.iter().cloned().collect(),
         first_name: lookup.first.iter().cloned().collect(),
         middle_name: lookup.middle.iter().cloned().collect(),
+        ..CustomerFilter::default()
     }
 }
 
@@ -206,12 +207,25 @@ async fn update_existing(
     let customer = if patch.is_empty() {
         state.bonusplus.get_customer(&account.key, phone).await?
     } else {
-        state
+        let update = state
             .bonusplus
             .update_customer(&account.key, phone, &patch)
-            .await?
+            .await?;
+        kept_on_our_side(update)
     };
     Ok(customer)
+}
+
+/// The customer to link: a card BonusPlus could not be sent (it does not fit BonusPlus's Int32;
+/// the client recorded why) stays linked on our side, so the till finds the customer by it.
+fn kept_on_our_side(update: bonusplus::CustomerUpdate) -> Customer {
+    let mut customer = update.customer;
+    for withheld in update.withheld {
+        if let bonusplus::Withheld::Card(card) = withheld {
+            customer.discount_card_number = Some(card.as_str().to_owned());
+        }
+    }
+    customer
 }
 
 /// `POST /counterparty/detail`: the customer's spendable balance.

@@ -2,9 +2,9 @@
 //! up in BonusPlus (`GET certificate/{id}`) and answered in MoySklad's terms.
 //! Must not depend on `vendor_api` or `ui`.
 //!
-//! BonusPlus documents no lookup by the printed number: what was typed is mapped to the GUID by
-//! `bonusplus::unconfirmed::certificate_id` (a GUID is asked directly). A certificate BonusPlus
-//! does not know — or that cannot be looked up — is answered `INVALID` (200), which the till
+//! BonusPlus documents no lookup by the printed number: a GUID is asked directly, a printed
+//! number through the account's map of numbers seen and imported (`certificates`). A certificate
+//! BonusPlus does not know — or that cannot be looked up — is answered `INVALID` (200), which the till
 //! shows as "cannot be used". Balances go to MoySklad in kopecks, exactly: an amount with a
 //! fraction of a kopeck is refused, never rounded.
 
@@ -19,6 +19,7 @@ use super::caller::Caller;
 use super::giftcard_wire::{GiftCard, GiftCardQuery, GiftCardStatus};
 use super::wire::Kopecks;
 use crate::bonusplus::{CertificateStatus, GiftCardResponse};
+use crate::certificates::CertificateError;
 use crate::domain::money::{roubles_to_kopecks, KopecksError};
 use crate::http::error::{codes, ApiError};
 use crate::state::AppState;
@@ -45,7 +46,18 @@ pub async fn lookup(
             "The certificate number is too long",
         ));
     }
-    let certificate = state.bonusplus.find_certificate(&account.key, name).await?;
+    let certificate = crate::certificates::find(
+        &state.store,
+        &state.bonusplus,
+        &account.key,
+        &account.account_id,
+        name,
+    )
+    .await
+    .map_err(|error| match error {
+        CertificateError::BonusPlus(error) => ApiError::from(error),
+        CertificateError::Store(error) => ApiError::from(error),
+    })?;
     gift_card_answer(name, certificate.as_ref())
         .map(Json)
         .map_err(|error| odd_balance(&error))

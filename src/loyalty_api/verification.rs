@@ -31,7 +31,8 @@ use crate::crypto::Purpose as SecretPurpose;
 use crate::customers::{CustomerError, Identity};
 use crate::domain::phone::Phone;
 use crate::domain::verification::{
-    CodeDelivery, CODE_DIGITS, CODE_LIFETIME, CODE_WINDOW, MAX_CODES_PER_WINDOW, TIME_FOR_REPEAT,
+    CodeDelivery, MessageRoute, CODE_DIGITS, CODE_LIFETIME, CODE_WINDOW, MAX_CODES_PER_WINDOW,
+    TIME_FOR_REPEAT,
 };
 use crate::http::error::{codes, ApiError};
 use crate::state::AppState;
@@ -168,9 +169,17 @@ async fn own_code(
 ) -> Result<SecretString, ApiError> {
     let code = new_code();
     let text = account.code_message.render(code.expose_secret());
+    let route = state
+        .store
+        .message_route(&account.account_id)
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "message route not read: SMS only");
+            MessageRoute::default()
+        });
     match state
         .bonusplus
-        .send_message(&account.key, phone, &text)
+        .send_message(&account.key, phone, &text, route.channels())
         .await
     {
         Ok(()) => Ok(code),

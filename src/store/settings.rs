@@ -3,6 +3,7 @@
 
 use super::{with_pool, Store, StoreError};
 use crate::domain::activity::UtcOffset;
+use crate::domain::verification::MessageRoute;
 
 /// Loyalty settings of one account. The BonusPlus key stays encrypted here.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -172,6 +173,42 @@ impl Store {
             .bind(offset.minutes())
             .execute(pool)
             .await?;
+        });
+        Ok(())
+    }
+}
+
+// ---- «Куда отправлять код» (issue 22): the channels BonusPlus tries for a code message. ----
+
+impl Store {
+    /// The account's message route; SMS only when it has no settings yet.
+    pub async fn message_route(&self, account_id: &str) -> Result<MessageRoute, StoreError> {
+        let row: Option<(String,)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT message_route FROM loyalty_settings WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        match row {
+            None => Ok(MessageRoute::default()),
+            Some((name,)) => name
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("message_route `{name}`"))),
+        }
+    }
+
+    /// Saves the message route of an account whose settings row exists (saved first).
+    pub async fn save_message_route(
+        &self,
+        account_id: &str,
+        route: MessageRoute,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query("UPDATE loyalty_settings SET message_route = $2 WHERE account_id = $1")
+                .bind(account_id)
+                .bind(route.as_ref())
+                .execute(pool)
+                .await?;
         });
         Ok(())
     }

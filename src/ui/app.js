@@ -155,6 +155,7 @@
     $('reserveTtlMinutes').value = String(Math.round(s.reserveTtlSecs / 60));
     $('codeDelivery').value = s.codeDelivery;
     $('codeMessage').value = s.codeMessage;
+    $('messageRoute').value = s.messageRoute;
     $('createCustomers').checked = s.createCustomers;
     $('returnWindowDays').value = String(s.returnWindowDays);
     chooseTimeZone(s.utcOffsetMinutes);
@@ -314,7 +315,9 @@
 
   // The text is used only for the app's own codes.
   function syncCodeMessage() {
-    $('codeMessage').disabled = $('codeDelivery').disabled || $('codeDelivery').value !== 'own';
+    var own = !$('codeDelivery').disabled && $('codeDelivery').value === 'own';
+    $('codeMessage').disabled = !own;
+    $('messageRoute').disabled = !own;
   }
   $('codeDelivery').addEventListener('change', syncCodeMessage);
 
@@ -480,6 +483,7 @@
       reserveTtlSecs: isNaN(minutes) ? 0 : minutes * 60,
       codeDelivery: $('codeDelivery').value,
       codeMessage: $('codeMessage').value.trim(),
+      messageRoute: $('messageRoute').value,
       createCustomers: $('createCustomers').checked,
       returnWindowDays: parseInt($('returnWindowDays').value, 10) || 0,
       utcOffsetMinutes: parseInt($('utcOffsetMinutes').value, 10)
@@ -489,8 +493,16 @@
     return body;
   }
 
-  function markInvalid(field) {
+  // `message` names refused stores as «…»: their inputs are marked.
+  function markInvalid(field, message) {
     Array.prototype.forEach.call(document.querySelectorAll('.invalid'), function (el) { el.classList.remove('invalid'); });
+    if (field === 'stores') {
+      Array.prototype.forEach.call(document.querySelectorAll('.store-input, #defaultStore'), function (input) {
+        var value = input.value.trim();
+        if (value && message.indexOf('«' + value + '»') >= 0) { input.classList.add('invalid'); }
+      });
+      return;
+    }
     var id = field === 'reserveTtlSecs' ? 'reserveTtlMinutes' : field;
     var input = id && $(id);
     if (input) { input.classList.add('invalid'); input.focus(); }
@@ -510,7 +522,7 @@
       render(view);
       notice('Настройки сохранены. Касса получает бонусы через БонусПлюс.', 'ok');
     }).catch(function (error) {
-      markInvalid(error.field);
+      markInvalid(error.field, error.message);
       notice(error.message, 'error');
     }).then(function () { busy(false); });
   });

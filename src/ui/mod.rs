@@ -6,6 +6,9 @@
 //! cross-site frame) and therefore no CSRF surface. Only account administrators may change settings.
 
 mod activity;
+mod certificates;
+mod differences;
+mod doctor;
 mod import;
 mod operations;
 mod session;
@@ -31,6 +34,7 @@ pub use session::UiUser;
 const PAGE: &str = include_str!("page.html");
 const SCRIPT: &str = include_str!("app.js");
 const IMPORT_SCRIPT: &str = include_str!("import.js");
+const BONUSPLUS_SCRIPT: &str = include_str!("bonusplus.js");
 const STYLE: &str = include_str!("app.css");
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -59,6 +63,15 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(|| async { asset("text/javascript; charset=utf-8", IMPORT_SCRIPT.to_owned()) }),
         )
         .route(
+            "/ui/bonusplus.js",
+            get(|| async {
+                asset(
+                    "text/javascript; charset=utf-8",
+                    BONUSPLUS_SCRIPT.to_owned(),
+                )
+            }),
+        )
+        .route(
             "/ui/app.css",
             get(|| async { asset("text/css; charset=utf-8", STYLE.to_owned()) }),
         )
@@ -74,10 +87,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ui/api/returns/{id}/close", post(operations::close))
         .route("/ui/api/operations/{id}/retry", post(operations::retry))
         .route("/ui/api/activity", get(activity::show))
+        .route("/ui/api/differences", get(differences::list))
         .route("/ui/api/import", get(import::show).post(import::start))
         .route("/ui/api/import/stop", post(import::stop))
         .route("/ui/api/import/resume", post(import::resume))
         .route("/ui/api/import/problems.csv", get(import::problems_csv))
+        .route("/ui/api/doctor", post(doctor::run))
+        .route("/ui/api/certificates", get(certificates::show))
+        .route("/ui/api/certificates/import", post(certificates::import))
         .layer(axum::middleware::from_fn_with_state(
             state,
             security_headers,

@@ -17,7 +17,7 @@ use crate::bonusplus::{ApiKey, BonusPlusError};
 use crate::crypto::{new_token, token_hash, Purpose};
 use crate::domain::activity::UtcOffset;
 use crate::domain::audit::{AuditAction, SettingsSaved};
-use crate::domain::verification::{CodeDelivery, CodeMessage};
+use crate::domain::verification::{CodeDelivery, CodeMessage, MessageRoute};
 use crate::moysklad::vendor_client::{LoyaltyPatch, VendorApiError};
 use crate::state::AppState;
 use crate::store::{Account, AccountStatus, CheckoutSettings, LoyaltySettings};
@@ -58,6 +58,10 @@ pub struct SaveSettings {
     /// Minutes east of UTC: which day the activity counts an operation on.
     #[serde(default)]
     utc_offset_minutes: Option<i64>,
+    // ---- «Куда отправлять код» (issue 22); absent keeps what is stored. ----
+    /// `sms` or `telegram_vk_sms`.
+    #[serde(default)]
+    message_route: Option<String>,
 }
 
 fn default_create_customers() -> bool {
@@ -90,6 +94,11 @@ pub async fn save(
     validate(&body)?;
     let time_zone = time_zone(&state, &account.account_id, body.utc_offset_minutes).await?;
     let (code_delivery, code_message) = code_settings(&body, stored.as_ref())?;
+    let message_route = match body.message_route.as_deref() {
+        None => state.store.message_route(&account.account_id).await?,
+        Some(name) => MessageRoute::from_str(name)
+            .map_err(|_| UiError::invalid("messageRoute", "Выберите, куда отправлять код"))?,
+    };
     let new_key = match body
         .bonusplus_key
         .as_ref()
@@ -109,6 +118,14 @@ pub async fn save(
             ))
         }
     };
+    let checked = match &new_key {
+        Some(key) => Some(key.clone()),
+        None => state.accounts.bonusplus_key(&account.account_id).await?,
+    };
+    if let Some(key) = checked {
+        super::doctor::refuse_unknown_stores(&state, &key, &body.store_map, &body.default_store)
+            .await?;
+    }
     let sealed_key = new_key
         .as_ref()
         .map(|key| {
@@ -151,6 +168,10 @@ pub async fn save(
     state
         .store
         .save_utc_offset(&account.account_id, time_zone)
+        .await?;
+    state
+        .store
+        .save_message_route(&account.account_id, message_route)
         .await?;
     state.accounts.changed(&account.account_id).await;
     let saved = SettingsSaved {

@@ -11,7 +11,7 @@ use super::{UiError, UiUser};
 use crate::accounts::AccountError;
 use crate::domain::activity::UtcOffset;
 use crate::domain::audit::render;
-use crate::domain::verification::{CodeDelivery, CodeMessage};
+use crate::domain::verification::{CodeDelivery, CodeMessage, MessageRoute};
 use crate::moysklad::json_api::RetailStore;
 use crate::state::AppState;
 use crate::store::{Account, CheckoutSettings, LoyaltySettings};
@@ -72,6 +72,8 @@ struct SettingsFields {
     return_window_days: i64,
     // ---- The shop's time zone (issue 18) ----
     utc_offset_minutes: i64,
+    // ---- «Куда отправлять код» (issue 22) ----
+    message_route: String,
 }
 
 #[derive(Serialize)]
@@ -107,11 +109,12 @@ pub(super) async fn view(state: &AppState, user: &UiUser) -> Result<SettingsView
         .account(id)
         .await?
         .ok_or_else(|| UiError::new(StatusCode::NOT_FOUND, "Аккаунт не найден"))?;
-    let (stores, settings, checkout, offset, calls, backlog, sync, audit) = tokio::join!(
+    let (stores, settings, checkout, offset, route, calls, backlog, sync, audit) = tokio::join!(
         retail_stores(state, &account),
         state.store.settings(id),
         state.store.checkout_settings(id),
         state.store.utc_offset(id),
+        state.store.message_route(id),
         state.store.recent_api_calls(id, RECENT_CALLS),
         state
             .store
@@ -135,7 +138,7 @@ pub(super) async fn view(state: &AppState, user: &UiUser) -> Result<SettingsView
             name: user.name.clone(),
             admin: user.admin,
         },
-        settings: fields(settings?, checkout?, offset?),
+        settings: fields(settings?, checkout?, offset?, route?),
         loyalty_url: format!("{}/loyalty", state.settings.public_base()),
         retail_stores,
         retail_stores_error,
@@ -175,6 +178,7 @@ fn fields(
     settings: Option<LoyaltySettings>,
     checkout: CheckoutSettings,
     offset: UtcOffset,
+    route: MessageRoute,
 ) -> SettingsFields {
     match settings {
         Some(s) => SettingsFields {
@@ -190,6 +194,7 @@ fn fields(
             create_customers: checkout.create_customers,
             return_window_days: checkout.return_window_days,
             utc_offset_minutes: offset.minutes(),
+            message_route: route.as_ref().to_owned(),
         },
         None => SettingsFields {
             bonusplus_key_set: false,
@@ -204,6 +209,7 @@ fn fields(
             create_customers: checkout.create_customers,
             return_window_days: checkout.return_window_days,
             utc_offset_minutes: offset.minutes(),
+            message_route: route.as_ref().to_owned(),
         },
     }
 }

@@ -40,8 +40,8 @@ fn layer_of(module: &str) -> Option<Layer> {
         "startup" | "routes" => Layer::Top,
         "loyalty_api" | "vendor_api" | "ui" => Layer::Incoming,
         "state" => Layer::State,
-        "accounts" | "changes" | "customers" | "import" | "reserves" | "jobs" | "sales"
-        | "sync" => Layer::Service,
+        "accounts" | "certificates" | "changes" | "customers" | "differences" | "doctor"
+        | "import" | "reserves" | "jobs" | "sales" | "sync" => Layer::Service,
         "bonusplus" | "moysklad" => Layer::Client,
         "store" => Layer::Storage,
         "domain" => Layer::Domain,

@@ -8,8 +8,9 @@ use base64::Engine as _;
 use bonusbridge::bonusplus::{
     ApiKey, BonusPlusClient, BonusPlusError, CalcItem, CalcRequest, CertificateStatus,
     CustomerFilter, CustomerPatch, GiftCardPayment, NewCustomer, ProductImport, ProductTiny,
-    ReturnLine, SaleRequest, Sex,
+    ReturnLine, SaleRequest, Sex, Withheld,
 };
+use bonusbridge::domain::verification::{Channel, MessageRoute};
 use bonusbridge::domain::{Ean, Phone};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -716,33 +717,66 @@ fn patch() -> CustomerPatch {
 }
 
 #[tokio::test]
-async fn update_customer_patches_only_the_fields_given() {
+async fn update_customer_patches_only_the_fields_given_and_never_an_overflowing_card() {
     let (server, client) = start().await;
+    // The EAN-13 does not fit PatchCustomer.cardNumber (Int32): it is withheld, not sent.
     expect(
         "PATCH",
         "/customer/79011231122",
         None,
-        Sent::Json(
-            r#"{"ln": "Сидорова", "birthday": "01.02.1985", "email": "new@example.com",
-                "cardNumber": "2000000051420"}"#,
-        ),
+        Sent::Json(r#"{"ln": "Сидорова", "birthday": "01.02.1985", "email": "new@example.com"}"#),
     )
     .respond_with(ok_json(CUSTOMER))
     .expect(1)
     .mount(&server)
     .await;
 
-    let customer = client
+    let update = client
         .update_customer(&key(), &phone(), &patch())
         .await
         .unwrap();
 
-    assert_eq!(customer.available_bonuses, Some(dec!(12345678.91)));
+    assert_eq!(update.customer.available_bonuses, Some(dec!(12345678.91)));
+    assert_eq!(update.withheld, [Withheld::Card(Ean::parse(CARD).unwrap())]);
     assert_eq!(received(&server).await, ["PATCH /customer/79011231122"]);
 }
 
 #[tokio::test]
-async fn update_customer_falls_back_to_a_full_put_when_patch_is_unknown() {
+async fn update_customer_sends_a_card_that_fits_as_an_int() {
+    let (server, client) = start().await;
+    expect(
+        "PATCH",
+        "/customer/79011231122",
+        None,
+        Sent::Json(r#"{"cardNumber": 12345670}"#),
+    )
+    .respond_with(ok_json(CUSTOMER))
+    .expect(1)
+    .mount(&server)
+    .await;
+    let patch = CustomerPatch {
+        card_number: Some(Ean::parse("12345670").unwrap()),
+        ..CustomerPatch::default()
+    };
+    let update = client
+        .update_customer(&key(), &phone(), &patch)
+        .await
+        .unwrap();
+    assert!(update.withheld.is_empty());
+}
+
+/// A customer whose every member a PUT can carry back (the card fits an Int32).
+const CUSTOMER_PUTTABLE: &str = r#"{
+    "id": "9f2a5c1e-0b7d-4c33-8e55-1a2b3c4d5e6f",
+    "phone": "79011231122", "discountCardNumber": "12345670", "discountCardName": "Базовая",
+    "availableBonuses": 10.00, "parentphone": "79990000001", "desc": "VIP",
+    "address": "Ленина, 1", "profileVkontakte": "vk.com/ivan", "disablePromoSMS": true,
+    "person": {"fn": "Иван", "ln": "Петров", "mn": "Сергеевич", "sex": 1,
+               "email": "ivan@example.com", "birthDay": "1990-05-17T00:00:00"}
+}"#;
+
+#[tokio::test]
+async fn update_customer_falls_back_to_a_put_carrying_back_every_field() {
     for (status, body) in [(405, NOT_SUPPORTED), (404, UNKNOWN_ROUTE)] {
         let (server, client) = start().await;
         Mock::given(method("PATCH"))
@@ -752,32 +786,35 @@ async fn update_customer_falls_back_to_a_full_put_when_patch_is_unknown() {
             .mount(&server)
             .await;
         expect("GET", "/customer", Some("phone=79011231122"), Sent::Nothing)
-            .respond_with(ok_json(CUSTOMER))
+            .respond_with(ok_json(CUSTOMER_PUTTABLE))
             .expect(1)
             .mount(&server)
             .await;
-        // Every personal field: the patch's, else what BonusPlus holds; sex included.
+        // Everything BonusPlus answered, the change on top, under UpdateCustomer's names.
         expect(
             "PUT",
             "/customer/79011231122",
             None,
             Sent::Json(
-                r#"{"fn": "Иван", "ln": "Сидорова", "mn": "Сергеевич", "sex": 2,
-                    "email": "new@example.com", "birthday": "01.02.1985",
-                    "cardNumber": "2000000051420"}"#,
+                r#"{"newCardNumber": 12345670, "newCard": "Базовая", "parentphone": "79990000001",
+                    "fn": "Иван", "ln": "Сидорова", "mn": "Сергеевич", "sex": 2,
+                    "email": "new@example.com", "desc": "VIP", "birthDay": "01.02.1985",
+                    "profileVkontakte": "vk.com/ivan", "address": "Ленина, 1",
+                    "disablePromoSMS": true}"#,
             ),
         )
-        .respond_with(ok_json(CUSTOMER))
+        .respond_with(ok_json(CUSTOMER_PUTTABLE))
         .expect(1)
         .mount(&server)
         .await;
 
-        let customer = client
+        let update = client
             .update_customer(&key(), &phone(), &patch())
             .await
             .unwrap();
 
-        assert_eq!(customer.phone, PHONE);
+        assert_eq!(update.customer.phone, PHONE);
+        assert_eq!(update.withheld, [Withheld::Card(Ean::parse(CARD).unwrap())]);
         assert_eq!(
             received(&server).await,
             [
@@ -788,6 +825,39 @@ async fn update_customer_falls_back_to_a_full_put_when_patch_is_unknown() {
             "HTTP {status}"
         );
     }
+}
+
+#[tokio::test]
+async fn update_customer_never_puts_what_it_cannot_carry_back() {
+    // CUSTOMER holds an EAN-13 card (no Int32) and a member UpdateCustomer does not know.
+    let (server, client) = start().await;
+    Mock::given(method("PATCH"))
+        .and(path("/customer/79011231122"))
+        .respond_with(error_answer(405, NOT_SUPPORTED))
+        .mount(&server)
+        .await;
+    expect("GET", "/customer", Some("phone=79011231122"), Sent::Nothing)
+        .respond_with(ok_json(CUSTOMER))
+        .mount(&server)
+        .await;
+
+    let update = client
+        .update_customer(&key(), &phone(), &patch())
+        .await
+        .unwrap();
+
+    assert_eq!(update.customer.phone, PHONE);
+    assert!(matches!(
+        update.withheld.last(),
+        Some(Withheld::NotUpdated { .. })
+    ));
+    assert_eq!(
+        received(&server).await,
+        [
+            "PATCH /customer/79011231122",
+            "GET /customer?phone=79011231122"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -886,7 +956,7 @@ async fn send_message() {
             "POST",
             "/customer/79011231122/sendMessage",
             None,
-            Sent::Json(r#"{"message": "Код для кассы: 123456"}"#),
+            Sent::Json(r#"{"message": "Код для кассы: 123456", "route": ["SMS"]}"#),
         )
         .respond_with(answer)
         .expect(1)
@@ -894,10 +964,47 @@ async fn send_message() {
         .await;
 
         client
-            .send_message(&key(), &phone(), "Код для кассы: 123456")
+            .send_message(&key(), &phone(), "Код для кассы: 123456", SMS_ONLY)
             .await
             .unwrap();
     }
+}
+
+const SMS_ONLY: &[Channel] = &[Channel::Sms];
+
+/// A route BonusPlus refuses (400): the message goes once more without it; once texted in all.
+#[tokio::test]
+async fn send_message_whose_route_is_refused_is_sent_again_without_it() {
+    let (server, client) = start().await;
+    let route = MessageRoute::TelegramVkSms.channels();
+    expect(
+        "POST",
+        "/customer/79011231122/sendMessage",
+        None,
+        Sent::Json(r#"{"message": "Код: 1", "route": ["Telegram", "VK", "SMS"]}"#),
+    )
+    .respond_with(error_answer(
+        400,
+        r#"{"Message":"The request is invalid.","ModelState":{"request.route[0]":["Error converting value"]}}"#,
+    ))
+    .expect(1)
+    .mount(&server)
+    .await;
+    expect(
+        "POST",
+        "/customer/79011231122/sendMessage",
+        None,
+        Sent::Json(r#"{"message": "Код: 1"}"#),
+    )
+    .respond_with(ResponseTemplate::new(204))
+    .expect(1)
+    .mount(&server)
+    .await;
+
+    client
+        .send_message(&key(), &phone(), "Код: 1", route)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -914,7 +1021,7 @@ async fn send_message_to_an_unknown_customer_is_not_found() {
         .await;
 
     let err = client
-        .send_message(&key(), &phone(), "Код для кассы: 123456")
+        .send_message(&key(), &phone(), "Код для кассы: 123456", SMS_ONLY)
         .await
         .unwrap_err();
 
@@ -932,7 +1039,7 @@ async fn send_message_unknown_to_bonusplus_is_an_unknown_call() {
         .await;
 
     let err = client
-        .send_message(&key(), &phone(), "Код для кассы: 123456")
+        .send_message(&key(), &phone(), "Код для кассы: 123456", SMS_ONLY)
         .await
         .unwrap_err();
 
@@ -1737,9 +1844,16 @@ async fn other_writes_are_never_retried() {
 
     assert!(client.reserve(&key, &phone(), "o", dec!(1)).await.is_err());
     assert!(client.send_code(&key, &phone()).await.is_err());
-    assert!(client.send_message(&key, &phone(), "text").await.is_err());
     assert!(client
-        .update_customer(&key, &phone(), &CustomerPatch::default())
+        .send_message(&key, &phone(), "text", &[])
+        .await
+        .is_err());
+    let patch = CustomerPatch {
+        first_name: Some("Иван".into()),
+        ..CustomerPatch::default()
+    };
+    assert!(client
+        .update_customer(&key, &phone(), &patch)
         .await
         .is_err());
     assert!(client.create_customer(&key, &new_customer()).await.is_err());

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-fn bonusbridge() -> Command {
+pub fn bonusbridge() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_bonusbridge"));
     command.current_dir(env!("CARGO_MANIFEST_DIR"));
     // Start from a clean slate: no overlay file, no inherited overrides.
@@ -190,6 +190,23 @@ mod accounts {
             .await
             .unwrap();
         store.start_sync_run("run-1", SHOP, true).await.unwrap();
+        // BonusPlus answered a code the app does not know, twice: one item, counted.
+        for _ in 0..2 {
+            store
+                .record_difference(&bonusbridge::store::Difference {
+                    account_id: SHOP.to_owned(),
+                    point: "error_code".to_owned(),
+                    endpoint: "GET customer".to_owned(),
+                    status: 412,
+                    shape: "{code: number, msg: string}".to_owned(),
+                    detail: String::new(),
+                    seen: 1,
+                    first_seen_at: 0,
+                    last_seen_at: 0,
+                })
+                .await
+                .unwrap();
+        }
 
         let list = run(&db.url, &[]);
         let lines: Vec<&str> = list.lines().collect();
@@ -226,6 +243,8 @@ mod accounts {
             "BonusPlus refused",
             "LoyaltyAPI POST /loyalty/retaildemand/recalc → 502",
             "return without its sale: ret-1",
+            "error_code  ×2  GET customer → HTTP 412  {code: number, msg: string}",
+            "кодом ошибки, которого приложение не знает",
         ] {
             assert!(detail.contains(expected), "`{expected}` missing:\n{detail}");
         }

@@ -4,11 +4,15 @@
 mod activity;
 mod architecture;
 mod bonusplus_client;
+mod bonusplus_differs;
 mod browser;
+mod certificates;
 mod checkout;
 mod cli;
 mod config;
 mod deploy_kit;
+mod doctor;
+mod doctor_browser;
 mod documented_bonusplus;
 mod durability;
 mod http_basics;

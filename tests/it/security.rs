@@ -1,8 +1,6 @@
 //! Security: tenant isolation, hostile input, secrets at rest and in logs, key rotation.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::Engine;
 use bonusbridge::crypto::{Cipher, Purpose};
@@ -334,41 +332,9 @@ async fn key_rotation_reseals_every_secret(db: TestDb) {
     );
 }
 
-/// Everything the application logs in this test process, at every level.
-fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer = CaptureWriter(buffer.clone());
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::TRACE)
-            .with_current_span(true)
-            .with_span_list(true)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
-        buffer
-    })
-    .clone()
-}
-
-#[derive(Clone)]
-struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for CaptureWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_of_a_full_scenario_hold_no_secret() {
-    let logs = captured_logs();
+    let logs = crate::support::captured_logs();
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
     let pos = Pos::start(
         db,

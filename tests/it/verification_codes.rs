@@ -2,9 +2,9 @@
 //! through BonusPlus's `sendMessage`, registration and spending completed with it, the repeat
 //! window, the hourly cap, and the other modes (BonusPlus's own code, off).
 
-use bonusbridge::domain::verification::{CODE_WINDOW, MAX_CODES_PER_WINDOW};
+use bonusbridge::domain::verification::{MessageRoute, CODE_WINDOW, MAX_CODES_PER_WINDOW};
 use bonusbridge::store::{now_ms, CodeSlot};
-use bonusplus_emulator::{FailureMode, NewCustomer, TenantRules};
+use bonusplus_emulator::{FailureMode, NewCustomer, RouteWire, TenantRules};
 use serde_json::{json, Value};
 
 use crate::support::pos::{agent, dec, position, retail_store, Options, Pos};
@@ -14,6 +14,9 @@ crate::on_both_backends!(
     own_codes_complete_registration_and_spending,
     codes_are_capped_per_phone_and_hour,
     other_code_modes_answer_clearly,
+    the_code_goes_by_the_route_chosen,
+    a_refused_route_is_dropped_and_watched,
+    the_route_is_a_setting_of_the_page,
 );
 
 const PHONE: &str = "79011231122";
@@ -311,4 +314,143 @@ async fn set_code_delivery(pos: &Pos, mode: &str) {
     settings.code_delivery = mode.to_owned();
     store.save_settings(&settings).await.unwrap();
     pos.app.state.accounts.invalidate(&account);
+}
+
+/// The routes `sendMessage` was called with for this phone (one per message texted).
+fn routes(pos: &Pos, phone: &str) -> Vec<Vec<String>> {
+    pos.emu
+        .messages(&pos.key, phone)
+        .into_iter()
+        .filter(|m| m.kind == "message")
+        .map(|m| m.route)
+        .collect()
+}
+
+async fn set_message_route(pos: &Pos, route: MessageRoute) {
+    pos.app
+        .state
+        .store
+        .save_message_route(&pos.account, route)
+        .await
+        .unwrap();
+}
+
+async fn the_code_goes_by_the_route_chosen(db: TestDb) {
+    let pos = Pos::start(db, with_codes()).await;
+    pos.emu.add_customer(&pos.key, PHONE, dec("500"));
+    pos.emu.add_customer(&pos.key, "79011231133", dec("500"));
+    // The default: SMS only.
+    let (status, answer) = pos
+        .post("/retaildemand/verify", spending_verify(PHONE))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(routes(&pos, PHONE), vec![vec!["SMS".to_owned()]]);
+
+    set_message_route(&pos, MessageRoute::TelegramVkSms).await;
+    let (status, answer) = pos
+        .post("/retaildemand/verify", spending_verify("79011231133"))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        routes(&pos, "79011231133"),
+        vec![vec!["Telegram", "VK", "SMS"]]
+    );
+    let code = answer["verificationCode"].as_str().unwrap();
+    assert_eq!(
+        texts(&pos, "79011231133"),
+        vec![format!("Код для кассы: {code}")]
+    );
+}
+
+/// A BonusPlus that takes `route` only as integers refuses the names: the code is texted once,
+/// without a route, and the refusal is counted and shown to the shop.
+async fn a_refused_route_is_dropped_and_watched(db: TestDb) {
+    let pos = Pos::start(db, with_codes()).await;
+    pos.emu.add_tenant(
+        &pos.key,
+        TenantRules {
+            message_route: RouteWire::IntegersOnly,
+            ..TenantRules::default()
+        },
+    );
+    pos.emu.add_customer(&pos.key, PHONE, dec("500"));
+    set_message_route(&pos, MessageRoute::TelegramVkSms).await;
+
+    let (status, answer) = pos
+        .post("/retaildemand/verify", spending_verify(PHONE))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let code = answer["verificationCode"].as_str().unwrap();
+    assert_eq!(texts(&pos, PHONE), vec![format!("Код для кассы: {code}")]);
+    assert_eq!(routes(&pos, PHONE), vec![Vec::<String>::new()]);
+    assert_eq!(
+        pos.emu
+            .count("POST", &format!("/customer/{PHONE}/sendMessage")),
+        2
+    );
+
+    let session = pos.page_session(false).await;
+    for _ in 0..100 {
+        let (_, body) = pos
+            .page(reqwest::Method::GET, "/ui/api/differences", &session, None)
+            .await;
+        let list = body["differences"].as_array().cloned().unwrap_or_default();
+        if let Some(item) = list.iter().find(|d| d["point"] == "message_route") {
+            assert_eq!(item["call"], "POST customer/sendMessage");
+            assert_eq!((&item["status"], &item["seen"]), (&json!(400), &json!(1)));
+            assert!(item["didInstead"].as_str().unwrap().contains("без канала"));
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the refused route was not recorded");
+}
+
+/// «Куда отправлять код» on the settings page: saved, shown, kept when absent, checked.
+async fn the_route_is_a_setting_of_the_page(db: TestDb) {
+    use crate::lifecycle::World;
+    use reqwest::Method;
+    let world = World::start(db).await;
+    let account = uuid::Uuid::new_v4().to_string();
+    world.install(&account).await;
+    world
+        .moysklad
+        .add_context("ctx-route", &account, "Анна Админ", true);
+    let (_, session) = world.open_session("ctx-route").await;
+    let token = session["sessionToken"].as_str().unwrap().to_owned();
+
+    let (_, view) = world
+        .ui(Method::GET, "/ui/api/settings", &token, None)
+        .await;
+    assert_eq!(view["settings"]["messageRoute"], "sms");
+    let mut body = world.settings_body(Some(&world.bp_key));
+    body["messageRoute"] = json!("telegram_vk_sms");
+    let (status, view) = world
+        .ui(Method::PUT, "/ui/api/settings", &token, Some(body))
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["settings"]["messageRoute"], "telegram_vk_sms");
+    // An older page that does not send it keeps what is stored.
+    let (status, view) = world
+        .ui(
+            Method::PUT,
+            "/ui/api/settings",
+            &token,
+            Some(world.settings_body(None)),
+        )
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["settings"]["messageRoute"], "telegram_vk_sms");
+    let mut body = world.settings_body(None);
+    body["messageRoute"] = json!("pigeon");
+    let (status, error) = world
+        .ui(Method::PUT, "/ui/api/settings", &token, Some(body))
+        .await;
+    assert_eq!(
+        (status, &error["field"]),
+        (422, &json!("messageRoute")),
+        "{error}"
+    );
+    let stored = world.app.state.store.message_route(&account).await.unwrap();
+    assert_eq!(stored, MessageRoute::TelegramVkSms);
 }

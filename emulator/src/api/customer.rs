@@ -13,9 +13,9 @@ use super::extract::{Caller, WireJson};
 use crate::error::ApiError;
 use crate::state::Shared;
 use crate::wire::{
-    check_phone, customer_list_answer, customer_query, message_text, CancelReserveRequest,
-    CreateCustomerRequest, CustomerAnswer, CustomerFilterRequest, EditCustomerRequest,
-    ReserveAnswer, ReserveRequest,
+    check_phone, customer_list_answer, customer_query, message_route, message_text,
+    CancelReserveRequest, CreateCustomerRequest, CustomerAnswer, CustomerFilterRequest,
+    EditCustomerRequest, ReplaceCustomerRequest, ReserveAnswer, ReserveRequest,
 };
 
 type Answer<T> = Result<Json<T>, ApiError>;
@@ -62,19 +62,19 @@ pub async fn patch(
     WireJson(request): WireJson<EditCustomerRequest>,
 ) -> Answer<CustomerAnswer> {
     check_phone("phoneNumber", &phone)?;
-    let fields = request.into_fields(false)?;
+    let fields = request.into_fields()?;
     let mut data = tenant.lock();
     Ok(Json(data.edit_customer(&phone, fields)?.into()))
 }
 
-/// `PUT customer/{phoneNumber}`: a full edit of the personal fields.
+/// `PUT customer/{phoneNumber}`: a full replace, every field not sent is emptied.
 pub async fn replace(
     Caller(tenant): Caller,
     Path(phone): Path<String>,
-    WireJson(request): WireJson<EditCustomerRequest>,
+    WireJson(request): WireJson<ReplaceCustomerRequest>,
 ) -> Answer<CustomerAnswer> {
     check_phone("phoneNumber", &phone)?;
-    let fields = request.into_fields(true)?;
+    let fields = request.into_fields()?;
     let mut data = tenant.lock();
     Ok(Json(data.edit_customer(&phone, fields)?.into()))
 }
@@ -105,8 +105,8 @@ pub async fn check_code(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST customer/{phoneNumber}/sendMessage`: the text is kept per customer for the control
-/// side; 204.
+/// `POST customer/{phoneNumber}/sendMessage` (`SendMessageRequest`: `message`, `route`): the
+/// text and its route are kept per customer for the control side; 204.
 pub async fn send_message(
     Caller(tenant): Caller,
     Path(phone): Path<String>,
@@ -114,7 +114,9 @@ pub async fn send_message(
 ) -> Result<StatusCode, ApiError> {
     check_phone("phoneNumber", &phone)?;
     let text = message_text(&body)?;
-    tenant.lock().send_message(&phone, text)?;
+    let mut tenant = tenant.lock();
+    let route = message_route(&body, tenant.rules().message_route)?;
+    tenant.send_message(&phone, text, route)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -132,7 +132,7 @@ async fn patch_changes_only_what_was_sent() {
             &path,
             // `sex` is not a PatchCustomer field: ignored, as ASP.NET ignores unknown fields
             Some(json!({"ln": "Сидоров", "birthday": "01.02.1985", "sex": 2,
-                        "cardNumber": "96385074", "newCard": "Серебряная"})),
+                        "cardNumber": 96385074, "newCard": "Серебряная", "desc": "VIP"})),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{patched}");
@@ -143,6 +143,7 @@ async fn patch_changes_only_what_was_sent() {
     );
     assert_eq!(patched["discountCardNumber"], "96385074");
     assert_eq!(patched["discountCardName"], "Серебряная");
+    assert_eq!(patched["desc"], "VIP");
     let (status, _) = ctx.call(Method::GET, "customer?ean=96385074", None).await;
     assert_eq!(status, StatusCode::OK);
 
@@ -161,7 +162,9 @@ async fn patch_changes_only_what_was_sent() {
 
     for (body, field) in [
         (json!({"birthday": "1985-02-01"}), "birthday"),
-        (json!({"cardNumber": "2000000051421"}), "cardNumber"),
+        // The card is an Int32, as documented: never a string, never an EAN-13.
+        (json!({"cardNumber": "96385074"}), "cardNumber"),
+        (json!({"cardNumber": 2000000051420_i64}), "cardNumber"),
         (json!({"newPhone": "123"}), "newPhone"),
         (json!({"email": "nope"}), "email"),
     ] {
@@ -182,15 +185,24 @@ async fn patch_changes_only_what_was_sent() {
 }
 
 #[tokio::test]
-async fn put_is_a_full_edit() {
+async fn put_is_a_full_replace_that_empties_every_field_not_sent() {
     let ctx = Ctx::new().await;
     seed_ivan(&ctx);
     let path = format!("customer/{PHONE}");
+    let (status, _) = ctx
+        .call(
+            Method::PATCH,
+            &path,
+            Some(json!({"desc": "VIP", "address": "Ленина, 1", "cardNumber": 96385074})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let (status, replaced) = ctx
         .call(
             Method::PUT,
             &path,
-            Some(json!({"fn": "Пётр", "birthday": "03.04.1970", "sex": 1})),
+            Some(json!({"fn": "Пётр", "birthDay": "03.04.1970", "sex": 1,
+                        "profileVkontakte": "vk.com/petr"})),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{replaced}");
@@ -198,9 +210,23 @@ async fn put_is_a_full_edit() {
         replaced["person"],
         json!({"fn": "Пётр", "sex": 1, "birthDay": "1970-04-03T00:00:00"})
     );
+    assert_eq!(replaced["profileVkontakte"], "vk.com/petr");
+    // Not sent: emptied — notes, address, the card and its status name.
+    for member in ["desc", "address", "discountCardNumber"] {
+        assert!(replaced.get(member).is_none(), "{member}: {replaced}");
+    }
+    assert_eq!(replaced["discountCardName"], "");
     let snapshot = ctx.emu.customer(KEY, PHONE).unwrap();
     assert_eq!(snapshot.person.last_name, None);
+    assert_eq!(snapshot.discount_card_number, None);
     assert_eq!(snapshot.balance, dec!(10));
+    let (status, _) = ctx.call(Method::GET, "customer?ean=96385074", None).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+    let (status, carded) = ctx
+        .call(Method::PUT, &path, Some(json!({"newCardNumber": 96385074})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{carded}");
+    assert_eq!(carded["discountCardNumber"], "96385074");
     let unknown = ctx
         .call(Method::PUT, "customer/79000000000", Some(json!({})))
         .await;
@@ -209,10 +235,14 @@ async fn put_is_a_full_edit() {
         StatusCode::PRECONDITION_FAILED,
         "CUSTOMER_NOT_FOUND",
     );
-    let bad = ctx
-        .call(Method::PUT, &path, Some(json!({"birthday": "1970-04-03"})))
-        .await;
-    assert_error(&bad, StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
+    for bad in [
+        json!({"birthDay": "1970-04-03"}),
+        json!({"newCardNumber": "96385074"}),
+        json!({"newCardNumber": 2000000051420_i64}),
+    ] {
+        let answer = ctx.call(Method::PUT, &path, Some(bad)).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, "VALIDATION_ERROR");
+    }
 }
 
 fn seed_names(ctx: &Ctx) {

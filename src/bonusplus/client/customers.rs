@@ -4,19 +4,21 @@
 use reqwest::Method;
 use uuid::Uuid;
 
-use super::{decode, with_query, ApiKey, BonusPlusClient, Call, MAX_CUSTOMERS_PER_LIST};
+use super::{with_query, ApiKey, BonusPlusClient, Call, MAX_CUSTOMERS_PER_LIST};
 use crate::bonusplus::error::{codes, BonusPlusError, Result};
 use crate::bonusplus::types::*;
 use crate::bonusplus::unconfirmed;
+use crate::bonusplus::watch::{Point, Unexpected};
 use crate::domain::ean::Ean;
 use crate::domain::phone::Phone;
+use crate::domain::verification::Channel;
 
 impl BonusPlusClient {
     /// The customer with this phone; [`BonusPlusError::NotFound`] if BonusPlus has none.
     pub async fn get_customer(&self, key: &ApiKey, phone: &Phone) -> Result<Customer> {
         let url = with_query(&self.inner.urls.customer, "phone", phone.as_str());
         let body = self.send_read(key, Call::get("GET customer", url)).await?;
-        decode("GET customer", &body)
+        self.decode(key, "GET customer", &body)
     }
 
     /// The customer holding this loyalty card (`GET customer?ean=`);
@@ -94,40 +96,7 @@ impl BonusPlusClient {
         let url = self.inner.urls.customer.clone();
         let call = Call::json("POST customer", Method::POST, url, customer)?;
         let body = self.send(key, call).await?;
-        decode("POST customer", &body)
-    }
-
-    /// Changes the given fields of the customer with this phone (`PATCH customer/{phoneNumber}`);
-    /// fields not given stay as they are. [`BonusPlusError::NotFound`] if there is no such
-    /// customer.
-    ///
-    /// If BonusPlus does not know PATCH ([`BonusPlusError::UnknownCall`]), the documented full
-    /// edit `PUT customer/{phoneNumber}` is sent instead. Since a full edit clears what it is not
-    /// sent, the customer is read first and every personal field sent: the patch's value, else
-    /// BonusPlus's own (see [`unconfirmed::replace_customer_body`]); `patch.sex` goes only there.
-    pub async fn update_customer(
-        &self,
-        key: &ApiKey,
-        phone: &Phone,
-        patch: &CustomerPatch,
-    ) -> Result<Customer> {
-        let url = self.customer_url(phone, &[])?;
-        let call = Call::json("PATCH customer", Method::PATCH, url.clone(), patch)?;
-        match self.send(key, call).await {
-            Ok(body) => decode("PATCH customer", &body),
-            Err(BonusPlusError::UnknownCall { status }) => {
-                tracing::info!(
-                    status,
-                    "BonusPlus does not know PATCH customer: full edit with PUT"
-                );
-                let current = self.get_customer(key, phone).await?;
-                let replace = unconfirmed::replace_customer_body(&current, patch);
-                let call = Call::json("PUT customer", Method::PUT, url, &replace)?;
-                let body = self.send(key, call).await?;
-                decode("PUT customer", &body)
-            }
-            Err(err) => Err(err),
-        }
+        self.decode(key, "POST customer", &body)
     }
 
     /// Asks BonusPlus to text the customer a code. Returns the code when BonusPlus reveals it
@@ -154,13 +123,35 @@ impl BonusPlusClient {
         }
     }
 
-    /// Texts `text` to the customer through BonusPlus (`POST customer/{phoneNumber}/sendMessage`).
-    /// [`BonusPlusError::NotFound`] if BonusPlus has no such customer; never retried (a second
-    /// attempt could text twice). The text may hold a code: it is never logged.
-    pub async fn send_message(&self, key: &ApiKey, phone: &Phone, text: &str) -> Result<()> {
+    /// Texts `text` to the customer through BonusPlus (`POST customer/{phoneNumber}/sendMessage`)
+    /// by the first of `route`'s channels the customer has (BonusPlus's default without one).
+    /// When BonusPlus refuses the route (400) the text is sent once more without it and the
+    /// refusal reported ([`Point::MessageRoute`]): nothing was texted by the refused call.
+    /// [`BonusPlusError::NotFound`] if BonusPlus has no such customer; never retried otherwise (a
+    /// second attempt could text twice). The text may hold a code: it is never logged.
+    pub async fn send_message(
+        &self,
+        key: &ApiKey,
+        phone: &Phone,
+        text: &str,
+        route: &[Channel],
+    ) -> Result<()> {
+        let endpoint = "POST customer/sendMessage";
         let url = self.customer_url(phone, &["sendMessage"])?;
-        let body = unconfirmed::send_message_body(text);
-        let call = Call::json("POST customer/sendMessage", Method::POST, url, &body)?;
-        self.send(key, call).await.map(drop)
+        let body = unconfirmed::send_message_body(text, route);
+        let call = Call::json(endpoint, Method::POST, url.clone(), &body)?;
+        match self.send(key, call).await {
+            Err(BonusPlusError::Refused { status: 400, .. }) if !route.is_empty() => {
+                let refused = Unexpected {
+                    status: 400,
+                    ..Unexpected::about(Point::MessageRoute, endpoint)
+                };
+                self.report(key, refused);
+                let body = unconfirmed::send_message_body(text, &[]);
+                let call = Call::json(endpoint, Method::POST, url, &body)?;
+                self.send(key, call).await.map(drop)
+            }
+            outcome => outcome.map(drop),
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -20,11 +20,17 @@ use url::Url;
 use super::error::{codes, BonusPlusError, ErrorBody, Result};
 use super::types::{Customer, ProductImport};
 use super::unconfirmed;
+use super::watch::{Point, Unexpected, Watcher};
 use crate::domain::phone::Phone;
 
 mod balance;
 mod customers;
+mod probe;
 mod receipts;
+mod update;
+
+pub use probe::{Probe, ProbeAnswer};
+pub use update::{CustomerUpdate, Withheld};
 
 /// Connecting should never take long; a slow connect means BonusPlus is in trouble.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -38,11 +44,13 @@ const MAX_REASON_CHARS: usize = 300;
 /// `POST customer/list` answers at most this many customers per call [DOC].
 pub const MAX_CUSTOMERS_PER_LIST: usize = 1000;
 
-/// A shop's BonusPlus API key, with its `Authorization` header value computed once.
+/// A shop's BonusPlus API key, with its `Authorization` header value computed once, and the
+/// account it belongs to (told to the [`Watcher`] with an answer that differs).
 #[derive(Clone)]
 pub struct ApiKey {
     secret: SecretString,
     header: HeaderValue,
+    owner: Option<Arc<str>>,
 }
 
 impl ApiKey {
@@ -60,7 +68,19 @@ impl ApiKey {
         Ok(ApiKey {
             secret: SecretString::from(trimmed),
             header,
+            owner: None,
         })
+    }
+
+    /// The same key, belonging to `owner` (an account id).
+    pub fn owned_by(mut self, owner: &str) -> Self {
+        self.owner = Some(Arc::from(owner));
+        self
+    }
+
+    /// The account the key belongs to, when known.
+    pub fn owner(&self) -> Option<&str> {
+        self.owner.as_deref()
     }
 
     /// The key itself, e.g. to store it encrypted.
@@ -86,6 +106,7 @@ struct Inner {
     base: Url,
     timeout: Duration,
     urls: FixedUrls,
+    watcher: OnceLock<Arc<dyn Watcher>>,
 }
 
 /// URLs of the endpoints whose path does not depend on the request, joined once.
@@ -197,7 +218,48 @@ impl BonusPlusClient {
                 base,
                 timeout,
                 urls,
+                watcher: OnceLock::new(),
             }),
+        })
+    }
+
+    /// Tells `watcher` of every answer that differs from an unconfirmed point (on every clone of
+    /// this client). Only the first watcher given is kept.
+    pub fn watch(&self, watcher: Arc<dyn Watcher>) {
+        let _ = self.inner.watcher.set(watcher);
+    }
+
+    /// Counts an answer that differs (`bonusbridge_bonusplus_unexpected_total{point}`), logs one
+    /// line with the account, call, status and the answer's shape (never a value), and tells the
+    /// watcher.
+    fn report(&self, key: &ApiKey, event: Unexpected) {
+        let point = event.point.as_str();
+        crate::meters::record_unexpected(point);
+        tracing::warn!(
+            point,
+            account = key.owner().unwrap_or("-"),
+            call = event.call,
+            status = event.status,
+            shape = %event.shape,
+            "BonusPlus answered otherwise than expected"
+        );
+        if let Some(watcher) = self.inner.watcher.get() {
+            watcher.unexpected(key.owner(), &event);
+        }
+    }
+
+    /// Reads a successful answer; one that does not fit is reported ([`Point::AnswerShape`]).
+    fn decode<T: DeserializeOwned>(
+        &self,
+        key: &ApiKey,
+        endpoint: &'static str,
+        body: &[u8],
+    ) -> Result<T> {
+        decode(endpoint, body).inspect_err(|_| {
+            self.report(
+                key,
+                Unexpected::answer(Point::AnswerShape, endpoint, 200, body),
+            );
         })
     }
 
@@ -247,7 +309,7 @@ impl BonusPlusClient {
     async fn lookup(&self, key: &ApiKey, call: Call) -> Result<Customer> {
         let endpoint = call.endpoint;
         match self.send_read(key, call).await {
-            Ok(body) => decode(endpoint, &body),
+            Ok(body) => self.decode(key, endpoint, &body),
             Err(BonusPlusError::Refused { status: 400, .. }) => Err(BonusPlusError::NotFound),
             Err(err) => Err(err),
         }
@@ -304,7 +366,7 @@ impl BonusPlusClient {
         span.record("elapsed_ms", elapsed_ms(started));
         let outcome = outcome.and_then(|(status, body)| {
             span.record("status", status.as_u16());
-            check_status(status, body)
+            self.check_status(key, endpoint, status, body)
         });
         match &outcome {
             Ok(_) => tracing::info!("BonusPlus call succeeded"),
@@ -422,35 +484,76 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-fn check_status(status: StatusCode, body: Bytes) -> Result<Bytes> {
-    if status.is_success() {
-        Ok(body)
-    } else {
-        Err(error_from_answer(status, &body))
+impl BonusPlusClient {
+    /// The body of a 2xx answer; any other answer is an error, reported when it differs from
+    /// what the error points of [`unconfirmed`] expect.
+    fn check_status(
+        &self,
+        key: &ApiKey,
+        endpoint: &'static str,
+        status: StatusCode,
+        body: Bytes,
+    ) -> Result<Bytes> {
+        if status.is_success() {
+            return Ok(body);
+        }
+        let error = ErrorBody::parse(&body);
+        if let Some(point) = differing_error(status.as_u16(), &error, &body) {
+            self.report(
+                key,
+                Unexpected::answer(point, endpoint, status.as_u16(), &body),
+            );
+        }
+        Err(error_from_answer(endpoint, status, &error))
     }
 }
 
-/// Maps a non-2xx answer to the error the caller acts on.
-fn error_from_answer(status: StatusCode, body: &[u8]) -> BonusPlusError {
-    let error = ErrorBody::parse(body);
+/// The error point a non-2xx answer differs from, if any.
+fn differing_error(status: u16, error: &ErrorBody, body: &[u8]) -> Option<Point> {
+    match (status, error.code()) {
+        // The status says all: no body is expected.
+        (401 | 403 | 408 | 429 | 500..=599, _) => None,
+        (404 | 405, None) => {
+            (!unconfirmed::is_unknown_route_body(body)).then_some(Point::ErrorBody)
+        }
+        (_, None) => Some(Point::ErrorBody),
+        (404, Some(code)) if unconfirmed::is_unspecific_not_found(code) => {
+            Some(Point::NotFoundEntity)
+        }
+        (_, Some(code)) if !unconfirmed::KNOWN_ERROR_CODES.contains(&code) => {
+            Some(Point::ErrorCode)
+        }
+        _ => None,
+    }
+}
+
+/// Maps a non-2xx answer to the error the caller acts on. A 404 is "customer not found" only
+/// when its code says so — or, for a customer lookup, when the code names no entity at all.
+fn error_from_answer(endpoint: &str, status: StatusCode, error: &ErrorBody) -> BonusPlusError {
     let code = status.as_u16();
     match (code, error.code()) {
         (401 | 403, _) => BonusPlusError::Unauthorized,
         (408 | 429 | 500..=599, _) => BonusPlusError::Unavailable {
-            reason: describe_status(status, &error),
+            reason: describe_status(status, error),
         },
         // No business code: the framework's own answer for a route it does not know.
         (404 | 405, None) => BonusPlusError::UnknownCall { status: code },
-        (400..=499, Some(codes::CUSTOMER_NOT_FOUND)) | (404, Some(_)) => BonusPlusError::NotFound,
+        (400..=499, Some(codes::CUSTOMER_NOT_FOUND)) => BonusPlusError::NotFound,
+        (404, Some(other))
+            if unconfirmed::is_unspecific_not_found(other)
+                && unconfirmed::is_customer_lookup(endpoint) =>
+        {
+            BonusPlusError::NotFound
+        }
         (400..=499, Some(codes::CUSTOMER_ALREADY_EXIST)) => BonusPlusError::AlreadyExists,
         (400..=499, Some(codes::RETAIL_ALREADY_EXIST)) => BonusPlusError::AlreadyBooked,
         (400..=499, _) => BonusPlusError::Refused {
             status: code,
-            message: refusal_message(status, &error),
-            code: error.code.map(|code| code.0),
+            message: refusal_message(status, error),
+            code: error.code.clone().map(|code| code.0),
         },
         _ => BonusPlusError::Unexpected {
-            reason: describe_status(status, &error),
+            reason: describe_status(status, error),
         },
     }
 }
@@ -547,9 +650,36 @@ mod tests {
         assert_eq!(prefixed.path(), "/api/certificate/a%2Fb");
     }
 
+    fn answer(status: StatusCode, body: &[u8]) -> BonusPlusError {
+        error_from_answer("GET customer", status, &ErrorBody::parse(body))
+    }
+
+    #[test]
+    fn differing_errors_are_named_by_point() {
+        let point =
+            |status: u16, body: &[u8]| differing_error(status, &ErrorBody::parse(body), body);
+        assert_eq!(
+            point(412, br#"{"code":"NOT_ENOUGH_BONUSES","msg":"x"}"#),
+            None
+        );
+        assert_eq!(point(404, br#"{"Message":"No HTTP resource"}"#), None);
+        assert_eq!(point(405, b""), None);
+        assert_eq!(point(503, b"<html/>"), None);
+        assert_eq!(point(412, br#"{"error":"x"}"#), Some(Point::ErrorBody));
+        assert_eq!(point(404, b"<html/>"), Some(Point::ErrorBody));
+        assert_eq!(
+            point(412, br#"{"code":"SOMETHING_NEW","msg":"x"}"#),
+            Some(Point::ErrorCode)
+        );
+        assert_eq!(
+            point(404, br#"{"code":"NOT_FOUND","msg":"x"}"#),
+            Some(Point::NotFoundEntity)
+        );
+    }
+
     #[test]
     fn statuses_map_to_error_classes() {
-        let refused = error_from_answer(
+        let refused = answer(
             StatusCode::PRECONDITION_FAILED,
             r#"{"code":"NOT_ENOUGH_BONUSES","msg":"Недостаточно бонусов"}"#.as_bytes(),
         );
@@ -562,7 +692,7 @@ mod tests {
             }
         );
         assert_eq!(
-            error_from_answer(StatusCode::FORBIDDEN, b""),
+            answer(StatusCode::FORBIDDEN, b""),
             BonusPlusError::Unauthorized
         );
         // 404/405 without a business code: BonusPlus does not know the call.
@@ -578,7 +708,7 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                error_from_answer(status, body),
+                answer(status, body),
                 BonusPlusError::UnknownCall {
                     status: status.as_u16()
                 }
@@ -586,22 +716,38 @@ mod tests {
         }
         // A 404 with a business code is BonusPlus's own "not found".
         assert_eq!(
-            error_from_answer(
+            answer(
                 StatusCode::NOT_FOUND,
                 br#"{"code":"CUSTOMER_NOT_FOUND","msg":"-"}"#
             ),
             BonusPlusError::NotFound
         );
+        // A 404 that names no entity is "not found" only for a customer lookup; one naming
+        // another entity never is.
+        let unspecific = br#"{"code":"NOT_FOUND","msg":"-"}"#;
         assert_eq!(
-            error_from_answer(StatusCode::NOT_FOUND, br#"{"code":"NOT_FOUND","msg":"-"}"#),
+            answer(StatusCode::NOT_FOUND, unspecific),
             BonusPlusError::NotFound
         );
-        assert!(error_from_answer(StatusCode::TOO_MANY_REQUESTS, b"").is_retryable());
         assert!(matches!(
-            error_from_answer(StatusCode::PERMANENT_REDIRECT, b""),
+            error_from_answer(
+                "PUT retail/calc",
+                StatusCode::NOT_FOUND,
+                &ErrorBody::parse(unspecific)
+            ),
+            BonusPlusError::Refused { status: 404, .. }
+        ));
+        let store = br#"{"code":"STORE_NOT_FOUND","msg":"no store"}"#;
+        assert!(matches!(
+            answer(StatusCode::NOT_FOUND, store),
+            BonusPlusError::Refused { status: 404, .. }
+        ));
+        assert!(answer(StatusCode::TOO_MANY_REQUESTS, b"").is_retryable());
+        assert!(matches!(
+            answer(StatusCode::PERMANENT_REDIRECT, b""),
             BonusPlusError::Unexpected { .. }
         ));
-        let no_msg = error_from_answer(StatusCode::BAD_REQUEST, b"oops");
+        let no_msg = answer(StatusCode::BAD_REQUEST, b"oops");
         assert_eq!(no_msg.to_string(), "BonusPlus отклонил запрос (HTTP 400)");
     }
 }

@@ -5,10 +5,11 @@ use reqwest::Method;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use super::{decode, ApiKey, BonusPlusClient, Call};
+use super::{ApiKey, BonusPlusClient, Call};
 use crate::bonusplus::error::{codes, BonusPlusError, Result};
 use crate::bonusplus::types::*;
 use crate::bonusplus::unconfirmed;
+use crate::bonusplus::watch::{Point, Unexpected};
 use crate::domain::phone::Phone;
 
 impl BonusPlusClient {
@@ -43,10 +44,12 @@ impl BonusPlusClient {
         let url = self.customer_url(phone, &["balance", "reserve", id])?;
         let call = Call::get("GET customer/balance/reserve", url);
         match self.send_read(key, call).await {
-            Ok(body) => {
-                decode::<ReserveHeld>("GET customer/balance/reserve", &body).map(|held| held.amount)
+            Ok(body) => self
+                .decode::<ReserveHeld>(key, "GET customer/balance/reserve", &body)
+                .map(|held| held.amount),
+            Err(BonusPlusError::NotFound | BonusPlusError::Refused { status: 404, .. }) => {
+                Ok(Decimal::ZERO)
             }
-            Err(BonusPlusError::NotFound) => Ok(Decimal::ZERO),
             Err(err) if err.code() == Some(codes::RESERVE_NOT_FOUND) => Ok(Decimal::ZERO),
             Err(err) => Err(err),
         }
@@ -57,7 +60,7 @@ impl BonusPlusClient {
         let url = self.inner.urls.retail_calc.clone();
         let call = Call::json("PUT retail/calc", Method::PUT, url, request)?;
         let body = self.send(key, call).await?;
-        decode("PUT retail/calc", &body)
+        self.decode(key, "PUT retail/calc", &body)
     }
 
     /// Books a sale. Never retried here: [`BonusPlusError::AlreadyBooked`] tells a repeated
@@ -66,7 +69,7 @@ impl BonusPlusClient {
         let url = self.inner.urls.retail.clone();
         let call = Call::json("POST retail", Method::POST, url, request)?;
         let body = self.send(key, call).await?;
-        decode("POST retail", &body)
+        self.decode(key, "POST retail", &body)
     }
 
     /// Returns (part of) one sold line; answers BonusPlus's `returnedPurchaseId`.
@@ -100,9 +103,23 @@ impl BonusPlusClient {
     ) -> Result<Option<GiftCardResponse>> {
         let url = self.path_url(&["certificate", &id.hyphenated().to_string()])?;
         match self.send_read(key, Call::get("GET certificate", url)).await {
-            Ok(body) => decode::<GiftCardWire>("GET certificate", &body)
-                .map(|wire| Some(wire.into_response(*id))),
-            Err(BonusPlusError::NotFound | BonusPlusError::UnknownCall { status: 404 }) => Ok(None),
+            Ok(body) => {
+                let wire: GiftCardWire = self.decode(key, "GET certificate", &body)?;
+                if wire
+                    .expire_date_text()
+                    .is_some_and(|date| !unconfirmed::has_offset(date))
+                {
+                    let event =
+                        Unexpected::answer(Point::DateWithoutOffset, "GET certificate", 200, &body);
+                    self.report(key, event);
+                }
+                Ok(Some(wire.into_response(*id)))
+            }
+            Err(
+                BonusPlusError::NotFound
+                | BonusPlusError::UnknownCall { status: 404 }
+                | BonusPlusError::Refused { status: 404, .. },
+            ) => Ok(None),
             Err(err) if err.code() == Some(codes::CERTIFICATE_NOT_FOUND) => Ok(None),
             Err(err) => Err(err),
         }

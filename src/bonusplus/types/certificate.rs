@@ -41,6 +41,13 @@ pub(crate) struct GiftCardWire {
 }
 
 impl GiftCardWire {
+    /// `expireDate` as answered, when it is not blank.
+    pub(crate) fn expire_date_text(&self) -> Option<&str> {
+        self.expire_date
+            .as_deref()
+            .filter(|text| !text.trim().is_empty())
+    }
+
     pub fn into_response(self, asked: Uuid) -> GiftCardResponse {
         GiftCardResponse {
             id: self.id.unwrap_or(asked),

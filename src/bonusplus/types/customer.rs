@@ -177,7 +177,7 @@ impl NewCustomer {
 
 /// Body of `PATCH customer/{phoneNumber}` (`PatchCustomer`): only the fields given change.
 /// `PatchCustomer` has no `sex`; [`sex`](Self::sex) is never sent with PATCH and serves only the
-/// `PUT customer/{phoneNumber}` fallback (see
+/// read–merge–write `PUT customer/{phoneNumber}` fallback (see
 /// [`BonusPlusClient::update_customer`](super::BonusPlusClient::update_customer)).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CustomerPatch {
@@ -195,15 +195,41 @@ pub struct CustomerPatch {
     pub birthday: Option<Date>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// Binds this card number to the customer.
-    #[serde(rename = "cardNumber", skip_serializing_if = "Option::is_none")]
+    /// Binds this card number to the customer. Sent as the documented `int` (Int32): a card that
+    /// does not fit one ([`unconfirmed::card_number_int`]) must be left out before sending.
+    #[serde(
+        rename = "cardNumber",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "card_int"
+    )]
     pub card_number: Option<Ean>,
     /// Not part of PATCH; used only when BonusPlus does not know PATCH and the full PUT is sent.
     #[serde(skip)]
     pub sex: Option<Sex>,
 }
 
+/// A card number as the Int32 `PatchCustomer.cardNumber`; one that does not fit is an error,
+/// never a string or a wrapped number.
+fn card_int<S: Serializer>(card: &Option<Ean>, serializer: S) -> Result<S::Ok, S::Error> {
+    let card = card.as_ref().map(Ean::as_str).unwrap_or_default();
+    match unconfirmed::card_number_int(card) {
+        Some(number) => serializer.serialize_i32(number),
+        None => Err(serde::ser::Error::custom(
+            "the card number does not fit the documented Int32",
+        )),
+    }
+}
+
 impl CustomerPatch {
+    /// The patch without a card BonusPlus's Int32 `cardNumber` cannot carry, and that card.
+    pub fn without_overflowing_card(&self) -> (CustomerPatch, Option<Ean>) {
+        let mut sendable = self.clone();
+        let overflowing = sendable
+            .card_number
+            .take_if(|card| unconfirmed::card_number_int(card.as_str()).is_none());
+        (sendable, overflowing)
+    }
+
     /// True when PATCH would change nothing (`sex` is not part of PATCH and does not count).
     pub fn is_empty(&self) -> bool {
         self.first_name.is_none()
@@ -231,36 +257,14 @@ impl From<&NewCustomer> for CustomerPatch {
     }
 }
 
-/// Body of `PUT customer/{phoneNumber}`: the `PatchCustomer` fields plus `sex`, with full-edit
-/// semantics (personal fields not sent are cleared). The body is unconfirmed; it is built only
-/// by [`unconfirmed::replace_customer_body`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct CustomerReplace {
-    #[serde(rename = "fn", skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
-    #[serde(rename = "ln", skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    #[serde(rename = "mn", skip_serializing_if = "Option::is_none")]
-    pub middle_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sex: Option<Sex>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "dotted_date::serialize"
-    )]
-    pub birthday: Option<Date>,
-    #[serde(rename = "cardNumber", skip_serializing_if = "Option::is_none")]
-    pub card_number: Option<Ean>,
-}
-
 /// Filters of `POST customer/list` (`CustomerFilter`, string arrays; a customer matches when a
 /// field equals one of the values given). Empty lists are not sent. The paging field is added by
 /// [`unconfirmed::customer_list_body`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerFilter {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phone: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub last_name: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -289,6 +293,9 @@ impl CustomerFilter {
     /// True when nothing is filtered: such a request would list the whole customer base.
     pub fn is_empty(&self) -> bool {
         let blank = |values: &Vec<String>| values.iter().all(|v| v.trim().is_empty());
-        blank(&self.last_name) && blank(&self.first_name) && blank(&self.middle_name)
+        blank(&self.phone)
+            && blank(&self.last_name)
+            && blank(&self.first_name)
+            && blank(&self.middle_name)
     }
 }

@@ -11,11 +11,13 @@ mod certificate;
 mod customer;
 mod product;
 mod retail;
+mod update;
 
 pub use certificate::*;
 pub use customer::*;
 pub use product::*;
 pub use retail::*;
+pub use update::*;
 
 /// Dates sent to BonusPlus: `ДД.ММ.ГГГГ` (DD.MM.YYYY), as `CreateCustomer.birthDay` and
 /// `PatchCustomer.birthday` document.
@@ -207,9 +209,19 @@ mod tests {
         patch.card_number = Some(Ean::parse("96385074").unwrap());
         assert_eq!(
             serde_json::to_string(&patch).unwrap(),
-            r#"{"ln":"Сидорова","birthday":"01.02.1985","cardNumber":"96385074"}"#
+            r#"{"ln":"Сидорова","birthday":"01.02.1985","cardNumber":96385074}"#
         );
         assert!(!patch.is_empty());
+        // An EAN-13 never reaches the wire as an overflowing int: it is taken out first.
+        patch.card_number = Some(Ean::parse("2000000051420").unwrap());
+        assert!(serde_json::to_string(&patch).is_err());
+        let (sendable, withheld) = patch.without_overflowing_card();
+        assert_eq!(sendable.card_number, None);
+        assert_eq!(withheld, patch.card_number);
+        assert_eq!(
+            serde_json::to_string(&sendable).unwrap(),
+            r#"{"ln":"Сидорова","birthday":"01.02.1985"}"#
+        );
     }
 
     #[test]

@@ -1,0 +1,146 @@
+//! The connection check's calls: each documented read-only call once with the shop's key, its
+//! HTTP status and how it ended — no fallback, no retry, nothing booked.
+//! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
+
+use reqwest::Method;
+use rust_decimal::Decimal;
+
+use super::{with_query, ApiKey, BonusPlusClient, Call};
+use crate::bonusplus::error::{BonusPlusError, Result};
+use crate::bonusplus::types::{CalcItem, CalcRequest, CustomerFilter};
+use crate::bonusplus::unconfirmed;
+use crate::domain::phone::Phone;
+
+/// One read-only call of the connection check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// `GET account`: the key.
+    Account,
+    /// `GET customer?phone=<a number no customer holds>`: "not found" proves the lookup works.
+    CustomerLookup,
+    /// `POST customer/list` filtered by that phone.
+    CustomerList,
+    /// `PUT retail/calc` of one line at this store for that phone: nothing is booked.
+    Calc { store: String },
+}
+
+impl Probe {
+    /// The call as the check shows it.
+    pub fn call(&self) -> String {
+        match self {
+            Probe::Account => "GET account".to_owned(),
+            Probe::CustomerLookup => "GET customer".to_owned(),
+            Probe::CustomerList => "POST customer/list".to_owned(),
+            Probe::Calc { store } => format!("PUT retail/calc («{store}»)"),
+        }
+    }
+}
+
+/// How one probe ended: the HTTP status (none when BonusPlus did not answer) and the outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeAnswer {
+    pub status: Option<u16>,
+    pub outcome: Result<()>,
+}
+
+impl BonusPlusClient {
+    /// Runs one probe. A lookup or calculation answered "customer not found" passes: the number
+    /// asked is one no customer holds (see [`unconfirmed::CALC_CHECKS_STORE_FIRST`]).
+    pub async fn probe(&self, key: &ApiKey, probe: &Probe) -> ProbeAnswer {
+        let call = match self.probe_call(probe) {
+            Ok(call) => call,
+            Err(err) => {
+                return ProbeAnswer {
+                    status: None,
+                    outcome: Err(err),
+                }
+            }
+        };
+        let endpoint = call.endpoint;
+        match self.exchange(key, call).await {
+            Err(err) => ProbeAnswer {
+                status: None,
+                outcome: Err(err),
+            },
+            Ok((status, body)) => {
+                let outcome = self
+                    .check_status(key, endpoint, status, body)
+                    .and_then(|body| self.probe_answer(key, probe, &body));
+                let outcome = match outcome {
+                    Err(BonusPlusError::NotFound) if *probe != Probe::Account => Ok(()),
+                    other => other,
+                };
+                ProbeAnswer {
+                    status: Some(status.as_u16()),
+                    outcome,
+                }
+            }
+        }
+    }
+
+    fn probe_call(&self, probe: &Probe) -> Result<Call> {
+        let phone = probe_phone()?;
+        let urls = &self.inner.urls;
+        match probe {
+            Probe::Account => Ok(Call::get("GET account", urls.account.clone())),
+            Probe::CustomerLookup => {
+                let url = with_query(&urls.customer, "phone", phone.as_str());
+                Ok(Call::get("GET customer (check)", url))
+            }
+            Probe::CustomerList => {
+                let filter = CustomerFilter {
+                    phone: vec![phone.as_str().to_owned()],
+                    ..CustomerFilter::default()
+                };
+                let body = unconfirmed::customer_list_body(&filter, 1);
+                let url = urls.customer_list.clone();
+                Call::json("POST customer/list", Method::POST, url, &body)
+            }
+            Probe::Calc { store } => {
+                let request = probe_calc(phone, store);
+                let url = urls.retail_calc.clone();
+                Call::json("PUT retail/calc", Method::PUT, url, &request)
+            }
+        }
+    }
+
+    /// A 2xx answer must also read as documented.
+    fn probe_answer(&self, key: &ApiKey, probe: &Probe, body: &[u8]) -> Result<()> {
+        match probe {
+            Probe::Account => Ok(()),
+            Probe::CustomerLookup => self
+                .decode::<crate::bonusplus::types::Customer>(key, "GET customer", body)
+                .map(drop),
+            Probe::CustomerList => unconfirmed::customer_list(body)
+                .map(drop)
+                .map_err(|reason| BonusPlusError::Unexpected { reason }),
+            Probe::Calc { .. } => self
+                .decode::<crate::bonusplus::types::CalcResult>(key, "PUT retail/calc", body)
+                .map(drop),
+        }
+    }
+}
+
+fn probe_phone() -> Result<Phone> {
+    Phone::parse(unconfirmed::KEY_CHECK_FALLBACK_PHONE).map_err(|_| BonusPlusError::Unexpected {
+        reason: "the check's phone is not a phone".into(),
+    })
+}
+
+fn probe_calc(phone: Phone, store: &str) -> CalcRequest {
+    CalcRequest {
+        phone,
+        store: store.to_owned(),
+        bonus_debit: Decimal::ZERO,
+        coupons: None,
+        items: vec![CalcItem {
+            ext: "bonusbridge-check".to_owned(),
+            product: "bonusbridge-check".to_owned(),
+            qnt: Decimal::ONE,
+            sum: Decimal::ONE,
+            ds: Decimal::ZERO,
+            price: None,
+            cat: None,
+        }],
+    }
+}
