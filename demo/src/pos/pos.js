@@ -395,21 +395,24 @@
   var lastSeen = null;
 
   // The till is answered once the sale (or return) is recorded; BonusPlus books it right after.
-  // Asks the emulator until what it holds for the customer changes (at most ~3 s), then shows it.
-  function refreshAfterBooking(step) {
+  // Asks the emulator until what it holds for the customer shows the booking (at most ~3 s), then
+  // shows it. `booked(answer)` says whether it does; by default, any change. A sale's delivery first
+  // releases the reserve — a change, but not yet the sale — so a sale waits for one more sale.
+  function refreshAfterBooking(step, booked) {
     if (!customer || !customer.phone) { return Promise.resolve(); }
     var before = lastSeen;
     var answered = Date.now();
     function ask(attempt) {
       return customerState().then(function (answer) {
         var seen = JSON.stringify(answer);
-        if (seen === before && attempt < 60) {
+        var shows = seen !== before && (!booked || booked(answer));
+        if (!shows && attempt < 60) {
           return new Promise(function (resolve) { setTimeout(resolve, 50); })
             .then(function () { return ask(attempt + 1); });
         }
-        var booked = seen === before ? ' (БонусПлюс ничего не изменил)'
-          : ' (БонусПлюс провёл через ' + (Date.now() - answered) + ' мс после ответа кассе)';
-        return showCustomer(step + booked, answer);
+        var note = shows ? ' (БонусПлюс провёл через ' + (Date.now() - answered) + ' мс после ответа кассе)'
+          : ' (БонусПлюс ничего не изменил)';
+        return showCustomer(step + note, answer);
       });
     }
     return ask(0);
@@ -417,6 +420,12 @@
 
   function customerState() {
     return demoApi('/demo/api/bonusplus/customer?phone=' + encodeURIComponent(customer.phone));
+  }
+
+  // How many sales BonusPlus holds for the customer in a seen answer (0 when none or not a member).
+  function salesIn(seen) {
+    var answer = seen ? JSON.parse(seen) : null;
+    return answer && answer.ok ? answer.data.sales.length : 0;
   }
 
   function refreshBalance(step) {
@@ -717,7 +726,10 @@
       notice('Продажа ' + body.name + ' проведена', 'ok');
       renderLines();
       showReturn();
-      return refreshAfterBooking('После продажи ' + body.name);
+      var salesBefore = salesIn(lastSeen);
+      return refreshAfterBooking('После продажи ' + body.name, function (answer) {
+        return salesIn(JSON.stringify(answer)) > salesBefore;
+      });
     }).catch(function (error) {
       receiptNumber -= 1;
       notice(error.message, 'error');
