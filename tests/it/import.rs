@@ -68,13 +68,7 @@ impl Shop {
             .ui(Method::PUT, "/ui/api/settings", &session, Some(body))
             .await;
         assert_eq!(status, 200, "{view}");
-        let pushed = world.moysklad.last(Method::PUT, "/loyalty").unwrap();
-        let public = world.app.state.settings.public_base();
-        let loyalty_url = pushed["url"]
-            .as_str()
-            .unwrap()
-            .replace(&public, &world.app.url(""));
-        let loyalty_token = pushed["token"].as_str().unwrap().to_owned();
+        let (loyalty_url, loyalty_token) = world.pushed_loyalty_endpoint();
         Shop {
             world,
             account,

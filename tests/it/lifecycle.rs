@@ -148,6 +148,18 @@ impl World {
         .await
     }
 
+    /// The LoyaltyAPI endpoint the last `PUT …/loyalty` gave MoySklad (its URL pointed at this
+    /// test server) and the token with it.
+    pub fn pushed_loyalty_endpoint(&self) -> (String, String) {
+        let pushed = self.moysklad.last(Method::PUT, "/loyalty").unwrap();
+        let url = pushed["url"]
+            .as_str()
+            .unwrap()
+            .replace(&self.app.state.settings.public_base(), &self.app.url(""));
+        let token = pushed["token"].as_str().unwrap().to_owned();
+        (url, token)
+    }
+
     pub fn settings_body(&self, key: Option<&str>) -> Value {
         let mut body = json!({
             "defaultStore": "",
@@ -770,12 +782,7 @@ async fn activated(world: &World, account: &str) -> (String, String, String) {
         .ui(Method::PUT, "/ui/api/settings", &session, Some(body))
         .await;
     assert_eq!(status, 200, "{view}");
-    let pushed = world.moysklad.last(Method::PUT, "/loyalty").unwrap();
-    let url = pushed["url"]
-        .as_str()
-        .unwrap()
-        .replace(&world.app.state.settings.public_base(), &world.app.url(""));
-    let token = pushed["token"].as_str().unwrap().to_owned();
+    let (url, token) = world.pushed_loyalty_endpoint();
     (url, token, session)
 }
 

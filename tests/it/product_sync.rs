@@ -117,13 +117,7 @@ impl Shop {
             .await;
         assert_eq!(status, 200, "{view}");
         assert_eq!(view["account"]["status"], "Activated");
-        let pushed = world.moysklad.last(Method::PUT, "/loyalty").unwrap();
-        let public = world.app.state.settings.public_base();
-        let loyalty_url = pushed["url"]
-            .as_str()
-            .unwrap()
-            .replace(&public, &world.app.url(""));
-        let loyalty_token = pushed["token"].as_str().unwrap().to_owned();
+        let (loyalty_url, loyalty_token) = world.pushed_loyalty_endpoint();
         Shop {
             world,
             session,
