@@ -1,7 +1,7 @@
 //! Configuration: `config/default.toml`, overlaid by the file named in `BONUSBRIDGE_CONFIG`, overlaid by
 //! `BONUSBRIDGE__SECTION__KEY` environment variables. Loading either yields a fully validated
 //! [`Settings`] or one [`ConfigError`] whose message names the offending setting.
-//! A utility: must not depend on `state`, incoming modules or services.
+//! A utility: must not depend on a client, `store` or any layer above; only on `domain` and utilities.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -97,6 +97,11 @@ impl Default for ImportSettings {
     }
 }
 
+/// Largest number of products sent in one BonusPlus `POST product/import`, the bound of
+/// `sync.batch_size`. Unconfirmed: BonusPlus documents no limit (listed with the other
+/// assumptions in `bonusplus::wire_assumptions`); callers split bigger catalogues into batches.
+pub const MAX_PRODUCTS_PER_IMPORT: usize = 1000;
+
 /// Product sync (MoySklad catalogue → BonusPlus).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,7 +110,7 @@ pub struct SyncSettings {
     pub interval_secs: u64,
     /// Rows per JSON API page (≤ 1000).
     pub page_size: u32,
-    /// Products per `POST product/import`.
+    /// Products per `POST product/import` (≤ [`MAX_PRODUCTS_PER_IMPORT`]).
     pub batch_size: usize,
 }
 
@@ -297,9 +302,7 @@ impl Settings {
         if !(1..=1000).contains(&self.sync.page_size) {
             return Err(invalid("sync.page_size", "must be between 1 and 1000"));
         }
-        if !(1..=crate::bonusplus::unconfirmed::MAX_PRODUCTS_PER_IMPORT)
-            .contains(&self.sync.batch_size)
-        {
+        if !(1..=MAX_PRODUCTS_PER_IMPORT).contains(&self.sync.batch_size) {
             return Err(invalid("sync.batch_size", "must be between 1 and 1000"));
         }
         if self.server.body_limit_bytes < 1024 {

@@ -1,16 +1,20 @@
 //! MoySklad LoyaltyAPI ↔ BonusPlus bridge: a MoySklad marketplace app that answers the cash desk's
 //! loyalty calls by talking to BonusPlus.
 //!
-//! The modules read top to bottom; each imports only what is listed below it (the utilities
-//! excepted, which anything may use), and `tests/it/architecture.rs` holds the line.
+//! The modules read top to bottom; each imports only what is listed below it, and
+//! `tests/it/architecture.rs` holds the line (no exceptions).
 
-// Start-up and the whole router: build the state, mount the incoming APIs, spawn the workers.
+// Start-up, the whole router and the operator's commands: build the state, mount the incoming
+// APIs, spawn the workers; `admin` holds what `main.rs` runs besides the server.
+pub mod admin;
 pub mod routes;
 pub mod startup;
 
 // Incoming, by who calls us: MoySklad's LoyaltyAPI (the till), MoySklad's Vendor API (the app's
-// life cycle), the settings page. They never import each other.
+// life cycle), the settings page, the operator's monitoring (health probes, Prometheus's scrape).
+// They never import each other.
 pub mod loyalty_api;
+pub mod monitoring;
 pub mod ui;
 pub mod vendor_api;
 
@@ -30,18 +34,13 @@ pub mod reserves;
 pub mod sales;
 pub mod sync;
 
-// Outgoing clients: BonusPlus, and what we call of MoySklad.
+// Outgoing clients (BonusPlus, what we call of MoySklad) and storage over PostgreSQL / SQLite,
+// side by side: services combine them; a client never reaches storage, nor storage a client.
 pub mod bonusplus;
 pub mod moysklad;
-
-// Storage over PostgreSQL / SQLite.
 pub mod store;
 
-// Pure rules: no I/O, no state, no storage, no clients.
-pub mod domain;
-
-// Utilities, usable from any layer above; they import no incoming module and no `state`.
-pub mod admin;
+// Utilities, usable from every layer above; they import only `domain` and each other.
 pub mod cache;
 pub mod config;
 pub mod crypto;
@@ -49,3 +48,6 @@ pub mod descriptor;
 pub mod http;
 pub mod meters;
 pub mod telemetry;
+
+// Pure rules: no I/O, no state, no storage, no clients; they import nothing outside `domain`.
+pub mod domain;

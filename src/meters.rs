@@ -1,25 +1,20 @@
-//! Prometheus metrics: `GET /metrics`.
-//! A utility: must not depend on `state` or on incoming modules (the scrape gets a [`ScrapeState`]).
+//! Recording metrics: the process-wide Prometheus recorder, the request middleware and the helpers
+//! every layer calls. A utility: must not depend on `store` or on any layer above (the scrape that
+//! reads the database at `GET /metrics` is `monitoring::scrape`).
 //!
-//! What is measured: every HTTP request (route template, method, status → count and latency), every
-//! BonusPlus call (endpoint, outcome → count and latency), and — read from the database at scrape
-//! time, so every instance reports the shared truth — the outbox backlog (sales and returns to
-//! deliver; product sync jobs are not counted) and its age, the reserves outstanding and the product
-//! sync runs by state. Labels never carry an account, a token or a phone: cardinality stays bounded
-//! and nothing private leaves through metrics.
+//! What is recorded here: every HTTP request (route template, method, status → count and latency),
+//! every BonusPlus call (endpoint, outcome → count and latency) and every answer that differed from
+//! an unconfirmed point. Labels never carry an account, a token or a phone: cardinality stays
+//! bounded and nothing private leaves through metrics.
 
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
-use axum::http::StatusCode;
+use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use metrics::{counter, gauge, histogram};
+use axum::response::Response;
+use metrics::{counter, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-
-use crate::store::{Store, StoreError};
 
 /// Latency buckets in seconds: fine below 10 ms, where the bridge's own share lives.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -83,60 +78,7 @@ pub fn record_upstream(endpoint: &'static str, outcome: &'static str, started: I
         .record(started.elapsed().as_secs_f64());
 }
 
-/// What `GET /metrics` needs: the database (gauges) and `server.metrics_token` (empty: open).
 /// BonusPlus answered otherwise than an unconfirmed point expects (`point` names it).
 pub fn record_unexpected(point: &'static str) {
     counter!("bonusbridge_bonusplus_unexpected_total", "point" => point).increment(1);
-}
-
-#[derive(Clone)]
-pub struct ScrapeState {
-    pub store: Store,
-    pub token: String,
-}
-
-/// `GET /metrics` in Prometheus text format; a bearer token when `server.metrics_token` is set.
-pub async fn scrape(State(state): State<ScrapeState>, request: Request) -> Response {
-    let expected = state.token.as_str();
-    if !expected.is_empty() {
-        let given = request
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        if !crate::crypto::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-            return (StatusCode::UNAUTHORIZED, "metrics token required\n").into_response();
-        }
-    }
-    if let Err(error) = refresh_gauges(&state.store).await {
-        tracing::warn!(%error, "metrics: database gauges not refreshed");
-    }
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        handle().render(),
-    )
-        .into_response()
-}
-
-async fn refresh_gauges(store: &Store) -> Result<(), StoreError> {
-    // Deliveries only: an account's product sync job keeps its creation time across daily runs, so
-    // counting it would make the outbox look hours old whenever a sync runs.
-    let delivery = Some(crate::store::DELIVER_KIND);
-    let (backlog, reserves, syncs) = tokio::join!(
-        store.job_backlog(None, delivery),
-        store.outstanding_reserves(),
-        store.sync_run_counts(),
-    );
-    let backlog = backlog?;
-    gauge!("outbox_jobs", "state" => "ready").set(backlog.ready as f64);
-    gauge!("outbox_jobs", "state" => "running").set(backlog.running as f64);
-    gauge!("outbox_jobs", "state" => "failed").set(backlog.failed as f64);
-    gauge!("outbox_oldest_age_seconds").set(backlog.oldest_age_ms.unwrap_or(0) as f64 / 1000.0);
-    gauge!("reserves_outstanding").set(reserves? as f64);
-    let (running, done, failed) = syncs?;
-    gauge!("product_sync_runs", "state" => "running").set(running as f64);
-    gauge!("product_sync_runs", "state" => "done").set(done as f64);
-    gauge!("product_sync_runs", "state" => "failed").set(failed as f64);
-    Ok(())
 }

@@ -1,5 +1,5 @@
-//! The whole router: the incoming APIs (LoyaltyAPI, Vendor API, settings page), health and
-//! metrics, and the layers every request passes through (request id, tracing, panic guard, time
+//! The whole router: the incoming APIs (LoyaltyAPI, Vendor API, settings page, monitoring's health
+//! and metrics), and the layers every request passes through (request id, tracing, panic guard, time
 //! limit, body limit, rate limits, JSON 404/405). Nothing below imports it.
 
 use std::sync::Arc;
@@ -16,8 +16,9 @@ use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 
 use crate::http::error::ApiError;
 use crate::http::rate_limit::RateLimits;
-use crate::http::{health, rate_limit, request_span, REQUEST_ID_HEADER};
+use crate::http::{rate_limit, request_span, REQUEST_ID_HEADER};
 use crate::loyalty_api::call_log::CallLog;
+use crate::monitoring::{health, scrape};
 use crate::state::AppState;
 
 /// The whole application router.
@@ -34,7 +35,7 @@ pub fn router(state: AppState, call_log: CallLog, extra: Router) -> Router {
     Router::new()
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
-        .route("/metrics", get(crate::meters::scrape))
+        .route("/metrics", get(scrape::scrape))
         .nest(
             "/loyalty",
             crate::loyalty_api::router(state.clone(), call_log),

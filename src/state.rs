@@ -12,7 +12,6 @@ use crate::config::Settings;
 use crate::crypto::Cipher;
 use crate::customers::Customers;
 use crate::jobs::JobContext;
-use crate::meters::ScrapeState;
 use crate::moysklad::json_api::JsonApiClient;
 use crate::moysklad::jwt::VendorJwt;
 use crate::moysklad::vendor_client::VendorClient;
@@ -69,14 +68,5 @@ impl FromRef<AppState> for Store {
 impl FromRef<AppState> for Accounts {
     fn from_ref(state: &AppState) -> Accounts {
         state.accounts.clone()
-    }
-}
-
-impl FromRef<AppState> for ScrapeState {
-    fn from_ref(state: &AppState) -> ScrapeState {
-        ScrapeState {
-            store: state.store.clone(),
-            token: state.settings.server.metrics_token.clone(),
-        }
     }
 }

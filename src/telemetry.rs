@@ -1,6 +1,6 @@
 //! Structured logs through `tracing`: JSON lines in production, human-readable for development.
 //! Every line logged while a request is served carries that request's id (see `http::request_span`).
-//! A utility: must not depend on `state`, incoming modules or services.
+//! A utility: must not depend on `store`, a client or any layer above; only on `config`.
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;

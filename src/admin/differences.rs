@@ -1,6 +1,6 @@
 //! The part of `bonusbridge accounts <id>` that lists where the account's BonusPlus answered
 //! otherwise than an unconfirmed point expects, and what the app did instead.
-//! Must not depend on `state`, incoming modules or services: it formats stored rows.
+//! A part of the command layer: it formats stored rows; nothing in the library imports it.
 
 use std::fmt::Write as _;
 

@@ -1,5 +1,5 @@
-//! Operator commands that work on the stored data: key rotation, the accounts report.
-//! Must not depend on `state`, incoming modules or services: it works on the `Store` with a `Cipher`.
+//! Operator commands beside `main.rs` that work on the stored data: key rotation, the accounts report.
+//! The top layer, beside `startup`: it imports downward only, and nothing in the library imports it.
 
 mod accounts;
 mod differences;

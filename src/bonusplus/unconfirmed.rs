@@ -36,8 +36,9 @@ pub const CALC_CHECKS_STORE_FIRST: bool = true;
 pub const RESERVE_ID_CONSUMES: bool = false;
 
 /// Largest number of products sent in one `POST product/import`. Unconfirmed: BonusPlus
-/// documents no limit; callers split bigger catalogues into batches of this size.
-pub const MAX_PRODUCTS_PER_IMPORT: usize = 1000;
+/// documents no limit; callers split bigger catalogues into batches of this size. Defined by
+/// `config`, which bounds `sync.batch_size` by it (the configuration imports no client).
+pub use crate::config::MAX_PRODUCTS_PER_IMPORT;
 
 /// `pid` of a top-level group in `POST product/import` (the spec says "0 for top level";
 /// whether it must be a JSON number or string is unconfirmed — ids are strings here).

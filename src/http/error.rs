@@ -1,7 +1,8 @@
 //! HTTP errors in MoySklad's LoyaltyAPI error format:
 //! `{"errors": [{"error": <title for the cashier>, "parameter": <field>, "code": <n>, "error_message": <text>}]}`.
 //! Every refusal of the service goes through [`ApiError`], so no endpoint answers a bare 500 or a
-//! stack trace. HTTP plumbing: must not depend on `state` or on the incoming modules.
+//! stack trace. A utility: must not depend on `store` or on any layer above (each incoming API maps
+//! its own failures into it: the LoyaltyAPI's in `loyalty_api::errors`).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -177,17 +178,6 @@ impl IntoResponse for ApiError {
 /// How long a till is told to wait before repeating a request refused while the database is
 /// unavailable.
 pub const RETRY_AFTER_SECS: u32 = 5;
-
-impl From<crate::store::StoreError> for ApiError {
-    fn from(error: crate::store::StoreError) -> Self {
-        if error.is_unavailable() {
-            tracing::warn!(%error, "database unavailable");
-            return ApiError::temporarily_unavailable();
-        }
-        tracing::error!(%error, "storage error");
-        ApiError::internal()
-    }
-}
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

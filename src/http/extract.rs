@@ -1,6 +1,6 @@
 //! A JSON body extractor whose every refusal is an [`ApiError`] naming the offending field, in
 //! MoySklad's error format (axum's own `Json` answers plain text).
-//! HTTP plumbing: must not depend on `state` or on the incoming modules.
+//! HTTP plumbing, a utility: must not depend on `store`, `state` or any layer above.
 
 use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;

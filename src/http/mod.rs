@@ -1,10 +1,9 @@
 //! HTTP plumbing shared by every incoming API: the error format ([`error`]), the JSON extractor
-//! ([`extract`]), health probes, rate limits, request-id tracing and well-known header names.
-//! Must not depend on `state` or on the incoming modules (`loyalty_api`, `vendor_api`, `ui`).
+//! ([`extract`]), rate limits, request-id tracing and well-known header names.
+//! A utility: must not depend on `store`, `state` or any layer above; only on `domain` and utilities.
 
 pub mod error;
 pub mod extract;
-pub mod health;
 pub mod rate_limit;
 
 use axum::http::Request;

@@ -1,5 +1,5 @@
-//! BonusPlus failures as the cashier sees them: one place maps every [`BonusPlusError`] to
-//! MoySklad's error format with a Russian title the cashier can act on.
+//! BonusPlus and storage failures as the cashier sees them: one place maps every [`BonusPlusError`]
+//! and [`StoreError`] to MoySklad's error format with a Russian title the cashier can act on.
 //! Must not depend on `vendor_api` or `ui`.
 
 use axum::http::StatusCode;
@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use crate::bonusplus::BonusPlusError;
 use crate::domain::phone::PhoneError;
 use crate::http::error::{codes, ApiError};
+use crate::store::StoreError;
 
 /// MoySklad shows `error` on the till; keep it short.
 const TITLE_LIMIT: usize = 140;
@@ -39,6 +40,19 @@ pub fn invalid_phone(parameter: &str, error: &PhoneError) -> ApiError {
         format!("The phone number cannot be used: {error}"),
     )
     .with_parameter(parameter)
+}
+
+/// Our database failed: unavailable (an outage, a restart) is a 503 the till repeats after
+/// `Retry-After`; anything else is logged and answered as an internal error.
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        if error.is_unavailable() {
+            tracing::warn!(%error, "database unavailable");
+            return ApiError::temporarily_unavailable();
+        }
+        tracing::error!(%error, "storage error");
+        ApiError::internal()
+    }
 }
 
 impl From<BonusPlusError> for ApiError {

@@ -1,52 +1,72 @@
 //! The house reads top to bottom: this test reads every file under `src/`, collects the top-level
 //! modules each one imports (`crate::x…`, `use crate::{x, …}`, and `super::x` where `super` is the
-//! crate root), and fails on an import that goes the wrong way:
+//! crate root), and fails on an import that goes the wrong way. There is no exception list:
 //!
 //! * any cycle among top-level modules (two modules importing each other, or a longer loop);
-//! * an import upward: start-up and routes → incoming APIs → `state` → shared services → clients →
-//!   storage → pure rules (`domain`), utilities usable from anywhere above clients;
-//! * an incoming module (`loyalty_api`, `vendor_api`, `ui`) importing another incoming module;
-//! * a shared service (`accounts`, `customers`, `reserves`, `jobs`, `sales`, `sync`) importing
-//!   `state` or an incoming
-//!   module, and `sync` importing `jobs`;
-//! * anything under `src/domain/` importing a module outside `domain`.
+//! * an import upward: the top (start-up, routes, the operator's commands) → incoming APIs →
+//!   `state` → shared services → outgoing clients and storage → utilities → pure rules (`domain`);
+//! * an outgoing client importing storage or storage importing a client: they sit side by side and
+//!   only the services above combine them;
+//! * an incoming module (`loyalty_api`, `vendor_api`, `ui`, `monitoring`) importing another;
+//! * `sync` or `import` importing `jobs` (the queue runs them, not the reverse).
+//!
+//! So a utility (`cache`, `config`, `crypto`, `descriptor`, `http`, `meters`, `telemetry`) imports
+//! only `domain` and other utilities, and `domain` nothing outside itself.
 //!
 //! A new top-level module must be given its layer in [`layer_of`] first.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layer {
-    /// `startup`, `routes`: build and mount everything.
+    /// `startup`, `routes`, `admin`: build and mount everything; the commands `main.rs` runs.
     Top,
-    /// Who calls us: MoySklad's LoyaltyAPI and Vendor API, the settings page.
+    /// Who calls us: MoySklad's LoyaltyAPI and Vendor API, the settings page, monitoring.
     Incoming,
     /// What the handlers share.
     State,
     /// Used by handlers and workers alike.
     Service,
-    /// Outgoing: BonusPlus, MoySklad.
+    /// Outgoing: BonusPlus, MoySklad. Beside storage, never importing it.
     Client,
+    /// Our database. Beside the clients, never importing one.
     Storage,
+    /// `cache`, `config`, `crypto`, `descriptor`, `http`, `meters`, `telemetry`: usable from every
+    /// layer above; they import only `domain` and each other.
+    Utility,
     /// Pure rules, no I/O.
     Domain,
-    /// `config`, `crypto`, `http`, `meters`, …: usable from any layer above clients.
-    Utility,
+}
+
+impl Layer {
+    /// How far down the house the layer sits; clients and storage share a floor.
+    fn floor(self) -> u8 {
+        match self {
+            Layer::Top => 0,
+            Layer::Incoming => 1,
+            Layer::State => 2,
+            Layer::Service => 3,
+            Layer::Client | Layer::Storage => 4,
+            Layer::Utility => 5,
+            Layer::Domain => 6,
+        }
+    }
 }
 
 fn layer_of(module: &str) -> Option<Layer> {
     Some(match module {
-        "startup" | "routes" => Layer::Top,
-        "loyalty_api" | "vendor_api" | "ui" => Layer::Incoming,
+        "startup" | "routes" | "admin" => Layer::Top,
+        "loyalty_api" | "vendor_api" | "ui" | "monitoring" => Layer::Incoming,
         "state" => Layer::State,
         "accounts" | "certificates" | "changes" | "customers" | "differences" | "doctor"
-        | "import" | "reserves" | "jobs" | "sales" | "sync" => Layer::Service,
+        | "import" | "jobs" | "outbox" | "reserves" | "sales" | "sync" => Layer::Service,
         "bonusplus" | "moysklad" => Layer::Client,
         "store" => Layer::Storage,
+        "cache" | "config" | "crypto" | "descriptor" | "http" | "meters" | "telemetry" => {
+            Layer::Utility
+        }
         "domain" => Layer::Domain,
-        "admin" | "cache" | "config" | "crypto" | "descriptor" | "http" | "meters"
-        | "telemetry" => Layer::Utility,
         _ => return None,
     })
 }
@@ -58,16 +78,13 @@ fn allowed(from: &str, to: &str) -> Result<(), String> {
             "`{from}` → `{to}`: give every top-level module a layer in architecture.rs"
         ));
     };
-    let upward = match (a, b) {
-        (Layer::Domain, _) => true,
-        // Utilities may use what sits below the services, never what sits above.
-        (Layer::Utility, b) => b < Layer::Client,
-        // Anyone may use a utility.
-        (_, Layer::Utility) => false,
-        (a, b) => b < a,
-    };
-    if upward {
+    if b.floor() < a.floor() {
         return Err(format!("`{from}` imports `{to}`, which sits above it"));
+    }
+    if b.floor() == a.floor() && a != b {
+        return Err(format!(
+            "`{from}` imports `{to}`: clients and storage sit side by side, never importing each other"
+        ));
     }
     if a == Layer::Incoming && b == Layer::Incoming {
         return Err(format!(
@@ -319,6 +336,74 @@ fn bad_imports_are_caught() {
             vec![file("newthing.rs", "use crate::store::Store;")],
             "give every top-level module a layer",
         ),
+        // A utility reaching storage: the scrape's gauges back in the recorder.
+        (
+            vec![file("meters.rs", "use crate::store::{Store, StoreError};")],
+            "`meters` imports `store`, which sits above it",
+        ),
+        // The BonusPlus client reaching storage, and storage a client.
+        (
+            vec![file("bonusplus/client/mod.rs", "fn f(s: &crate::store::Store) {}")],
+            "clients and storage sit side by side",
+        ),
+        (
+            vec![file("store/mod.rs", "use crate::bonusplus::ApiKey;")],
+            "clients and storage sit side by side",
+        ),
+        // The configuration importing a client's constant.
+        (
+            vec![file(
+                "config.rs",
+                "if (1..=crate::bonusplus::unconfirmed::MAX).contains(&n) {}",
+            )],
+            "`config` imports `bonusplus`, which sits above it",
+        ),
+        // HTTP plumbing importing storage: the error mapping, the readiness probe.
+        (
+            vec![file(
+                "http/error.rs",
+                "impl From<crate::store::StoreError> for ApiError {}",
+            )],
+            "`http` imports `store`, which sits above it",
+        ),
+        (
+            vec![file("http/health.rs", "use crate::store::Store;")],
+            "`http` imports `store`, which sits above it",
+        ),
+        // The operator's commands are the top: nothing below imports them.
+        (
+            vec![file("jobs/mod.rs", "use crate::admin::rotate_keys;")],
+            "`jobs` imports `admin`, which sits above it",
+        ),
+        (
+            vec![file("config.rs", "use crate::admin::Rotation;")],
+            "`config` imports `admin`, which sits above it",
+        ),
+        // Utilities import each other without a loop, and never a layer above.
+        (
+            vec![
+                file("http/mod.rs", "use crate::config::Settings;"),
+                file("config.rs", "use crate::http::TOKEN_HEADER;"),
+            ],
+            "import cycle",
+        ),
+        (
+            vec![file("crypto.rs", "use crate::accounts::Accounts;")],
+            "`crypto` imports `accounts`, which sits above it",
+        ),
+        (
+            vec![file("domain/money.rs", "use crate::config::Settings;")],
+            "`domain` imports `config`, which sits above it",
+        ),
+        // Monitoring is incoming like the rest.
+        (
+            vec![file("monitoring/scrape.rs", "use crate::ui::UiError;")],
+            "handlers never import each other",
+        ),
+        (
+            vec![file("store/jobs.rs", "use crate::outbox::Payload;")],
+            "`store` imports `outbox`, which sits above it",
+        ),
     ];
     for (files, expected) in cases {
         let problems = violations(&files);
@@ -346,6 +431,15 @@ fn bad_imports_are_caught() {
             "use super::UiError;\nuse crate::store::Account;",
         ),
         file("domain/returns.rs", "use super::receipt::line_sum;"),
+        file("meters.rs", "use crate::crypto::constant_time_eq;"),
+        file("http/rate_limit.rs", "use crate::{config::LimitSettings, crypto::token_hash};"),
+        file("config.rs", "use crate::domain::phone::Phone;"),
+        file("bonusplus/client/mod.rs", "fn f() { crate::meters::record_unexpected(\"x\") }"),
+        file("store/secrets.rs", "use crate::crypto::Cipher;"),
+        file("monitoring/scrape.rs", "use crate::{state::AppState, store::Store};"),
+        file("admin/mod.rs", "use crate::{crypto::Cipher, store::Store, jobs::retry_failed};"),
+        file("outbox/mod.rs", "use crate::{bonusplus::BonusPlusClient, reserves::Reserves};"),
+        file("jobs/mod.rs", "use crate::outbox::deliver;"),
     ];
     assert_eq!(violations(&fine), Vec::<String>::new());
 }

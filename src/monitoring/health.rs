@@ -1,5 +1,5 @@
-//! Liveness and readiness probes.
-//! HTTP plumbing: must not depend on `state` or on incoming modules (readiness needs only the [`Store`]).
+//! Liveness and readiness probes (`GET /health/live`, `GET /health/ready`).
+//! Must not depend on another incoming module; readiness needs only the [`Store`].
 
 use axum::extract::State;
 use axum::http::StatusCode;
