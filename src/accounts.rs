@@ -17,7 +17,7 @@ use secrecy::SecretString;
 
 use crate::bonusplus::ApiKey;
 use crate::cache::UntilChanged;
-use crate::crypto::{token_hash, Cipher, CryptoError, Purpose};
+use crate::crypto::{token_hash, Cipher, CryptoError, SecretKind};
 use crate::domain::verification::{CodeDelivery, CodeMessage};
 use crate::store::{Account, Change, CheckoutSettings, LoyaltySettings, Store, StoreError};
 
@@ -161,7 +161,7 @@ impl Accounts {
             .as_ref()
             .ok_or(AccountError::NoJsonApiAccess)?;
         self.cipher
-            .open(&account.account_id, Purpose::MoySkladToken, sealed)
+            .open(&account.account_id, SecretKind::MoySkladToken, sealed)
             .map_err(|_| AccountError::JsonApiTokenUnreadable)
     }
 
@@ -170,7 +170,7 @@ impl Accounts {
     fn open_bonusplus_key(&self, account_id: &str, sealed: &[u8]) -> Result<ApiKey, AccountError> {
         let secret = self
             .cipher
-            .open(account_id, Purpose::BonusPlusKey, sealed)?;
+            .open(account_id, SecretKind::BonusPlusKey, sealed)?;
         ApiKey::new(secret)
             .map(|key| key.owned_by(account_id))
             .map_err(|_| AccountError::Inactive)

@@ -7,7 +7,9 @@
 
 use uuid::Uuid;
 
-use crate::bonusplus::{unconfirmed, ApiKey, BonusPlusClient, BonusPlusError, GiftCardResponse};
+use crate::bonusplus::{
+    wire_assumptions, ApiKey, BonusPlusClient, BonusPlusError, GiftCardResponse,
+};
 use crate::domain::certificate::{read_list, ListProblem, PrintedNumber};
 use crate::store::{CertificateSource, Store, StoreError};
 
@@ -38,7 +40,7 @@ pub async fn find(
     account_id: &str,
     typed: &str,
 ) -> Result<Option<GiftCardResponse>, CertificateError> {
-    let certificate = if unconfirmed::certificate_id(typed).is_some() {
+    let certificate = if wire_assumptions::certificate_id(typed).is_some() {
         client.find_certificate(key, typed).await?
     } else {
         let Ok(number) = PrintedNumber::parse(typed) else {

@@ -3,7 +3,7 @@
 //!
 //! * [`Cipher`] seals secrets (BonusPlus keys, MoySklad tokens) with AES-256-GCM. The envelope names
 //!   the key that sealed it, so keys can be rotated; the associated data binds a ciphertext to its
-//!   account and purpose, so a ciphertext copied into another row does not open.
+//!   account and [`SecretKind`], so a ciphertext copied into another row does not open.
 //! * Bearer tokens (LoyaltyAPI, settings-page sessions) are random, shown once, and stored only as a
 //!   SHA-256 hash: they have 256 bits of entropy, so a fast hash is enough and a dump holds nothing usable.
 
@@ -33,20 +33,21 @@ pub enum CryptoError {
     Seal,
 }
 
-/// What a secret is for; part of the associated data.
+/// Which secret a ciphertext holds (a BonusPlus key, a MoySklad token, a verification code); part
+/// of the associated data, so one kind never opens as another.
 #[derive(Debug, Clone, Copy)]
-pub enum Purpose {
+pub enum SecretKind {
     BonusPlusKey,
     MoySkladToken,
     VerificationCode,
 }
 
-impl Purpose {
+impl SecretKind {
     fn label(self) -> &'static str {
         match self {
-            Purpose::BonusPlusKey => "bonusplus-key",
-            Purpose::MoySkladToken => "moysklad-token",
-            Purpose::VerificationCode => "verification-code",
+            SecretKind::BonusPlusKey => "bonusplus-key",
+            SecretKind::MoySkladToken => "moysklad-token",
+            SecretKind::VerificationCode => "verification-code",
         }
     }
 }
@@ -91,7 +92,7 @@ impl Cipher {
     pub fn seal(
         &self,
         account_id: &str,
-        purpose: Purpose,
+        kind: SecretKind,
         secret: &SecretString,
     ) -> Result<Vec<u8>, CryptoError> {
         let name = &self.inner.active;
@@ -102,7 +103,7 @@ impl Cipher {
             .ok_or_else(|| CryptoError::UnknownKey(name.clone()))?;
         let mut nonce = [0u8; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
-        let aad = associated_data(account_id, purpose);
+        let aad = associated_data(account_id, kind);
         let sealed = cipher
             .encrypt(
                 Nonce::from_slice(&nonce),
@@ -124,7 +125,7 @@ impl Cipher {
     pub fn open(
         &self,
         account_id: &str,
-        purpose: Purpose,
+        kind: SecretKind,
         envelope: &[u8],
     ) -> Result<SecretString, CryptoError> {
         let (name, nonce, sealed) = split_envelope(envelope)?;
@@ -133,7 +134,7 @@ impl Cipher {
             .keys
             .get(name)
             .ok_or_else(|| CryptoError::UnknownKey(name.to_owned()))?;
-        let aad = associated_data(account_id, purpose);
+        let aad = associated_data(account_id, kind);
         let clear = cipher
             .decrypt(
                 Nonce::from_slice(nonce),
@@ -153,8 +154,8 @@ impl Cipher {
     }
 }
 
-fn associated_data(account_id: &str, purpose: Purpose) -> Vec<u8> {
-    format!("bonusbridge:{}:{}", purpose.label(), account_id).into_bytes()
+fn associated_data(account_id: &str, kind: SecretKind) -> Vec<u8> {
+    format!("bonusbridge:{}:{}", kind.label(), account_id).into_bytes()
 }
 
 fn split_envelope(envelope: &[u8]) -> Result<(&str, &[u8], &[u8]), CryptoError> {
@@ -208,22 +209,22 @@ mod tests {
     }
 
     #[test]
-    fn sealed_secret_opens_only_for_its_account_and_purpose() {
+    fn sealed_secret_opens_only_for_its_account_and_kind() {
         let c = cipher("new");
         let secret = SecretString::from("bp-key-123");
-        let env = c.seal("acc-1", Purpose::BonusPlusKey, &secret).unwrap();
+        let env = c.seal("acc-1", SecretKind::BonusPlusKey, &secret).unwrap();
         assert_eq!(
-            c.open("acc-1", Purpose::BonusPlusKey, &env)
+            c.open("acc-1", SecretKind::BonusPlusKey, &env)
                 .unwrap()
                 .expose_secret(),
             "bp-key-123"
         );
         assert!(matches!(
-            c.open("acc-2", Purpose::BonusPlusKey, &env),
+            c.open("acc-2", SecretKind::BonusPlusKey, &env),
             Err(CryptoError::Unseal)
         ));
         assert!(matches!(
-            c.open("acc-1", Purpose::MoySkladToken, &env),
+            c.open("acc-1", SecretKind::MoySkladToken, &env),
             Err(CryptoError::Unseal)
         ));
         assert!(!env.windows(10).any(|w| w == b"bp-key-123"));
@@ -233,13 +234,13 @@ mod tests {
     fn envelope_names_its_key_so_old_keys_still_open() {
         let old = cipher("old");
         let env = old
-            .seal("a", Purpose::MoySkladToken, &SecretString::from("t"))
+            .seal("a", SecretKind::MoySkladToken, &SecretString::from("t"))
             .unwrap();
         assert_eq!(Cipher::key_of(&env).unwrap(), "old");
         let rotated = cipher("new");
         assert_eq!(
             rotated
-                .open("a", Purpose::MoySkladToken, &env)
+                .open("a", SecretKind::MoySkladToken, &env)
                 .unwrap()
                 .expose_secret(),
             "t"
@@ -250,13 +251,13 @@ mod tests {
     fn tampered_or_truncated_envelopes_are_refused() {
         let c = cipher("new");
         let mut env = c
-            .seal("a", Purpose::BonusPlusKey, &SecretString::from("k"))
+            .seal("a", SecretKind::BonusPlusKey, &SecretString::from("k"))
             .unwrap();
         let last = env.len() - 1;
         env[last] ^= 1;
-        assert!(c.open("a", Purpose::BonusPlusKey, &env).is_err());
-        assert!(c.open("a", Purpose::BonusPlusKey, &env[..5]).is_err());
-        assert!(c.open("a", Purpose::BonusPlusKey, &[]).is_err());
+        assert!(c.open("a", SecretKind::BonusPlusKey, &env).is_err());
+        assert!(c.open("a", SecretKind::BonusPlusKey, &env[..5]).is_err());
+        assert!(c.open("a", SecretKind::BonusPlusKey, &[]).is_err());
     }
 
     #[test]

@@ -136,7 +136,7 @@ async fn check(client: &BonusPlusClient, key: &ApiKey, probe: Probe, what: Strin
         Probe::Calc { store } => Some(store.clone()),
         _ => None,
     };
-    let phone = crate::bonusplus::unconfirmed::KEY_CHECK_FALLBACK_PHONE;
+    let phone = crate::bonusplus::wire_assumptions::KEY_CHECK_FALLBACK_PHONE;
     let note = match (&answer.outcome, answer.status, &probe) {
         (Ok(()), Some(400..), Probe::Calc { .. }) => {
             format!("магазин принят; покупателя с проверочным номером {phone} нет, как и ожидалось")

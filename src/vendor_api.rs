@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::crypto::Purpose;
+use crate::crypto::SecretKind;
 use crate::domain::audit::{moysklad_call, AuditAction};
 use crate::moysklad::jwt::{bearer, JwtError};
 use crate::state::AppState;
@@ -126,7 +126,7 @@ async fn activate(
         Some(token) => Some(
             state
                 .cipher
-                .seal(&account_id, Purpose::MoySkladToken, token)
+                .seal(&account_id, SecretKind::MoySkladToken, token)
                 .map_err(|_| VendorError::new(StatusCode::INTERNAL_SERVER_ERROR, "cannot seal"))?,
         ),
         None => None,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use bonusbridge::config::Settings;
-use bonusbridge::crypto::{token_hash, Cipher, Purpose};
+use bonusbridge::crypto::{token_hash, Cipher, SecretKind};
 use bonusbridge::store::{AccountStatus, ActivationRecord, LoyaltySettings, Store};
 use futures::StreamExt;
 use secrecy::SecretString;
@@ -182,7 +182,7 @@ async fn provision_account(
         .await?;
     let sealed = cipher.seal(
         account,
-        Purpose::BonusPlusKey,
+        SecretKind::BonusPlusKey,
         &SecretString::from(key.to_owned()),
     )?;
     store

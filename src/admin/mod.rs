@@ -6,7 +6,7 @@ mod differences;
 
 pub use accounts::{accounts_report, ReportError};
 
-use crate::crypto::{Cipher, Purpose};
+use crate::crypto::{Cipher, SecretKind};
 use crate::store::{SealedSecret, SecretColumn, Store, StoreError};
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -45,9 +45,9 @@ pub async fn rotate_keys(store: &Store, cipher: &Cipher) -> Result<Rotation, Sto
 
 fn reseal(cipher: &Cipher, secret: &SealedSecret) -> Option<Vec<u8>> {
     let purpose = match secret.column {
-        SecretColumn::AccessToken => Purpose::MoySkladToken,
-        SecretColumn::BonusPlusKey => Purpose::BonusPlusKey,
-        SecretColumn::VerificationCode => Purpose::VerificationCode,
+        SecretColumn::AccessToken => SecretKind::MoySkladToken,
+        SecretColumn::BonusPlusKey => SecretKind::BonusPlusKey,
+        SecretColumn::VerificationCode => SecretKind::VerificationCode,
     };
     let clear = cipher
         .open(&secret.account_id, purpose, &secret.sealed)

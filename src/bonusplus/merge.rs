@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::types::{dotted_date, CustomerPatch, UpdateCustomer};
-use super::unconfirmed;
+use super::wire_assumptions;
 
 /// The `UpdateCustomer` body that writes `patch` and keeps everything else of `current` (the
 /// `GET customer` answer, as JSON). `Err` names, in Russian, what could not be carried back.
@@ -33,10 +33,10 @@ pub(crate) fn replace_body(
 /// Copies every member of `from` into `body` under its `UpdateCustomer` name.
 fn carry_back(from: &Map<String, Value>, body: &mut Map<String, Value>) -> Result<(), String> {
     for (name, value) in from {
-        if is_empty(value) || unconfirmed::CUSTOMER_READ_ONLY.contains(&name.as_str()) {
+        if is_empty(value) || wire_assumptions::CUSTOMER_READ_ONLY.contains(&name.as_str()) {
             continue;
         }
-        let Some(target) = unconfirmed::update_field_of(name) else {
+        let Some(target) = wire_assumptions::update_field_of(name) else {
             return Err(format!(
                 "поле «{name}» ответа БонусПлюс не предусмотрено в PUT: PUT стёр бы его"
             ));
@@ -57,12 +57,12 @@ fn converted(target: &str, name: &str, value: &Value) -> Result<Value, String> {
         _ => None,
     };
     match (target, text) {
-        ("newCardNumber", Some(card)) => unconfirmed::card_number_int(&card)
+        ("newCardNumber", Some(card)) => wire_assumptions::card_number_int(&card)
             .map(Value::from)
             .ok_or_else(|| {
                 format!("карта клиента «{card}» не помещается в целое число (Int32), которое принимает PUT: PUT стёр бы её")
             }),
-        ("birthDay", Some(day)) => unconfirmed::parse_answered_date(&day)
+        ("birthDay", Some(day)) => wire_assumptions::parse_answered_date(&day)
             .and_then(|date| date.format(dotted_date::FORMAT).ok())
             .map(Value::String)
             .ok_or_else(|| format!("дата «{name}» в ответе БонусПлюс не прочитана: PUT стёр бы её")),
@@ -98,10 +98,10 @@ fn apply(update: &mut UpdateCustomer, patch: &CustomerPatch) -> Result<(), Strin
         );
     }
     if let Some(sex) = patch.sex {
-        update.sex = Some(Value::from(unconfirmed::sex_to_wire(sex)));
+        update.sex = Some(Value::from(wire_assumptions::sex_to_wire(sex)));
     }
     if let Some(card) = &patch.card_number {
-        let number = unconfirmed::card_number_int(card.as_str())
+        let number = wire_assumptions::card_number_int(card.as_str())
             .ok_or_else(|| format!("карта «{}» не помещается в Int32", card.as_str()))?;
         update.new_card_number = Some(number);
     }

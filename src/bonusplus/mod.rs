@@ -1,12 +1,12 @@
 //! Typed client of the BonusPlus loyalty API. The wire contract is `docs/bonusplus-wire.md`;
-//! the points of it BonusPlus has not confirmed live in [`unconfirmed`].
+//! the points of it BonusPlus has not confirmed live in [`wire_assumptions`].
 //! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
 mod client;
 mod error;
 mod merge;
 mod types;
-pub mod unconfirmed;
 pub mod watch;
+pub mod wire_assumptions;
 
 pub use client::{
     ApiKey, BonusPlusClient, CustomerUpdate, Probe, ProbeAnswer, Withheld, MAX_CUSTOMERS_PER_LIST,

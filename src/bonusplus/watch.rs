@@ -1,5 +1,5 @@
 //! Watching the unconfirmed points at run time: what an answer that differs from a point of
-//! [`unconfirmed`](super::unconfirmed) is called, what the product did instead, and the answer's
+//! [`wire_assumptions`](super::wire_assumptions) is called, what the product did instead, and the answer's
 //! *shape* (member names and JSON types — never a value). The client counts and logs each one and
 //! hands it to a [`Watcher`] (the service that records it for the shop).
 //! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 pub enum Point {
     /// An error answer whose body is not `{code, msg}`.
     ErrorBody,
-    /// An error `code` not in [`KNOWN_ERROR_CODES`](super::unconfirmed::KNOWN_ERROR_CODES).
+    /// An error `code` not in [`KNOWN_ERROR_CODES`](super::wire_assumptions::KNOWN_ERROR_CODES).
     ErrorCode,
     /// A 404 whose code does not say which entity was not found.
     NotFoundEntity,

@@ -27,7 +27,7 @@ use super::errors::invalid_phone;
 use super::wire::VerifyResponse;
 use crate::accounts::LoyaltyAccount;
 use crate::bonusplus::BonusPlusError;
-use crate::crypto::Purpose as SecretPurpose;
+use crate::crypto::SecretKind;
 use crate::customers::{CustomerError, Identity};
 use crate::domain::phone::Phone;
 use crate::domain::verification::{
@@ -231,7 +231,7 @@ async fn remember_code(
 ) -> Result<(), ApiError> {
     let sealed = state
         .cipher
-        .seal(&account.account_id, SecretPurpose::VerificationCode, &code)
+        .seal(&account.account_id, SecretKind::VerificationCode, &code)
         .map_err(|error| {
             tracing::error!(%error, "cannot seal a verification code");
             ApiError::internal()
@@ -269,11 +269,10 @@ async fn recent_code(
     if elapsed >= repeat_for {
         return Ok(None);
     }
-    let Ok(code) = state.cipher.open(
-        &account.account_id,
-        SecretPurpose::VerificationCode,
-        &sealed,
-    ) else {
+    let Ok(code) = state
+        .cipher
+        .open(&account.account_id, SecretKind::VerificationCode, &sealed)
+    else {
         return Ok(None);
     };
     let left = repeat_for - elapsed;

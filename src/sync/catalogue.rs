@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::bonusplus::unconfirmed::TOP_LEVEL_GROUP_PID;
+use crate::bonusplus::wire_assumptions::TOP_LEVEL_GROUP_PID;
 use crate::bonusplus::ProductTiny;
 
 /// What can appear in a receipt, in import order: groups before what they contain, products

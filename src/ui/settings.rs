@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::view::{view, SettingsView};
 use super::{audit, changeable_account, moysklad_refused, parse_body, UiError, UiUser};
 use crate::bonusplus::{ApiKey, BonusPlusError};
-use crate::crypto::{new_token, token_hash, Purpose};
+use crate::crypto::{new_token, token_hash, SecretKind};
 use crate::domain::activity::UtcOffset;
 use crate::domain::audit::{AuditAction, SettingsSaved};
 use crate::domain::verification::{CodeDelivery, CodeMessage, MessageRoute};
@@ -131,7 +131,7 @@ pub async fn save(
         .map(|key| {
             state
                 .cipher
-                .seal(&account.account_id, Purpose::BonusPlusKey, key.secret())
+                .seal(&account.account_id, SecretKind::BonusPlusKey, key.secret())
         })
         .transpose()
         .map_err(|_| {

@@ -343,7 +343,10 @@ fn bad_imports_are_caught() {
         ),
         // The BonusPlus client reaching storage, and storage a client.
         (
-            vec![file("bonusplus/client/mod.rs", "fn f(s: &crate::store::Store) {}")],
+            vec![file(
+                "bonusplus/client/mod.rs",
+                "fn f(s: &crate::store::Store) {}",
+            )],
             "clients and storage sit side by side",
         ),
         (
@@ -354,7 +357,7 @@ fn bad_imports_are_caught() {
         (
             vec![file(
                 "config.rs",
-                "if (1..=crate::bonusplus::unconfirmed::MAX).contains(&n) {}",
+                "if (1..=crate::bonusplus::wire_assumptions::MAX).contains(&n) {}",
             )],
             "`config` imports `bonusplus`, which sits above it",
         ),
@@ -432,13 +435,28 @@ fn bad_imports_are_caught() {
         ),
         file("domain/returns.rs", "use super::receipt::line_sum;"),
         file("meters.rs", "use crate::crypto::constant_time_eq;"),
-        file("http/rate_limit.rs", "use crate::{config::LimitSettings, crypto::token_hash};"),
+        file(
+            "http/rate_limit.rs",
+            "use crate::{config::LimitSettings, crypto::token_hash};",
+        ),
         file("config.rs", "use crate::domain::phone::Phone;"),
-        file("bonusplus/client/mod.rs", "fn f() { crate::meters::record_unexpected(\"x\") }"),
+        file(
+            "bonusplus/client/mod.rs",
+            "fn f() { crate::meters::record_unexpected(\"x\") }",
+        ),
         file("store/secrets.rs", "use crate::crypto::Cipher;"),
-        file("monitoring/scrape.rs", "use crate::{state::AppState, store::Store};"),
-        file("admin/mod.rs", "use crate::{crypto::Cipher, store::Store, jobs::retry_failed};"),
-        file("outbox/mod.rs", "use crate::{bonusplus::BonusPlusClient, reserves::Reserves};"),
+        file(
+            "monitoring/scrape.rs",
+            "use crate::{state::AppState, store::Store};",
+        ),
+        file(
+            "admin/mod.rs",
+            "use crate::{crypto::Cipher, store::Store, jobs::retry_failed};",
+        ),
+        file(
+            "outbox/mod.rs",
+            "use crate::{bonusplus::BonusPlusClient, reserves::Reserves};",
+        ),
         file("jobs/mod.rs", "use crate::outbox::deliver;"),
     ];
     assert_eq!(violations(&fine), Vec::<String>::new());

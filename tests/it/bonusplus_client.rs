@@ -1475,7 +1475,7 @@ async fn import_products() {
         products: vec![
             ProductTiny {
                 id: "grp-1".into(),
-                pid: bonusbridge::bonusplus::unconfirmed::TOP_LEVEL_GROUP_PID.into(),
+                pid: bonusbridge::bonusplus::wire_assumptions::TOP_LEVEL_GROUP_PID.into(),
                 n: "Сыры".into(),
                 g: true,
             },

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bonusbridge::crypto::Purpose;
+use bonusbridge::crypto::SecretKind;
 use bonusplus_emulator::{Emulator, EmulatorHandle, TenantRules};
 use reqwest::Method;
 use secrecy::ExposeSecret;
@@ -235,7 +235,7 @@ async fn install_configure_sell_suspend_resume_uninstall(db: TestDb) {
         .app
         .state
         .cipher
-        .open(&account, Purpose::MoySkladToken, &sealed)
+        .open(&account, SecretKind::MoySkladToken, &sealed)
         .unwrap();
     assert_eq!(opened.expose_secret(), ACCESS_TOKEN);
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use base64::Engine;
-use bonusbridge::crypto::{Cipher, Purpose};
+use bonusbridge::crypto::{Cipher, SecretKind};
 use bonusbridge::store::{ActivationRecord, Store};
 use bonusplus_emulator::TenantRules;
 use secrecy::{ExposeSecret, SecretString};
@@ -223,7 +223,7 @@ async fn secrets_are_not_stored_in_clear(db: TestDb) {
         .cipher
         .seal(
             "acc-secret",
-            Purpose::MoySkladToken,
+            SecretKind::MoySkladToken,
             &SecretString::from(access_token),
         )
         .unwrap();
@@ -265,7 +265,7 @@ async fn key_rotation_reseals_every_secret(db: TestDb) {
             app_id: "app".into(),
             account_name: "x".into(),
             subscription: None,
-            access_token_enc: Some(old.seal("acc", Purpose::MoySkladToken, &token).unwrap()),
+            access_token_enc: Some(old.seal("acc", SecretKind::MoySkladToken, &token).unwrap()),
         })
         .await
         .unwrap();
@@ -277,7 +277,7 @@ async fn key_rotation_reseals_every_secret(db: TestDb) {
             1,
             &old.seal(
                 "acc",
-                Purpose::VerificationCode,
+                SecretKind::VerificationCode,
                 &SecretString::from("1234"),
             )
             .unwrap(),
@@ -304,7 +304,7 @@ async fn key_rotation_reseals_every_secret(db: TestDb) {
         .unwrap();
     assert_eq!(
         only_new
-            .open("acc", Purpose::MoySkladToken, &sealed)
+            .open("acc", SecretKind::MoySkladToken, &sealed)
             .unwrap()
             .expose_secret(),
         "json-api-token"
@@ -316,7 +316,7 @@ async fn key_rotation_reseals_every_secret(db: TestDb) {
         .unwrap();
     assert_eq!(
         only_new
-            .open("acc", Purpose::VerificationCode, &code.unwrap())
+            .open("acc", SecretKind::VerificationCode, &code.unwrap())
             .unwrap()
             .expose_secret(),
         "1234"

@@ -1,8 +1,9 @@
-//! The manual balance change of a customer (`PATCH customer/{phoneNumber}/balance`), which the
-//! customer import uses to carry a shop's MoySklad bonus points once.
+//! A customer's balance: bonus reserves (`customer/{phoneNumber}/balance/reserve`) and the manual
+//! balance change (`PATCH customer/{phoneNumber}/balance`), which the customer import uses to
+//! carry a shop's MoySklad bonus points once.
 //! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
 //!
-//! BonusPlus documents the body `PatchCustomerBalance`: `amount` (required; > 0 credits),
+//! The manual change: BonusPlus documents the body `PatchCustomerBalance`: `amount` (required; > 0 credits),
 //! `activatedInDays` (default 0) and `burnsInDays` (default 365). The call has **no idempotency
 //! key**: a repeated call credits twice, so it is never retried here — a lost answer is the
 //! caller's to resolve (the import's ledger).
@@ -12,7 +13,8 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{ApiKey, BonusPlusClient, Call};
-use crate::bonusplus::error::Result;
+use crate::bonusplus::error::{codes, BonusPlusError, Result};
+use crate::bonusplus::types::{ReserveHeld, ReserveRequest};
 use crate::domain::phone::Phone;
 
 /// Body of `PATCH customer/{phoneNumber}/balance`.
@@ -25,6 +27,48 @@ struct BalanceChange {
 }
 
 impl BonusPlusClient {
+    /// Reserves `amount` bonuses for order `order_id`; a negative amount releases.
+    pub async fn reserve(
+        &self,
+        key: &ApiKey,
+        phone: &Phone,
+        order_id: &str,
+        amount: Decimal,
+    ) -> Result<()> {
+        let url = self.customer_url(phone, &["balance", "reserve"])?;
+        let request = ReserveRequest {
+            id: order_id.to_owned(),
+            amount,
+        };
+        let call = Call::json(
+            "PATCH customer/balance/reserve",
+            Method::PATCH,
+            url,
+            &request,
+        )?;
+        self.send(key, call).await.map(drop)
+    }
+
+    /// What the reserve `id` holds now (`GET customer/{phoneNumber}/balance/reserve/{id}`), so
+    /// that crash recovery can ask instead of guessing. A reserve never made (412
+    /// `RESERVE_NOT_FOUND`), a customer BonusPlus does not have, or a business 404 hold nothing
+    /// (0). A BonusPlus that does not know the call answers [`BonusPlusError::UnknownCall`]: the
+    /// caller then falls back to the amount it recorded.
+    pub async fn reserve_held(&self, key: &ApiKey, phone: &Phone, id: &str) -> Result<Decimal> {
+        let url = self.customer_url(phone, &["balance", "reserve", id])?;
+        let call = Call::get("GET customer/balance/reserve", url);
+        match self.send_read(key, call).await {
+            Ok(body) => self
+                .decode::<ReserveHeld>(key, "GET customer/balance/reserve", &body)
+                .map(|held| held.amount),
+            Err(BonusPlusError::NotFound | BonusPlusError::Refused { status: 404, .. }) => {
+                Ok(Decimal::ZERO)
+            }
+            Err(err) if err.code() == Some(codes::RESERVE_NOT_FOUND) => Ok(Decimal::ZERO),
+            Err(err) => Err(err),
+        }
+    }
+
     /// Credits `amount` bonuses (roubles, > 0) to the customer with this phone, burning after
     /// `burns_in_days`. Sent once, never retried: [`crate::bonusplus::BonusPlusError::is_retryable`]
     /// on the error means the outcome is unknown (the credit may have been made).

@@ -4,14 +4,17 @@
 use reqwest::Method;
 use uuid::Uuid;
 
-use super::{with_query, ApiKey, BonusPlusClient, Call, MAX_CUSTOMERS_PER_LIST};
+use super::{with_query, ApiKey, BonusPlusClient, Call};
 use crate::bonusplus::error::{codes, BonusPlusError, Result};
 use crate::bonusplus::types::*;
-use crate::bonusplus::unconfirmed;
 use crate::bonusplus::watch::{Point, Unexpected};
+use crate::bonusplus::wire_assumptions;
 use crate::domain::ean::Ean;
 use crate::domain::phone::Phone;
 use crate::domain::verification::Channel;
+
+/// `POST customer/list` answers at most this many customers per call [DOC].
+pub const MAX_CUSTOMERS_PER_LIST: usize = 1000;
 
 impl BonusPlusClient {
     /// The customer with this phone; [`BonusPlusError::NotFound`] if BonusPlus has none.
@@ -63,12 +66,12 @@ impl BonusPlusClient {
         }
         let take = limit.min(MAX_CUSTOMERS_PER_LIST);
         let url = self.inner.urls.customer_list.clone();
-        let body = unconfirmed::customer_list_body(filter, take);
+        let body = wire_assumptions::customer_list_body(filter, take);
         let call = Call::json("POST customer/list", Method::POST, url, &body)?;
         // A search has no side effects: retried once like a GET.
         match self.send_read(key, call).await {
             Ok(answer) => {
-                let mut customers = unconfirmed::customer_list(&answer).map_err(|reason| {
+                let mut customers = wire_assumptions::customer_list(&answer).map_err(|reason| {
                     BonusPlusError::Unexpected {
                         reason: format!("POST customer/list: {reason}"),
                     }
@@ -100,12 +103,12 @@ impl BonusPlusClient {
     }
 
     /// Asks BonusPlus to text the customer a code. Returns the code when BonusPlus reveals it
-    /// in its answer (see [`unconfirmed::revealed_code`]); `None` when it only confirms sending.
+    /// in its answer (see [`wire_assumptions::revealed_code`]); `None` when it only confirms sending.
     pub async fn send_code(&self, key: &ApiKey, phone: &Phone) -> Result<Option<String>> {
         let url = self.customer_url(phone, &["sendCode"])?;
         let call = Call::empty("PUT customer/sendCode", Method::PUT, url);
         let body = self.send(key, call).await?;
-        Ok(unconfirmed::revealed_code(&body))
+        Ok(wire_assumptions::revealed_code(&body))
     }
 
     /// Whether `code` is the one BonusPlus texted to the customer.
@@ -138,7 +141,7 @@ impl BonusPlusClient {
     ) -> Result<()> {
         let endpoint = "POST customer/sendMessage";
         let url = self.customer_url(phone, &["sendMessage"])?;
-        let body = unconfirmed::send_message_body(text, route);
+        let body = wire_assumptions::send_message_body(text, route);
         let call = Call::json(endpoint, Method::POST, url.clone(), &body)?;
         match self.send(key, call).await {
             Err(BonusPlusError::Refused { status: 400, .. }) if !route.is_empty() => {
@@ -147,11 +150,22 @@ impl BonusPlusClient {
                     ..Unexpected::about(Point::MessageRoute, endpoint)
                 };
                 self.report(key, refused);
-                let body = unconfirmed::send_message_body(text, &[]);
+                let body = wire_assumptions::send_message_body(text, &[]);
                 let call = Call::json(endpoint, Method::POST, url, &body)?;
                 self.send(key, call).await.map(drop)
             }
             outcome => outcome.map(drop),
+        }
+    }
+
+    /// A customer lookup by card or id. The client checks the value's shape before sending, so a
+    /// 400 means BonusPlus would not look this value up at all — for a search, not found.
+    async fn lookup(&self, key: &ApiKey, call: Call) -> Result<Customer> {
+        let endpoint = call.endpoint;
+        match self.send_read(key, call).await {
+            Ok(body) => self.decode(key, endpoint, &body),
+            Err(BonusPlusError::Refused { status: 400, .. }) => Err(BonusPlusError::NotFound),
+            Err(err) => Err(err),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The HTTP side: one shared connection pool, one way of sending a request and of reading
-//! BonusPlus's answer into a typed result or a [`BonusPlusError`].
+//! BonusPlus's answer into a typed result or a [`BonusPlusError`]; the calls live in one file per
+//! resource (customers, balance, retail, certificates, products) and the connection check's in `probe`.
 //! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
 
 use std::fmt;
@@ -18,19 +19,21 @@ use tracing::Instrument as _;
 use url::Url;
 
 use super::error::{codes, BonusPlusError, ErrorBody, Result};
-use super::types::{Customer, ProductImport};
-use super::unconfirmed;
 use super::watch::{Point, Unexpected, Watcher};
+use super::wire_assumptions;
 use crate::domain::phone::Phone;
 
 mod balance;
+mod certificates;
+mod customer_update;
 mod customers;
 mod probe;
-mod receipts;
-mod update;
+mod products;
+mod retail;
 
+pub use customer_update::{CustomerUpdate, Withheld};
+pub use customers::MAX_CUSTOMERS_PER_LIST;
 pub use probe::{Probe, ProbeAnswer};
-pub use update::{CustomerUpdate, Withheld};
 
 /// Connecting should never take long; a slow connect means BonusPlus is in trouble.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,8 +44,6 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 const USER_AGENT: &str = concat!("bonusbridge/", env!("CARGO_PKG_VERSION"));
 /// BonusPlus's `msg` on an error can be long; a reason in a log or an error stays short.
 const MAX_REASON_CHARS: usize = 300;
-/// `POST customer/list` answers at most this many customers per call [DOC].
-pub const MAX_CUSTOMERS_PER_LIST: usize = 1000;
 
 /// A shop's BonusPlus API key, with its `Authorization` header value computed once, and the
 /// account it belongs to (told to the [`Watcher`] with an answer that differs).
@@ -263,58 +264,6 @@ impl BonusPlusClient {
         })
     }
 
-    /// Ok if BonusPlus accepts the key; [`BonusPlusError::Unauthorized`] if not (401/403),
-    /// [`BonusPlusError::Unavailable`] on 5xx or timeout. No side effects.
-    ///
-    /// Asks `GET account`, the call two integrations use as their "API active" check. A
-    /// BonusPlus that does not know `account` ([`BonusPlusError::UnknownCall`]) is asked
-    /// `GET customer?phone=<a number no customer holds>` instead: 412 `CUSTOMER_NOT_FOUND`
-    /// means the key works — an unconfirmed call never blocks a shop's installation.
-    pub async fn check_key(&self, key: &ApiKey) -> Result<()> {
-        let url = self.inner.urls.account.clone();
-        match self.send_read(key, Call::get("GET account", url)).await {
-            Ok(_) => Ok(()),
-            Err(BonusPlusError::UnknownCall { status }) => {
-                tracing::info!(
-                    status,
-                    "BonusPlus does not know GET account: key checked with a customer lookup"
-                );
-                let url = with_query(
-                    &self.inner.urls.customer,
-                    "phone",
-                    unconfirmed::KEY_CHECK_FALLBACK_PHONE,
-                );
-                match self
-                    .send_read(key, Call::get("GET customer (key check)", url))
-                    .await
-                {
-                    Ok(_) | Err(BonusPlusError::NotFound) => Ok(()),
-                    Err(err) => Err(err),
-                }
-            }
-            Err(err) => Err(err),
-        }
-    }
-
-    /// Uploads products and groups of a store (at most
-    /// [`MAX_PRODUCTS_PER_IMPORT`](unconfirmed::MAX_PRODUCTS_PER_IMPORT) per call).
-    pub async fn import_products(&self, key: &ApiKey, import: &ProductImport) -> Result<()> {
-        let url = self.inner.urls.product_import.clone();
-        let call = Call::json("POST product/import", Method::POST, url, import)?;
-        self.send(key, call).await.map(drop)
-    }
-
-    /// A customer lookup by card or id. The client checks the value's shape before sending, so a
-    /// 400 means BonusPlus would not look this value up at all — for a search, not found.
-    async fn lookup(&self, key: &ApiKey, call: Call) -> Result<Customer> {
-        let endpoint = call.endpoint;
-        match self.send_read(key, call).await {
-            Ok(body) => self.decode(key, endpoint, &body),
-            Err(BonusPlusError::Refused { status: 400, .. }) => Err(BonusPlusError::NotFound),
-            Err(err) => Err(err),
-        }
-    }
-
     /// `<base>/<segments…>`; segments are percent-encoded (they may be user input).
     fn path_url(&self, segments: &[&str]) -> Result<Url> {
         let mut url = self.inner.base.clone();
@@ -486,7 +435,7 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 
 impl BonusPlusClient {
     /// The body of a 2xx answer; any other answer is an error, reported when it differs from
-    /// what the error points of [`unconfirmed`] expect.
+    /// what the error points of [`wire_assumptions`] expect.
     fn check_status(
         &self,
         key: &ApiKey,
@@ -514,13 +463,13 @@ fn differing_error(status: u16, error: &ErrorBody, body: &[u8]) -> Option<Point>
         // The status says all: no body is expected.
         (401 | 403 | 408 | 429 | 500..=599, _) => None,
         (404 | 405, None) => {
-            (!unconfirmed::is_unknown_route_body(body)).then_some(Point::ErrorBody)
+            (!wire_assumptions::is_unknown_route_body(body)).then_some(Point::ErrorBody)
         }
         (_, None) => Some(Point::ErrorBody),
-        (404, Some(code)) if unconfirmed::is_unspecific_not_found(code) => {
+        (404, Some(code)) if wire_assumptions::is_unspecific_not_found(code) => {
             Some(Point::NotFoundEntity)
         }
-        (_, Some(code)) if !unconfirmed::KNOWN_ERROR_CODES.contains(&code) => {
+        (_, Some(code)) if !wire_assumptions::KNOWN_ERROR_CODES.contains(&code) => {
             Some(Point::ErrorCode)
         }
         _ => None,
@@ -540,8 +489,8 @@ fn error_from_answer(endpoint: &str, status: StatusCode, error: &ErrorBody) -> B
         (404 | 405, None) => BonusPlusError::UnknownCall { status: code },
         (400..=499, Some(codes::CUSTOMER_NOT_FOUND)) => BonusPlusError::NotFound,
         (404, Some(other))
-            if unconfirmed::is_unspecific_not_found(other)
-                && unconfirmed::is_customer_lookup(endpoint) =>
+            if wire_assumptions::is_unspecific_not_found(other)
+                && wire_assumptions::is_customer_lookup(endpoint) =>
         {
             BonusPlusError::NotFound
         }

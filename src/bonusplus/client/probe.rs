@@ -1,5 +1,6 @@
-//! The connection check's calls: each documented read-only call once with the shop's key, its
-//! HTTP status and how it ended — no fallback, no retry, nothing booked.
+//! The connection check's calls: the key check (`GET account`, with its fallback), and each
+//! documented read-only call once with the shop's key, its HTTP status and how it ended — a
+//! [`Probe`]: no fallback, no retry, nothing booked.
 //! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
 
 use reqwest::Method;
@@ -8,7 +9,7 @@ use rust_decimal::Decimal;
 use super::{with_query, ApiKey, BonusPlusClient, Call};
 use crate::bonusplus::error::{BonusPlusError, Result};
 use crate::bonusplus::types::{CalcItem, CalcRequest, CustomerFilter};
-use crate::bonusplus::unconfirmed;
+use crate::bonusplus::wire_assumptions;
 use crate::domain::phone::Phone;
 
 /// One read-only call of the connection check.
@@ -44,8 +45,41 @@ pub struct ProbeAnswer {
 }
 
 impl BonusPlusClient {
+    /// Ok if BonusPlus accepts the key; [`BonusPlusError::Unauthorized`] if not (401/403),
+    /// [`BonusPlusError::Unavailable`] on 5xx or timeout. No side effects.
+    ///
+    /// Asks `GET account`, the call two integrations use as their "API active" check. A
+    /// BonusPlus that does not know `account` ([`BonusPlusError::UnknownCall`]) is asked
+    /// `GET customer?phone=<a number no customer holds>` instead: 412 `CUSTOMER_NOT_FOUND`
+    /// means the key works — an unconfirmed call never blocks a shop's installation.
+    pub async fn check_key(&self, key: &ApiKey) -> Result<()> {
+        let url = self.inner.urls.account.clone();
+        match self.send_read(key, Call::get("GET account", url)).await {
+            Ok(_) => Ok(()),
+            Err(BonusPlusError::UnknownCall { status }) => {
+                tracing::info!(
+                    status,
+                    "BonusPlus does not know GET account: key checked with a customer lookup"
+                );
+                let url = with_query(
+                    &self.inner.urls.customer,
+                    "phone",
+                    wire_assumptions::KEY_CHECK_FALLBACK_PHONE,
+                );
+                match self
+                    .send_read(key, Call::get("GET customer (key check)", url))
+                    .await
+                {
+                    Ok(_) | Err(BonusPlusError::NotFound) => Ok(()),
+                    Err(err) => Err(err),
+                }
+            }
+            Err(err) => Err(err),
+        }
+    }
+
     /// Runs one probe. A lookup or calculation answered "customer not found" passes: the number
-    /// asked is one no customer holds (see [`unconfirmed::CALC_CHECKS_STORE_FIRST`]).
+    /// asked is one no customer holds (see [`wire_assumptions::CALC_CHECKS_STORE_FIRST`]).
     pub async fn probe(&self, key: &ApiKey, probe: &Probe) -> ProbeAnswer {
         let call = match self.probe_call(probe) {
             Ok(call) => call,
@@ -92,7 +126,7 @@ impl BonusPlusClient {
                     phone: vec![phone.as_str().to_owned()],
                     ..CustomerFilter::default()
                 };
-                let body = unconfirmed::customer_list_body(&filter, 1);
+                let body = wire_assumptions::customer_list_body(&filter, 1);
                 let url = urls.customer_list.clone();
                 Call::json("POST customer/list", Method::POST, url, &body)
             }
@@ -111,7 +145,7 @@ impl BonusPlusClient {
             Probe::CustomerLookup => self
                 .decode::<crate::bonusplus::types::Customer>(key, "GET customer", body)
                 .map(drop),
-            Probe::CustomerList => unconfirmed::customer_list(body)
+            Probe::CustomerList => wire_assumptions::customer_list(body)
                 .map(drop)
                 .map_err(|reason| BonusPlusError::Unexpected { reason }),
             Probe::Calc { .. } => self
@@ -122,8 +156,10 @@ impl BonusPlusClient {
 }
 
 fn probe_phone() -> Result<Phone> {
-    Phone::parse(unconfirmed::KEY_CHECK_FALLBACK_PHONE).map_err(|_| BonusPlusError::Unexpected {
-        reason: "the check's phone is not a phone".into(),
+    Phone::parse(wire_assumptions::KEY_CHECK_FALLBACK_PHONE).map_err(|_| {
+        BonusPlusError::Unexpected {
+            reason: "the check's phone is not a phone".into(),
+        }
     })
 }
 

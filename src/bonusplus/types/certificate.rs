@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::lenient;
-use crate::bonusplus::unconfirmed;
+use crate::bonusplus::wire_assumptions;
 
 /// A gift certificate (`GiftCardResponse` of `GET certificate/{id}`). Balances in roubles.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +57,7 @@ impl GiftCardWire {
             expire_date: self
                 .expire_date
                 .as_deref()
-                .and_then(unconfirmed::parse_expire_date),
+                .and_then(wire_assumptions::parse_expire_date),
             status: CertificateStatus::from_wire(self.status.as_deref().unwrap_or_default()),
             current_balance: self.current_balance,
             initial_balance: self.initial_balance,

@@ -7,7 +7,7 @@ use time::Date;
 use uuid::Uuid;
 
 use super::{dotted_date, lenient};
-use crate::bonusplus::unconfirmed;
+use crate::bonusplus::wire_assumptions;
 use crate::domain::ean::Ean;
 use crate::domain::phone::Phone;
 
@@ -110,7 +110,7 @@ fn first_given(preferred: Option<String>, other: Option<String>) -> Option<Strin
 }
 
 /// A customer's sex; "unknown" is `None`. The wire encoding lives in
-/// [`unconfirmed`](super::unconfirmed).
+/// [`wire_assumptions`](super::wire_assumptions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Sex {
     Male,
@@ -119,7 +119,7 @@ pub enum Sex {
 
 impl Serialize for Sex {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_u8(unconfirmed::sex_to_wire(*self))
+        serializer.serialize_u8(wire_assumptions::sex_to_wire(*self))
     }
 }
 
@@ -196,7 +196,7 @@ pub struct CustomerPatch {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// Binds this card number to the customer. Sent as the documented `int` (Int32): a card that
-    /// does not fit one ([`unconfirmed::card_number_int`]) must be left out before sending.
+    /// does not fit one ([`wire_assumptions::card_number_int`]) must be left out before sending.
     #[serde(
         rename = "cardNumber",
         skip_serializing_if = "Option::is_none",
@@ -212,7 +212,7 @@ pub struct CustomerPatch {
 /// never a string or a wrapped number.
 fn card_int<S: Serializer>(card: &Option<Ean>, serializer: S) -> Result<S::Ok, S::Error> {
     let card = card.as_ref().map(Ean::as_str).unwrap_or_default();
-    match unconfirmed::card_number_int(card) {
+    match wire_assumptions::card_number_int(card) {
         Some(number) => serializer.serialize_i32(number),
         None => Err(serde::ser::Error::custom(
             "the card number does not fit the documented Int32",
@@ -226,7 +226,7 @@ impl CustomerPatch {
         let mut sendable = self.clone();
         let overflowing = sendable
             .card_number
-            .take_if(|card| unconfirmed::card_number_int(card.as_str()).is_none());
+            .take_if(|card| wire_assumptions::card_number_int(card.as_str()).is_none());
         (sendable, overflowing)
     }
 
@@ -259,7 +259,7 @@ impl From<&NewCustomer> for CustomerPatch {
 
 /// Filters of `POST customer/list` (`CustomerFilter`, string arrays; a customer matches when a
 /// field equals one of the values given). Empty lists are not sent. The paging field is added by
-/// [`unconfirmed::customer_list_body`].
+/// [`wire_assumptions::customer_list_body`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerFilter {

@@ -49,7 +49,7 @@ pub(super) mod lenient {
     use uuid::Uuid;
 
     use super::Sex;
-    use crate::bonusplus::unconfirmed;
+    use crate::bonusplus::wire_assumptions;
 
     /// A number (or numeric string); absent or `null` reads as zero.
     pub fn decimal<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
@@ -87,12 +87,12 @@ pub(super) mod lenient {
         Ok(string_option(deserializer)?.and_then(|text| Uuid::parse_str(text.trim()).ok()))
     }
 
-    /// A date in one of the formats [`unconfirmed::parse_answered_date`] reads. An unreadable
+    /// A date in one of the formats [`wire_assumptions::parse_answered_date`] reads. An unreadable
     /// date is absent: a birthday is never worth failing a lookup for.
     pub fn date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Date>, D::Error> {
         Ok(string_option(deserializer)?
             .as_deref()
-            .and_then(unconfirmed::parse_answered_date))
+            .and_then(wire_assumptions::parse_answered_date))
     }
 
     /// The numeric sex code (also accepted as a numeric string); anything else is unknown.
@@ -102,7 +102,7 @@ pub(super) mod lenient {
             Some(Value::String(text)) => text.trim().parse().ok(),
             _ => None,
         };
-        Ok(code.and_then(unconfirmed::sex_from_wire))
+        Ok(code.and_then(wire_assumptions::sex_from_wire))
     }
 }
 

@@ -14,7 +14,7 @@ pub struct ProductImport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProductTiny {
     pub id: String,
-    /// Parent group id; [`TOP_LEVEL_GROUP_PID`](crate::bonusplus::unconfirmed::TOP_LEVEL_GROUP_PID) at top level.
+    /// Parent group id; [`TOP_LEVEL_GROUP_PID`](crate::bonusplus::wire_assumptions::TOP_LEVEL_GROUP_PID) at top level.
     pub pid: String,
     /// Name.
     pub n: String,

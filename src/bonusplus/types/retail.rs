@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{lenient, Customer};
-use crate::bonusplus::unconfirmed;
+use crate::bonusplus::wire_assumptions;
 use crate::domain::phone::Phone;
 
 /// Body of `PUT retail/calc`.
@@ -66,7 +66,7 @@ pub struct CalcResult {
 impl CalcResult {
     /// Texts about the promotions that fired, wherever BonusPlus put them.
     pub fn all_messages(&self) -> Vec<&str> {
-        unconfirmed::calc_messages(self)
+        wire_assumptions::calc_messages(self)
     }
 }
 
@@ -124,7 +124,7 @@ pub struct SaleRequest {
     pub coupons: Option<Vec<String>>,
     pub items: Vec<CalcItem>,
     /// The reserve this sale follows. What BonusPlus does with it is unconfirmed (see
-    /// [`unconfirmed::RESERVE_ID_CONSUMES`]); the reserve is released first either way.
+    /// [`wire_assumptions::RESERVE_ID_CONSUMES`]); the reserve is released first either way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reserve_id: Option<String>,
     /// Gift certificates paying part of the sale.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use bonusbridge::crypto::{token_hash, Purpose};
+use bonusbridge::crypto::{token_hash, SecretKind};
 use bonusbridge::store::{AccountStatus, ActivationRecord, LoyaltySettings};
 use bonusplus_emulator::{Emulator, EmulatorHandle, TenantRules};
 use secrecy::SecretString;
@@ -200,7 +200,7 @@ pub async fn configure_account(
         .cipher
         .seal(
             account,
-            Purpose::BonusPlusKey,
+            SecretKind::BonusPlusKey,
             &SecretString::from(key.to_owned()),
         )
         .unwrap();

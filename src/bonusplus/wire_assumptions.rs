@@ -1,5 +1,6 @@
-//! Every point of the BonusPlus API that the project could not confirm, each in exactly one
-//! place so that correcting it is a one-line change. The decisions are recorded in
+//! What the client assumes of BonusPlus's wire where the reference is silent: every point of the
+//! BonusPlus API that the project could not confirm, each in exactly one place so that correcting
+//! it is a one-line change. The decisions are recorded in
 //! `docs/bonusplus-wire.md` (marked [DECISION]); the unit tests below and the contract tests in
 //! `tests/it/bonusplus_client.rs` pin them.
 //! Outgoing client: must not depend on `state`, incoming modules, services or `store`.
