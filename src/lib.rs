@@ -1,8 +1,9 @@
 //! MoySklad LoyaltyAPI ↔ BonusPlus bridge: a MoySklad marketplace app that answers the cash desk's
 //! loyalty calls by talking to BonusPlus.
 //!
-//! The modules read top to bottom; each imports only what is listed below it, and
-//! `tests/it/architecture.rs` holds the line (no exceptions).
+//! The modules read top to bottom, one layer a paragraph; a module imports only from its own layer
+//! or the layers below it, never in a loop, and `tests/it/architecture.rs` holds the line with no
+//! exceptions.
 
 // Start-up, the whole router and the operator's commands: build the state, mount the incoming
 // APIs, spawn the workers; `admin` holds what `main.rs` runs besides the server.
