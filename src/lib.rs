@@ -26,8 +26,8 @@ pub mod differences;
 pub mod doctor;
 pub mod import;
 pub mod jobs;
+pub mod outbox;
 pub mod reserves;
-pub mod sales;
 pub mod sync;
 
 // Outgoing clients: BonusPlus, and what we call of MoySklad.

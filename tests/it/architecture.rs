@@ -6,9 +6,9 @@
 //! * an import upward: start-up and routes → incoming APIs → `state` → shared services → clients →
 //!   storage → pure rules (`domain`), utilities usable from anywhere above clients;
 //! * an incoming module (`loyalty_api`, `vendor_api`, `ui`) importing another incoming module;
-//! * a shared service (`accounts`, `customers`, `reserves`, `jobs`, `sales`, `sync`) importing
-//!   `state` or an incoming
-//!   module, and `sync` importing `jobs`;
+//! * a shared service (`accounts`, `customers`, `reserves`, `jobs`, `outbox`, `sync`, …)
+//!   importing `state` or an incoming module, and `jobs` importing the owner of a job (`outbox`,
+//!   `sync`, `import`);
 //! * anything under `src/domain/` importing a module outside `domain`.
 //!
 //! A new top-level module must be given its layer in [`layer_of`] first.
@@ -41,7 +41,7 @@ fn layer_of(module: &str) -> Option<Layer> {
         "loyalty_api" | "vendor_api" | "ui" => Layer::Incoming,
         "state" => Layer::State,
         "accounts" | "certificates" | "changes" | "customers" | "differences" | "doctor"
-        | "import" | "reserves" | "jobs" | "sales" | "sync" => Layer::Service,
+        | "import" | "reserves" | "jobs" | "outbox" | "sync" => Layer::Service,
         "bonusplus" | "moysklad" => Layer::Client,
         "store" => Layer::Storage,
         "domain" => Layer::Domain,
@@ -50,6 +50,9 @@ fn layer_of(module: &str) -> Option<Layer> {
         _ => return None,
     })
 }
+
+/// The services whose work the queue runs: they import `jobs`, never the reverse.
+const JOB_OWNERS: [&str; 3] = ["outbox", "sync", "import"];
 
 /// Whether `from` may import `to` (both top-level modules, `from != to`).
 fn allowed(from: &str, to: &str) -> Result<(), String> {
@@ -74,11 +77,10 @@ fn allowed(from: &str, to: &str) -> Result<(), String> {
             "incoming `{from}` imports incoming `{to}`: handlers never import each other"
         ));
     }
-    if from == "sync" && to == "jobs" {
-        return Err("`sync` imports `jobs`: the queue runs the sync, not the reverse".into());
-    }
-    if from == "import" && to == "jobs" {
-        return Err("`import` imports `jobs`: the queue runs the import, not the reverse".into());
+    if from == "jobs" && JOB_OWNERS.contains(&to) {
+        return Err(format!(
+            "`jobs` imports `{to}`: the queue hands jobs to their owners, it never imports one"
+        ));
     }
     Ok(())
 }
@@ -277,8 +279,15 @@ fn bad_imports_are_caught() {
             "import cycle",
         ),
         (
-            vec![file("sync/mod.rs", "use crate::jobs::JobError;")],
-            "`sync` imports `jobs`",
+            vec![file("jobs/mod.rs", "use crate::sync::SyncContext;")],
+            "`jobs` imports `sync`",
+        ),
+        (
+            vec![file(
+                "jobs/mod.rs",
+                "fn f() { crate::outbox::retry_failed() }",
+            )],
+            "`jobs` imports `outbox`",
         ),
         (
             vec![file("domain/receipt.rs", "use crate::store::Store;")],
@@ -304,7 +313,7 @@ fn bad_imports_are_caught() {
             "sits above it",
         ),
         (
-            vec![file("jobs/delivery.rs", "use crate::loyalty_api::sale;")],
+            vec![file("outbox/deliver.rs", "use crate::loyalty_api::sale;")],
             "sits above it",
         ),
         (
@@ -331,11 +340,11 @@ fn bad_imports_are_caught() {
     let fine = [
         file(
             "loyalty_api/sale.rs",
-            "use crate::jobs::delivery::deliver_now;",
+            "use crate::outbox::{NewSale, Outbox};",
         ),
         file(
-            "jobs/mod.rs",
-            "use crate::{reserves::Reserves, sync::SyncContext};",
+            "outbox/mod.rs",
+            "use crate::{jobs::JobOwner, reserves::Reserves};",
         ),
         file(
             "reserves.rs",

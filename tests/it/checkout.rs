@@ -426,7 +426,9 @@ async fn a_sale_that_cannot_be_booked_is_parked_with_its_reason(db: TestDb) {
 
     // Once the customer registers and the operator retries, the sale is booked (once).
     pos.emu.add_customer(&pos.key, "79035550707", dec("50"));
-    bonusbridge::jobs::retry_failed(store, None).await.unwrap();
+    bonusbridge::outbox::retry_failed(store, None)
+        .await
+        .unwrap();
     wait_until(|| async { pos.emu.sales(&pos.key).len() == 1 }).await;
     assert_eq!(
         pos.emu.customer(&pos.key, "79035550707").unwrap().balance,

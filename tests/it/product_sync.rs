@@ -516,7 +516,7 @@ async fn till_made_goods_get_their_products_promotion(db: TestDb) {
     });
     let response = call("/retaildemand", sale).await.unwrap();
     assert_eq!(response.status(), 201);
-    world.app.state.jobs.deliveries_settled().await;
+    world.app.state.outbox.deliveries_settled().await;
     let sales = world.emu.sales(key);
     assert_eq!(sales[0].items[0].product.as_deref(), Some(pie.as_str()));
     assert_eq!(
@@ -536,7 +536,7 @@ async fn schedule_asks_again_once_the_interval_has_passed(db: TestDb) {
     let started = now_ms();
     let shop = Shop::activate(world, session).await;
     let (first, _) = shop.wait_done(started).await;
-    let sync = &shop.world.app.state.jobs.sync;
+    let sync = &shop.world.app.state.sync;
 
     // Inside the interval nothing is due; after it, the account is asked again.
     assert_eq!(

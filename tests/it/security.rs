@@ -48,7 +48,7 @@ async fn one_account_never_reaches_another(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(response.status(), 201);
-    a.app.state.jobs.deliveries_settled().await;
+    a.app.state.outbox.deliveries_settled().await;
     let balance_b = a.emu.customer(key_b, PHONE_B).unwrap().balance;
     let guid_b = bonusbridge::domain::identity::customer_guid("account-b", PHONE_B);
 

@@ -7,8 +7,8 @@ use bonusbridge::domain::activity::{total, UtcOffset, DAY_MS};
 use bonusbridge::domain::phone::Phone;
 use bonusbridge::store::{
     now_ms, AccountStatus, ActivationRecord, BookedBonuses, CheckoutSettings, CustomerLink,
-    LoyaltySettings, NewJob, NewOperation, OperationKind, OperationState, Reserve, ReserveState,
-    Store,
+    LoyaltySettings, NewJob, NewOperation, Operation, OperationKind, OperationState, Reserve,
+    ReserveState, Store,
 };
 
 use crate::support::TestDb;
@@ -271,7 +271,7 @@ async fn operation_recorded_once_under_concurrency(db: TestDb) {
                         sale_id: None,
                         phone: Some(Phone::parse("79011231122").unwrap()),
                         state: OperationState::Pending,
-                        payload: "{}".into(),
+                        payload: String::from("{}"),
                         retail_store_id: None,
                         counterparty_id: None,
                         notes: None,
@@ -297,7 +297,7 @@ async fn operation_recorded_once_under_concurrency(db: TestDb) {
         .await
         .unwrap();
     let op = store
-        .sale_by_ms_id("acc", "ms-sale")
+        .sale_by_ms_id::<String>("acc", "ms-sale")
         .await
         .unwrap()
         .unwrap();
@@ -513,7 +513,7 @@ async fn accounts_are_isolated(db: TestDb) {
                 sale_id: None,
                 phone: None,
                 state: OperationState::Pending,
-                payload: "{}".into(),
+                payload: String::from("{}"),
                 retail_store_id: None,
                 counterparty_id: None,
                 notes: None,
@@ -522,9 +522,21 @@ async fn accounts_are_isolated(db: TestDb) {
         )
         .await
         .unwrap();
-    assert!(store.operation("a", &op.id).await.unwrap().is_none());
-    assert!(store.sale_by_ms_id("a", "sale-b").await.unwrap().is_none());
-    assert!(store.operation("b", &op.id).await.unwrap().is_some());
+    assert!(store
+        .operation::<String>("a", &op.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .sale_by_ms_id::<String>("a", "sale-b")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .operation::<String>("b", &op.id)
+        .await
+        .unwrap()
+        .is_some());
     store
         .link_customer(&CustomerLink {
             account_id: "b".into(),
@@ -639,7 +651,7 @@ async fn a_return_needing_attention_is_matched_once(db: TestDb) {
         sale_id: None,
         phone: None,
         state,
-        payload: "{}".into(),
+        payload: String::from("{}"),
         retail_store_id: Some("pos".into()),
         counterparty_id: Some("cp".into()),
         notes: Some("rounded".into()),
@@ -659,13 +671,13 @@ async fn a_return_needing_attention_is_matched_once(db: TestDb) {
         .await
         .unwrap();
     let sales = store
-        .recent_customer_sales("acc", "pos", "cp", 0, 10)
+        .recent_customer_sales::<String>("acc", "pos", "cp", 0, 10)
         .await
         .unwrap();
     assert_eq!(sales.len(), 1);
     assert_eq!(sales[0].notes.as_deref(), Some("rounded"));
     assert!(store
-        .recent_customer_sales("acc", "other-pos", "cp", 0, 10)
+        .recent_customer_sales::<String>("acc", "other-pos", "cp", 0, 10)
         .await
         .unwrap()
         .is_empty());
@@ -681,20 +693,27 @@ async fn a_return_needing_attention_is_matched_once(db: TestDb) {
         let (store, job) = (store.clone(), job(&n.to_string()));
         async move {
             store
-                .match_return("acc", "r-1", "s-1", None, r#"{"parts":[]}"#, &job)
+                .match_return(
+                    "acc",
+                    "r-1",
+                    "s-1",
+                    None,
+                    &r#"{"parts":[]}"#.to_owned(),
+                    &job,
+                )
                 .await
                 .unwrap()
         }
     }))
     .await;
     assert_eq!(tries.iter().filter(|matched| **matched).count(), 1);
-    let matched = store.operation("acc", "r-1").await.unwrap().unwrap();
+    let matched: Operation = store.operation("acc", "r-1").await.unwrap().unwrap();
     assert_eq!(matched.state, OperationState::Pending);
     assert_eq!(matched.sale_id.as_deref(), Some("s-1"));
     assert_eq!(store.job_backlog(Some("acc"), None).await.unwrap().ready, 1);
     assert!(!store.close_return("acc", "r-1", "late").await.unwrap());
     assert!(!store
-        .match_return("b", "r-1", "s-1", None, "{}", &job("x"))
+        .match_return("b", "r-1", "s-1", None, &"{}".to_owned(), &job("x"))
         .await
         .unwrap());
 }
@@ -848,7 +867,7 @@ async fn activity_is_counted_by_the_database(db: TestDb) {
         run_at: 0,
     };
     assert!(store
-        .reopen_failed_operation("acc", "f-2", &job)
+        .reopen_failed_operation::<String>("acc", "f-2", &job)
         .await
         .unwrap()
         .is_some());
@@ -926,7 +945,7 @@ async fn a_failed_delivery_is_reopened_once(db: TestDb) {
     );
 
     assert!(store
-        .reopen_failed_operation("other", "f-1", &job)
+        .reopen_failed_operation::<String>("other", "f-1", &job)
         .await
         .unwrap()
         .is_none());
@@ -938,7 +957,7 @@ async fn a_failed_delivery_is_reopened_once(db: TestDb) {
         let (store, due) = (store.clone(), due.clone());
         async move {
             store
-                .reopen_failed_operation("acc", "f-1", &due)
+                .reopen_failed_operation::<String>("acc", "f-1", &due)
                 .await
                 .unwrap()
         }
@@ -971,7 +990,7 @@ async fn a_failed_delivery_is_reopened_once(db: TestDb) {
         ..job
     };
     assert!(store
-        .reopen_failed_operation("acc", "f-2", &fresh)
+        .reopen_failed_operation::<String>("acc", "f-2", &fresh)
         .await
         .unwrap()
         .is_some());

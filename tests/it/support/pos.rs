@@ -91,7 +91,7 @@ impl Pos {
         let text = response.text().await.unwrap_or_default();
         if is_sale_or_return(path) {
             // Answered at commit; what BonusPlus books follows right after the answer.
-            self.app.state.jobs.deliveries_settled().await;
+            self.app.state.outbox.deliveries_settled().await;
         }
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
