@@ -19,6 +19,7 @@ mod import;
 mod jobs;
 mod jwt_ids;
 mod operations;
+mod operation_repairs;
 mod overview;
 mod product_ids;
 mod reserves;
