@@ -14,12 +14,12 @@ use rust_decimal::Decimal;
 use super::assortment::ProductIds;
 use super::caller::Caller;
 use super::errors::unmapped_store;
-use super::sale_wire::{GiftCardPayment, RetailDemand, RetailSalesReturn, SaleAgent};
+use super::wire::sale::{GiftCardPayment, RetailDemand, RetailSalesReturn, SaleAgent};
 use super::wire::Position;
-use crate::customers::Identity;
-use crate::domain::identity::idempotency_key;
+use crate::customers::TillCustomer;
+use crate::domain::keys::idempotency_key;
 use crate::domain::money::kopecks_to_roubles;
-use crate::domain::receipt::{book_as_happened, line_sum};
+use crate::domain::pricing::{book_as_happened, line_sum};
 use crate::domain::returns::{demand_sale_id, ReturnedPosition};
 use crate::http::error::{codes, ApiError};
 use crate::http::extract::ApiJson;
@@ -127,7 +127,7 @@ fn earned(body: &RetailDemand) -> Decimal {
 }
 
 /// Who a sale's customer is, as MoySklad sent them.
-fn identity(agent: &SaleAgent) -> Identity {
+fn identity(agent: &SaleAgent) -> TillCustomer {
     let counterparty_id = agent.meta.as_ref().and_then(|meta| non_empty(&meta.id));
     super::counterparty::identity(&agent.attributes, counterparty_id)
 }

@@ -16,7 +16,7 @@
 //!
 //! One sale, from the till to BonusPlus (each file entered once, always downward):
 //! 1. `routes.rs` mounts `POST /retaildemand` →
-//! 2. `loyalty_api/sale.rs` reads MoySklad's receipt (`sale_wire.rs`), resolves products and
+//! 2. `loyalty_api/sale.rs` reads MoySklad's receipt (`loyalty_api/wire/sale.rs`), resolves products and
 //!    answers 201 once [`Outbox::record_sale`] has recorded it →
 //! 3. `outbox/record.rs` builds the [`SalePayload`] and records it with its job →
 //! 4. `store/operations.rs` writes both in one transaction →

@@ -6,7 +6,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::customers::Identity;
+use crate::customers::TillCustomer;
 use crate::domain::phone::Phone;
 use crate::domain::returns::{ReturnPart, ReturnedPosition, SoldLine};
 use crate::store::{OperationKind, OperationPayload, OperationState, StoreError};
@@ -15,7 +15,7 @@ use crate::store::{OperationKind, OperationPayload, OperationState, StoreError};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
     /// A sale to book with `POST retail`.
-    Sale(SalePayload),
+    Sale(Box<SalePayload>),
     /// A return to reverse with `PUT retail/back`, part by part.
     Return(ReturnPayload),
     /// A return whose sale was not found, waiting for an administrator to match it (or close it).
@@ -40,7 +40,7 @@ pub struct SalePayload {
     pub lines: Vec<SoldLine>,
     /// Who the customer is, as the sale named them; resolved (and registered) by the delivery.
     #[serde(default)]
-    pub customer: Identity,
+    pub customer: TillCustomer,
     /// The sale's number and moment as MoySklad sent them (shown on the settings page).
     #[serde(default)]
     pub name: Option<String>,
@@ -139,7 +139,9 @@ impl OperationPayload for Payload {
             return Payload::Nothing;
         }
         let read = match (kind, state) {
-            (OperationKind::Sale, _) => serde_json::from_str(text).map(Payload::Sale),
+            (OperationKind::Sale, _) => {
+                serde_json::from_str(text).map(|sale| Payload::Sale(Box::new(sale)))
+            }
             (OperationKind::Return, OperationState::NeedsAttention) => {
                 serde_json::from_str(text).map(Payload::ReturnAwaitingSale)
             }
@@ -170,7 +172,7 @@ mod tests {
                 quantity: dec!(1.5),
                 sum: dec!(150.00),
             }],
-            customer: Identity::default(),
+            customer: TillCustomer::default(),
             name: Some("00077".into()),
             moment: None,
             gift_cards: Vec::new(),
@@ -199,7 +201,7 @@ mod tests {
     fn every_record_reads_back_as_written() {
         use OperationKind::{Return, Sale};
         use OperationState::{Delivered, NeedsAttention, NothingToDo, Pending};
-        let sale = Payload::Sale(sale());
+        let sale = Payload::Sale(Box::new(sale()));
         assert_eq!(round_trip(Sale, Pending, sale.clone()), sale);
         let returned = Payload::Return(ReturnPayload {
             phone: None,
@@ -233,7 +235,7 @@ mod tests {
         else {
             panic!("an old sale reads");
         };
-        assert_eq!(sale.customer, Identity::default());
+        assert_eq!(sale.customer, TillCustomer::default());
         assert_eq!(sale.gift_cards, Vec::new());
     }
 

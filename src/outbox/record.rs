@@ -14,16 +14,16 @@ use super::retry::delivery_job;
 use super::returns::OutboxError;
 use super::{Outbox, Record};
 use crate::accounts::LoyaltyAccount;
-use crate::customers::Identity;
+use crate::customers::TillCustomer;
 use crate::domain::phone::Phone;
-use crate::domain::receipt::line_sum;
+use crate::domain::pricing::line_sum;
 use crate::domain::returns::{ReturnedPosition, SoldLine};
 use crate::store::{NewOperation, OperationKind, OperationState};
 
 /// What every recorded sale or return is known by, as the till sent it.
 #[derive(Debug, Clone)]
 pub struct Receipt {
-    /// The key that books it once (`domain::identity::idempotency_key`).
+    /// The key that books it once (`domain::keys::idempotency_key`).
     pub key: String,
     /// MoySklad's id of the document, when it sent one.
     pub ms_id: Option<String>,
@@ -41,7 +41,7 @@ pub struct Receipt {
 pub struct NewSale {
     pub receipt: Receipt,
     /// Who the customer is; `None` or empty: an anonymous sale, acknowledged and not booked.
-    pub customer: Option<Identity>,
+    pub customer: Option<TillCustomer>,
     /// Sold positions, as booked (price, quantity and line sum checked by the handler).
     pub positions: Vec<SoldPosition>,
     /// Bonuses spent (`bonusValueToSpend`), roubles, not negative.
@@ -120,7 +120,7 @@ impl Outbox {
             gift_cards: sale.gift_cards,
             bonus_earn: sale.bonus_earn,
         };
-        self.pending(&record, None, None, Payload::Sale(payload), true)
+        self.pending(&record, None, None, Payload::Sale(Box::new(payload)), true)
             .await
     }
 

@@ -97,8 +97,8 @@ async fn suspend(pos: &Pos) -> u16 {
 /// other at once, although the other keeps links in memory.
 #[tokio::test]
 async fn a_link_saved_on_one_instance_is_used_by_another_within_a_second() {
-    use bonusbridge::customers::Identity;
-    use bonusbridge::domain::identity::customer_guid;
+    use bonusbridge::customers::TillCustomer;
+    use bonusbridge::domain::keys::customer_guid;
     use bonusbridge::store::CustomerLink;
 
     let Some(db) = TestDb::new(Backend::Postgres).await else {
@@ -108,9 +108,9 @@ async fn a_link_saved_on_one_instance_is_used_by_another_within_a_second() {
     let first = Pos::start(db, Options::default()).await;
     let second = TestApp::spawn(second_db, |_| {}).await;
     let key = bonusbridge::bonusplus::ApiKey::new(first.key.clone().into()).unwrap();
-    let who = Identity {
+    let who = TillCustomer {
         counterparty_id: Some("ms-counterparty-1".into()),
-        ..Identity::default()
+        ..TillCustomer::default()
     };
     let link = |phone: &str| CustomerLink {
         account_id: first.account.clone(),

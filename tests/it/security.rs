@@ -50,7 +50,7 @@ async fn one_account_never_reaches_another(db: TestDb) {
     assert_eq!(response.status(), 201);
     a.app.state.outbox.deliveries_settled().await;
     let balance_b = a.emu.customer(key_b, PHONE_B).unwrap().balance;
-    let guid_b = bonusbridge::domain::identity::customer_guid("account-b", PHONE_B);
+    let guid_b = bonusbridge::domain::keys::customer_guid("account-b", PHONE_B);
 
     // A cannot find B's customer by B's ids, nor by phone (A's BonusPlus does not know it).
     for id in ["ms-b", guid_b.as_str()] {
