@@ -60,14 +60,7 @@ async fn settings_page_in_headless_chromium() {
     outcome.expect("the page saved the settings");
 
     // What the page saved is what the account now has, and MoySklad got the LoyaltyAPI settings.
-    let settings = world
-        .app
-        .state
-        .store
-        .settings(&account)
-        .await
-        .unwrap()
-        .unwrap();
+    let settings = world.stored_settings(&account).await.unwrap();
     assert!(settings.bonusplus_key_enc.is_some());
     assert_eq!(settings.reserve_ttl_secs, 20 * 60);
     assert_eq!(settings.store_map, json!({ POS: "Магазин 1" }).to_string());

@@ -3,8 +3,6 @@
 //! receipt goes without loyalty), a sale is resolved by its delivery and never lost, a return finds
 //! its sale without its id or waits for an administrator, completed amounts are booked rounded.
 
-use std::time::Duration;
-
 use bonusbridge::bonusplus::{ApiKey, ProductImport, ProductTiny};
 use bonusplus_emulator::NewCustomer;
 use reqwest::Method;
@@ -550,8 +548,10 @@ async fn a_return_without_its_sale_id_finds_the_customers_sale(db: TestDb) {
     );
     for body in [older, newer] {
         assert_eq!(pos.post("/retaildemand", body).await.0, 201);
-        // Recorded one after the other (the most recent sale is looked at first).
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Recorded one after the other (the most recent sale is looked at first): the next is
+        // recorded on a later millisecond.
+        let recorded = bonusbridge::store::now_ms();
+        wait_until(|| async { bonusbridge::store::now_ms() > recorded }).await;
     }
     let balance = || pos.emu.customer(&pos.key, "79035550909").unwrap().balance;
     wait_until(|| async { pos.emu.sales(&pos.key).len() == 2 }).await;

@@ -644,6 +644,11 @@ async fn killed_mid_stream_then_restarted_delivers_everything_once() {
         &returns_sent_in(killed),
         &returns_sent_in(restarted),
     );
+    eprintln!(
+        "sent again by the restarted process (in flight at the kill): {} sales, {} returns",
+        in_flight_at_kill.len(),
+        returns_in_flight.len()
+    );
     assert!(
         in_flight_at_kill.len() + returns_in_flight.len() <= 24,
         "more sent again after the restart than could have been in flight: {in_flight_at_kill:?} {returns_in_flight:?}"

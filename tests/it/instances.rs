@@ -62,16 +62,7 @@ async fn suspend_on_one_instance_refuses_the_till_on_another_within_a_second() {
 }
 
 async fn till_search(app: &TestApp, token: &str) -> u16 {
-    app.http
-        .get(app.url(&format!(
-            "/loyalty/counterparty?search=79011234567&retailStoreId={POS}"
-        )))
-        .header("Lognex-Discount-API-Auth-Token", token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    crate::support::pos::till_search(&app.http, &app.url("/loyalty"), token, POS).await
 }
 
 /// MoySklad suspends the app through the first instance's Vendor API endpoint.

@@ -78,14 +78,7 @@ async fn install_configure_sell_suspend_resume_uninstall(db: TestDb) {
         .await;
     assert_eq!(status, 422, "{error}");
     assert_eq!(error["field"], "bonusplusKey");
-    assert!(world
-        .app
-        .state
-        .store
-        .settings(&account)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(world.stored_settings(&account).await.is_none());
     assert!(world.moysklad.calls().is_empty());
 
     // The right key: saved, token issued and pushed, app Activated.
@@ -236,14 +229,7 @@ async fn install_configure_sell_suspend_resume_uninstall(db: TestDb) {
         .unwrap()
         .unwrap();
     assert!(gone.access_token_enc.is_none());
-    let settings = world
-        .app
-        .state
-        .store
-        .settings(&account)
-        .await
-        .unwrap()
-        .unwrap();
+    let settings = world.stored_settings(&account).await.unwrap();
     assert!(settings.bonusplus_key_enc.is_none());
     let (status, _) = world
         .ui(Method::GET, "/ui/api/settings", &token, None)

@@ -166,14 +166,7 @@ async fn key_check_on_documented_ground(db: TestDb) {
     let (status, error) = save(session, &world.bp_key).await;
     assert_eq!(status, 502, "{error}");
     assert_eq!(error["error"], "БонусПлюс не отвечает, попробуйте ещё раз");
-    assert!(world
-        .app
-        .state
-        .store
-        .settings(&silent)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(world.stored_settings(&silent).await.is_none());
 }
 
 /// The code settings: shown with their defaults, saved, and refused when they cannot work.

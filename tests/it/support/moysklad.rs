@@ -2,11 +2,13 @@
 //! the marketplace life cycle: install as MoySklad installs, open the settings page with a context
 //! key, save, and reach the till with exactly what MoySklad was given ([`World`]).
 
+use bonusbridge::store::LoyaltySettings;
 use bonusplus_emulator::{Emulator, EmulatorHandle, TenantRules};
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::moysklad_fake::{moysklad_jwt, FakeMoySklad};
+use super::pos::till_search;
 use super::{settings, TestApp, TestDb};
 
 pub const SECRET: &str = "lifecycle-test-secret-key-0123456789abcdef";
@@ -196,17 +198,12 @@ impl World {
 
     /// A LoyaltyAPI call exactly as MoySklad makes it with what we gave it.
     pub async fn till(&self, loyalty_url: &str, token: &str) -> u16 {
-        self.app
-            .http
-            .get(format!(
-                "{loyalty_url}/counterparty?search=79011234567&retailStoreId={POS}"
-            ))
-            .header("Lognex-Discount-API-Auth-Token", token)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+        till_search(&self.app.http, loyalty_url, token, POS).await
+    }
+
+    /// The account's settings as stored, if any.
+    pub async fn stored_settings(&self, account: &str) -> Option<LoyaltySettings> {
+        self.app.state.store.settings(account).await.unwrap()
     }
 }
 

@@ -308,6 +308,25 @@ pub fn quick_jobs_inline(s: &mut bonusbridge::config::Settings) {
     s.jobs.inline_grace_ms = 1000;
 }
 
+/// The till's customer search as MoySklad's POS sends it to `loyalty_url` with `token`: the
+/// status of the answer.
+pub async fn till_search(
+    http: &reqwest::Client,
+    loyalty_url: &str,
+    token: &str,
+    retail_store: &str,
+) -> u16 {
+    http.get(format!(
+        "{loyalty_url}/counterparty?search=79011234567&retailStoreId={retail_store}"
+    ))
+    .header("Lognex-Discount-API-Auth-Token", token)
+    .send()
+    .await
+    .unwrap()
+    .status()
+    .as_u16()
+}
+
 /// `POST /retaildemand` or `/retailsalesreturn` (not the recalculation).
 fn is_sale_or_return(path: &str) -> bool {
     let path = path.split('?').next().unwrap_or(path);

@@ -54,9 +54,18 @@ pub async fn change(app: &TestApp, session: &str, changes: Value) -> Value {
         assert!(fields.contains_key(field), "the page has no field {field}");
         fields.insert(field.clone(), value.clone());
     }
-    let (status, saved) = call(app, Method::PUT, "/ui/api/settings", session, Some(body)).await;
+    let (status, saved) = call(
+        app,
+        Method::PUT,
+        "/ui/api/settings",
+        session,
+        Some(body.clone()),
+    )
+    .await;
     assert_eq!(status, 200, "{changes}: {saved}");
-    for (field, value) in changes.as_object().unwrap() {
+    // Every field crossed the API and is what the page now shows: the changed ones and the
+    // others as they were (`createCustomers`, `returnWindowDays`, `utcOffsetMinutes`, …).
+    for (field, value) in body.as_object().unwrap() {
         assert_eq!(&saved["settings"][field], value, "{field} saved: {saved}");
     }
     saved
