@@ -20,14 +20,15 @@ use time::macros::format_description;
 use crate::bonusplus::{ApiKey, BonusPlusClient, BonusPlusError, Customer, NewCustomer};
 use crate::cache::UntilChanged;
 use crate::domain::ean::Ean;
-use crate::domain::identity::{customer_guid, split_full_name};
+use crate::domain::keys::customer_guid;
+use crate::domain::names::split_full_name;
 use crate::domain::phone::{Phone, PhoneError};
 use crate::store::{Change, CustomerLink, Store, StoreError};
 
 /// Whatever identifies the customer of a receipt, a sale or a return, as MoySklad sent it —
 /// recorded with a sale and resolved by its delivery.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Identity {
+pub struct TillCustomer {
     /// MoySklad's counterparty id (or the GUID we answered for the customer).
     #[serde(default)]
     pub counterparty_id: Option<String>,
@@ -42,7 +43,7 @@ pub struct Identity {
     pub profile: Profile,
 }
 
-impl Identity {
+impl TillCustomer {
     /// Nothing at all to look the customer up by.
     pub fn is_empty(&self) -> bool {
         [&self.counterparty_id, &self.phone, &self.card]
@@ -200,7 +201,7 @@ impl Customers {
         &self,
         account_id: &str,
         key: &ApiKey,
-        who: &Identity,
+        who: &TillCustomer,
     ) -> Result<Phone, CustomerError> {
         if let Some(id) = non_empty(who.counterparty_id.as_deref()) {
             if let Some(phone) = self.linked_phone(account_id, id).await? {
@@ -234,7 +235,7 @@ impl Customers {
         account_id: &str,
         key: &ApiKey,
         phone: &Phone,
-        who: &Identity,
+        who: &TillCustomer,
         store: &str,
     ) -> Result<Customer, CustomerError> {
         let customer = registration(phone, who, Some(store));
@@ -249,7 +250,7 @@ impl Customers {
         account_id: &str,
         key: &ApiKey,
         phone: &Phone,
-        who: &Identity,
+        who: &TillCustomer,
         store: Option<&str>,
     ) -> Result<Customer, CustomerError> {
         let mut customer = registration(phone, who, store);
@@ -262,7 +263,7 @@ impl Customers {
         account_id: &str,
         key: &ApiKey,
         customer: NewCustomer,
-        who: &Identity,
+        who: &TillCustomer,
     ) -> Result<Customer, CustomerError> {
         let flight_key = format!("{account_id}|{}", customer.phone.as_str());
         let flight = self
@@ -302,7 +303,7 @@ impl Customers {
         &self,
         account_id: &str,
         customer: &Customer,
-        who: &Identity,
+        who: &TillCustomer,
         created: bool,
     ) -> Result<(), StoreError> {
         let link = CustomerLink {
@@ -319,7 +320,7 @@ impl Customers {
 /// `POST customer` of a registration (at checkout, before a code, or `POST /counterparty`): the
 /// counterparty's name, e-mail, birth date, its card when it is an EAN BonusPlus can bind (another
 /// number is kept out rather than refused), and the point of sale's BonusPlus store when known.
-pub fn registration(phone: &Phone, who: &Identity, store: Option<&str>) -> NewCustomer {
+pub fn registration(phone: &Phone, who: &TillCustomer, store: Option<&str>) -> NewCustomer {
     let profile = &who.profile;
     let mut customer = NewCustomer::new(phone.clone());
     customer.last_name = profile.last_name.clone();
@@ -375,7 +376,7 @@ mod tests {
 
     #[test]
     fn a_registration_carries_the_profile_card_and_store() {
-        let who = Identity {
+        let who = TillCustomer {
             counterparty_id: Some("c-1".into()),
             phone: Some("+7 901 123-11-22".into()),
             card: Some("2000000051420".into()),
@@ -397,7 +398,7 @@ mod tests {
             customer.birth_day.map(|d| d.to_string()).as_deref(),
             Some("1991-02-03")
         );
-        let not_an_ean = Identity {
+        let not_an_ean = TillCustomer {
             card: Some("C-77".into()),
             ..who
         };
@@ -406,15 +407,15 @@ mod tests {
 
     #[test]
     fn an_identity_without_anything_is_empty() {
-        assert!(Identity::default().is_empty());
-        let blank = Identity {
+        assert!(TillCustomer::default().is_empty());
+        let blank = TillCustomer {
             counterparty_id: Some(" ".into()),
-            ..Identity::default()
+            ..TillCustomer::default()
         };
         assert!(blank.is_empty());
-        let card = Identity {
+        let card = TillCustomer {
             card: Some("123".into()),
-            ..Identity::default()
+            ..TillCustomer::default()
         };
         assert!(!card.is_empty());
     }

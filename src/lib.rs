@@ -31,8 +31,8 @@ pub mod differences;
 pub mod doctor;
 pub mod import;
 pub mod jobs;
+pub mod outbox;
 pub mod reserves;
-pub mod sales;
 pub mod sync;
 
 // Outgoing clients (BonusPlus, what we call of MoySklad) and storage over PostgreSQL / SQLite,

@@ -134,7 +134,7 @@ async fn run(command: Command) -> Result<(), String> {
         }
         Command::RetryFailed { kind } => {
             let store = open_store(&settings).await.map_err(|e| e.to_string())?;
-            let requeued = bonusbridge::jobs::retry_failed(&store, kind.as_deref())
+            let requeued = bonusbridge::outbox::retry_failed(&store, kind.as_deref())
                 .await
                 .map_err(|e| e.to_string());
             store.close().await;

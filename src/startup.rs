@@ -20,11 +20,12 @@ use crate::config::Settings;
 use crate::crypto::Cipher;
 use crate::customers::Customers;
 use crate::import::ImportContext;
-use crate::jobs::JobContext;
+use crate::jobs::{Chore, Queue, Workers};
 use crate::loyalty_api::call_log::{self, CallLog, CallRecord};
 use crate::moysklad::json_api::{JsonApiClient, JsonApiError};
 use crate::moysklad::jwt::VendorJwt;
 use crate::moysklad::vendor_client::{VendorApiError, VendorClient};
+use crate::outbox::Outbox;
 use crate::reserves::Reserves;
 use crate::state::{AppState, Handles};
 use crate::store::{PoolLimits, Store, StoreError};
@@ -32,6 +33,8 @@ use crate::sync::SyncContext;
 
 /// How long a graceful stop waits for deliveries started after answering the till.
 const DELIVERIES_STOP_WAIT: Duration = Duration::from_secs(5);
+/// How often the workers look for accounts due for a scheduled product sync.
+const SYNC_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -147,30 +150,32 @@ impl Application {
         let accounts = Accounts::new(store.clone(), cipher.clone());
         let reserves = Reserves::new(store.clone(), bonusplus.clone(), accounts.clone());
         let customers = Customers::new(store.clone(), bonusplus.clone());
-        let jobs = JobContext {
+        let queue = Queue {
+            store: store.clone(),
+            settings: Arc::new(settings.jobs.clone()),
+        };
+        let outbox = Outbox::new(
+            queue,
+            bonusplus.clone(),
+            accounts.clone(),
+            reserves.clone(),
+            customers.clone(),
+        );
+        let sync = SyncContext {
             store: store.clone(),
             bonusplus: bonusplus.clone(),
+            json_api: json_api.clone(),
             accounts: accounts.clone(),
-            reserves: reserves.clone(),
-            customers: customers.clone(),
-            settings: Arc::new(settings.jobs.clone()),
-            deliveries: tokio_util::task::TaskTracker::new(),
-            sync: SyncContext {
-                store: store.clone(),
-                bonusplus: bonusplus.clone(),
-                json_api: json_api.clone(),
-                accounts: accounts.clone(),
-                settings: Arc::new(settings.sync.clone()),
-            },
-            import: ImportContext::new(
-                store.clone(),
-                bonusplus.clone(),
-                json_api.clone(),
-                accounts.clone(),
-                customers.clone(),
-                settings.import.clone(),
-            ),
+            settings: Arc::new(settings.sync.clone()),
         };
+        let import = ImportContext::new(
+            store.clone(),
+            bonusplus.clone(),
+            json_api.clone(),
+            accounts.clone(),
+            customers.clone(),
+            settings.import.clone(),
+        );
         let (call_log, call_records) = CallLog::channel();
         let listening = crate::changes::listen(&store).await;
         let state = AppState::new(Handles {
@@ -184,7 +189,9 @@ impl Application {
             accounts,
             reserves,
             customers,
-            jobs,
+            outbox,
+            sync,
+            import,
         });
         Ok(Application {
             listener,
@@ -231,7 +238,7 @@ impl Application {
             reserves: state.reserves.clone(),
         };
         let changes = listening.follow(caches, shutdown.clone());
-        let workers = tokio::spawn(crate::jobs::run(state.jobs.clone(), shutdown.clone()));
+        let workers = tokio::spawn(crate::jobs::run(workers(&state), shutdown.clone()));
         let call_writer = tokio::spawn(call_log::write(
             state.accounts.clone(),
             state.store.clone(),
@@ -252,14 +259,61 @@ impl Application {
         shutdown.cancel();
         let _ = workers.await;
         // Deliveries started after answering the till get their chance to finish; any still
-        // running after that is the outbox's (its job comes due after the grace).
-        state.jobs.deliveries.close();
-        let _ = tokio::time::timeout(DELIVERIES_STOP_WAIT, state.jobs.deliveries.wait()).await;
+        // running after that is the queue's (its job comes due after the grace).
+        state.outbox.close(DELIVERIES_STOP_WAIT).await;
         let _ = call_writer.await;
         let _ = changes.await;
         state.store.close().await;
         tracing::info!("stopped");
         result
+    }
+}
+
+/// The workers: the queue's owners (deliveries, product syncs, customer imports) and the periodic
+/// chores (expired reserves swept, due product syncs queued).
+fn workers(state: &AppState) -> Workers {
+    let reserves = state.reserves.clone();
+    let sweep = Chore::new(
+        "reserve sweep",
+        Duration::from_millis(state.settings.jobs.reserve_sweep_ms),
+        false,
+        move || {
+            let reserves = reserves.clone();
+            Box::pin(async move {
+                reserves
+                    .release_expired()
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| error.to_string())
+            })
+        },
+    );
+    let sync = state.sync.clone();
+    let schedule = Chore::new(
+        "product sync schedule",
+        SYNC_SCHEDULE_EVERY,
+        true,
+        move || {
+            let sync = sync.clone();
+            Box::pin(async move {
+                crate::sync::enqueue_due(&sync, SYNC_SCHEDULE_EVERY)
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| error.to_string())
+            })
+        },
+    );
+    Workers {
+        queue: Queue {
+            store: state.store.clone(),
+            settings: Arc::new(state.settings.jobs.clone()),
+        },
+        owners: vec![
+            Arc::new(state.outbox.clone()),
+            Arc::new(state.sync.clone()),
+            Arc::new(state.import.clone()),
+        ],
+        chores: vec![sweep, schedule],
     }
 }
 

@@ -1,6 +1,6 @@
 //! What the request handlers share: [`AppState`], built once by `startup`.
 //! Services and workers must not import it: they are handed narrow handles (`Accounts`,
-//! `Reserves`, `JobContext`, `SyncContext`) instead.
+//! `Reserves`, `Outbox`, `SyncContext`, `ImportContext`) instead.
 
 use std::sync::Arc;
 
@@ -11,12 +11,14 @@ use crate::bonusplus::BonusPlusClient;
 use crate::config::Settings;
 use crate::crypto::Cipher;
 use crate::customers::Customers;
-use crate::jobs::JobContext;
+use crate::import::ImportContext;
 use crate::moysklad::json_api::JsonApiClient;
 use crate::moysklad::jwt::VendorJwt;
 use crate::moysklad::vendor_client::VendorClient;
+use crate::outbox::Outbox;
 use crate::reserves::Reserves;
 use crate::store::Store;
+use crate::sync::SyncContext;
 
 /// Everything a handler may need, behind one `Arc`: axum clones the state for every request, and
 /// cloning each handle (caches, clients, pools) showed up as ~5 % of the recalc path's CPU.
@@ -55,8 +57,12 @@ pub struct Handles {
     pub reserves: Reserves,
     /// Customers found (and registered at checkout) in BonusPlus; shared with the workers.
     pub customers: Customers,
-    /// The job queue's handle: the sale handler delivers inline with it, the workers run on it.
-    pub jobs: JobContext,
+    /// Sales and returns: recorded by the till's calls, delivered right after and by the workers.
+    pub outbox: Outbox,
+    /// Product sync runs (the page starts them, the workers run them).
+    pub sync: SyncContext,
+    /// Customer imports (the page starts them, the workers run them).
+    pub import: ImportContext,
 }
 
 impl FromRef<AppState> for Store {

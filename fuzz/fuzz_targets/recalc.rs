@@ -5,8 +5,8 @@
 use bonusbridge::bonusplus::{CalcRequest, CalcResult, ItemDiscount};
 use bonusbridge::domain::phone::Phone;
 use bonusbridge::http::extract::parse_json;
-use bonusbridge::loyalty_api::receipt::{calc_items, recalc_answer};
-use bonusbridge::loyalty_api::receipt_wire::RecalcRequest;
+use bonusbridge::loyalty_api::recalc::{calc_items, recalc_answer};
+use bonusbridge::loyalty_api::wire::recalc::RecalcRequest;
 use libfuzzer_sys::fuzz_target;
 use rust_decimal::{Decimal, RoundingStrategy};
 

@@ -19,7 +19,7 @@ use super::matching::candidate_of;
 use super::{bonusplus_error, stop_requested, ImportContext, ImportError, Inputs, Outcome};
 use crate::bonusplus::{BonusPlusError, NewCustomer, Sex};
 use crate::domain::customer_import::{recover, Recovery};
-use crate::domain::identity::customer_guid;
+use crate::domain::keys::customer_guid;
 use crate::domain::phone::Phone;
 use crate::store::{CustomerLink, ImportRow, ImportRun, LedgerEntry};
 

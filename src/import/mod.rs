@@ -1,7 +1,8 @@
 //! The customer import (issue 24): a shop's MoySklad counterparties — phones, names, cards and
 //! bonus points — brought into BonusPlus once, safely, as a background job of the account.
 //! Shared service below the settings page, the workers and the command line: must not depend on
-//! `state`, on incoming modules or on `jobs` (the queue runs it through [`run_job`]).
+//! `state` or on incoming modules; the queue hands it its jobs ([`ImportContext`] is their
+//! [`JobOwner`]).
 //!
 //! A run has three phases, each resumable from the cursor saved after every page or chunk:
 //! **read** (counterparties page by page from the JSON API, filtered, stored as the run's rows;
@@ -22,6 +23,7 @@ pub mod report;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -31,6 +33,7 @@ use crate::bonusplus::{ApiKey, BonusPlusClient, BonusPlusError};
 use crate::config::ImportSettings;
 use crate::customers::Customers;
 use crate::domain::customer_import::Filters;
+use crate::jobs::{JobError, JobOwner};
 use crate::moysklad::json_api::{JsonApiClient, JsonApiError};
 use crate::store::{now_ms, AccountStatus, ImportRun, Job, NewJob, Store, StoreError};
 pub use report::{ImportStatus, Preview, RunResult};
@@ -54,6 +57,24 @@ pub struct ImportContext {
     pub settings: Arc<ImportSettings>,
     /// The import's own pace towards BonusPlus; `None`: unlimited.
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
+}
+
+/// The queue hands import jobs to the import; what a run cannot finish is the page's, so only a
+/// transient failure and storage are retried by the queue.
+impl JobOwner for ImportContext {
+    fn runs(&self, kind: &str) -> bool {
+        kind == IMPORT_KIND
+    }
+
+    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+        Box::pin(async move {
+            run_job(self, job).await.map_err(|error| match error {
+                ImportError::Retry(reason) => JobError::Retry(reason),
+                ImportError::Store(error) => JobError::Store(error),
+                other => JobError::Permanent(other.to_string()),
+            })
+        })
+    }
 }
 
 impl ImportContext {

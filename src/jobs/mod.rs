@@ -1,99 +1,113 @@
-//! Shared service: the job queue's workers — delivering the outbox, running product syncs,
-//! releasing expired reserves, pruning. Must not depend on `state` or on incoming modules
-//! (`loyalty_api`, `vendor_api`, `ui`); the workers get a narrow [`JobContext`].
+//! Shared service: the job queue's workers. They lease due jobs from the shared database and hand
+//! each to its owner ([`JobOwner`]: the outbox, the product sync, the customer import), and run the
+//! periodic chores `startup` gives them. Must not depend on `state`, on incoming modules or on any
+//! job's owner: owners import this module for [`JobError`] and [`run_now`], never the reverse.
 //!
-//! Workers claim jobs from the shared database with a lease, so any number of instances can run
-//! them; a job held by a killed instance is claimed again when its lease runs out.
+//! Workers claim jobs with a lease, so any number of instances can run them; a job held by a
+//! killed instance is claimed again when its lease runs out.
 
-pub mod delivery;
 mod error;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
-use crate::accounts::Accounts;
-use crate::bonusplus::BonusPlusClient;
 use crate::config::JobSettings;
-use crate::customers::Customers;
-use crate::reserves::Reserves;
-use crate::store::{now_ms, Job, Operation, OperationState, Store, StoreError};
-use crate::sync::SyncContext;
-use delivery::{deliver, retry_at, DELIVER_KIND};
+use crate::store::{now_ms, Job, Store, StoreError};
 pub use error::JobError;
 
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
-/// How often the workers look for accounts due for a scheduled product sync.
-const SYNC_SCHEDULE_EVERY: Duration = Duration::from_secs(60);
 /// How long the LoyaltyAPI call log is kept.
 const KEEP_CALLS_MS: i64 = 7 * 24 * 3600 * 1000;
 
-/// What the workers (and the inline delivery of a request) use. Cheap to clone.
+/// The queue itself: where jobs live and how they are leased. Cheap to clone.
 #[derive(Clone)]
-pub struct JobContext {
+pub struct Queue {
     pub store: Store,
-    pub bonusplus: BonusPlusClient,
-    pub accounts: Accounts,
-    pub reserves: Reserves,
-    /// Finds and registers the customers of sales.
-    pub customers: Customers,
     pub settings: Arc<JobSettings>,
-    pub sync: SyncContext,
-    /// Runs the customer imports.
-    pub import: crate::import::ImportContext,
-    /// First delivery attempts started by requests after answering the till, still running.
-    pub deliveries: TaskTracker,
 }
 
-impl JobContext {
-    /// Waits until the first delivery attempts started so far have ended (tests, graceful stop).
-    pub async fn deliveries_settled(&self) {
-        while !self.deliveries.is_empty() {
-            tokio::time::sleep(Duration::from_millis(2)).await;
+/// Who runs a kind of job. The queue records the outcome: done, retried with backoff
+/// ([`JobError::Retry`], [`JobError::Store`]) or failed for good; what a failure means for the
+/// owner's own records is the owner's to write before it answers.
+pub trait JobOwner: Send + Sync {
+    /// Whether it runs jobs of `kind`.
+    fn runs(&self, kind: &str) -> bool;
+    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>>;
+}
+
+/// Periodic work the workers do between jobs (sweeping expired reserves, queueing due syncs).
+pub struct Chore {
+    name: &'static str,
+    every: Duration,
+    /// Whether it runs as the workers start, or only after `every`.
+    at_start: bool,
+    work: Box<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>,
+}
+
+impl Chore {
+    pub fn new<F>(name: &'static str, every: Duration, at_start: bool, work: F) -> Chore
+    where
+        F: Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync + 'static,
+    {
+        Chore {
+            name,
+            every,
+            at_start,
+            work: Box::new(work),
         }
     }
 }
 
+/// Everything the workers run.
+pub struct Workers {
+    pub queue: Queue,
+    pub owners: Vec<Arc<dyn JobOwner>>,
+    pub chores: Vec<Chore>,
+}
+
 /// Runs the workers until `shutdown` is cancelled; the jobs in hand are finished first, others
 /// stay claimable.
-pub async fn run(ctx: JobContext, shutdown: CancellationToken) {
+pub async fn run(workers: Workers, shutdown: CancellationToken) {
     let worker = format!("worker-{}", uuid::Uuid::new_v4());
-    let jobs = &ctx.settings;
-    let idle_poll = Duration::from_millis(jobs.poll_interval_ms);
-    let sweep_every = Duration::from_millis(jobs.reserve_sweep_ms);
-    let mut last_sweep = tokio::time::Instant::now();
-    let mut last_prune = tokio::time::Instant::now();
-    let mut last_schedule: Option<tokio::time::Instant> = None;
+    let idle_poll = Duration::from_millis(workers.queue.settings.poll_interval_ms);
+    let owners: Vec<&dyn JobOwner> = workers.owners.iter().map(|owner| &**owner).collect();
+    let start = tokio::time::Instant::now();
+    let mut last_run: Vec<Option<tokio::time::Instant>> = workers
+        .chores
+        .iter()
+        .map(|chore| (!chore.at_start).then_some(start))
+        .collect();
+    let prune = Chore::new("pruning", PRUNE_EVERY, false, {
+        let store = workers.queue.store.clone();
+        move || {
+            let store = store.clone();
+            Box::pin(async move {
+                store
+                    .prune(now_ms(), KEEP_CALLS_MS)
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| error.to_string())
+            })
+        }
+    });
+    let mut last_prune = Some(start);
     while !shutdown.is_cancelled() {
-        let busy = match run_due_jobs(&ctx, &worker).await {
+        let busy = match run_due_jobs(&workers.queue, &owners, &worker).await {
             Ok(count) => count > 0,
             Err(error) => {
                 tracing::warn!(%error, "job queue unavailable");
                 false
             }
         };
-        if last_sweep.elapsed() >= sweep_every {
-            last_sweep = tokio::time::Instant::now();
-            if let Err(error) = ctx.reserves.release_expired().await {
-                tracing::warn!(%error, "reserve sweep failed");
-            }
+        for (chore, last) in workers.chores.iter().zip(last_run.iter_mut()) {
+            run_chore_if_due(chore, last).await;
         }
-        if last_schedule.is_none_or(|at| at.elapsed() >= SYNC_SCHEDULE_EVERY) {
-            last_schedule = Some(tokio::time::Instant::now());
-            if let Err(error) = crate::sync::enqueue_due(&ctx.sync, SYNC_SCHEDULE_EVERY).await {
-                tracing::warn!(%error, "product sync schedule failed");
-            }
-        }
-        if last_prune.elapsed() >= PRUNE_EVERY {
-            last_prune = tokio::time::Instant::now();
-            if let Err(error) = ctx.store.prune(now_ms(), KEEP_CALLS_MS).await {
-                tracing::warn!(%error, "pruning failed");
-            }
-        }
+        run_chore_if_due(&prune, &mut last_prune).await;
         if !busy {
             tokio::select! {
                 () = shutdown.cancelled() => {},
@@ -104,13 +118,27 @@ pub async fn run(ctx: JobContext, shutdown: CancellationToken) {
     tracing::info!(%worker, "workers stopped");
 }
 
+async fn run_chore_if_due(chore: &Chore, last: &mut Option<tokio::time::Instant>) {
+    if last.is_some_and(|at| at.elapsed() < chore.every) {
+        return;
+    }
+    *last = Some(tokio::time::Instant::now());
+    if let Err(error) = (chore.work)().await {
+        tracing::warn!(chore = chore.name, %error, "periodic work failed");
+    }
+}
+
 /// Claims and runs one batch of due jobs (several at a time); returns how many were claimed.
-pub async fn run_due_jobs(ctx: &JobContext, worker: &str) -> Result<usize, StoreError> {
-    let lease_ms = lease_ms(ctx);
-    let batch = i64::try_from(ctx.settings.concurrency * 2).unwrap_or(16);
-    let jobs = ctx.store.claim_jobs(worker, batch, lease_ms).await?;
+async fn run_due_jobs(
+    queue: &Queue,
+    owners: &[&dyn JobOwner],
+    worker: &str,
+) -> Result<usize, StoreError> {
+    let lease_ms = i64::try_from(queue.settings.lease_ms).unwrap_or(i64::MAX);
+    let batch = i64::try_from(queue.settings.concurrency * 2).unwrap_or(16);
+    let jobs = queue.store.claim_jobs(worker, batch, lease_ms).await?;
     let count = jobs.len();
-    run_leased(ctx, worker, jobs, lease_ms).await?;
+    run_leased(queue, owners, worker, jobs, lease_ms).await?;
     Ok(count)
 }
 
@@ -119,31 +147,32 @@ pub async fn run_due_jobs(ctx: &JobContext, worker: &str) -> Result<usize, Store
 /// (a worker has it, or it ended). Without the lease, an attempt slower than its job's grace
 /// (queued behind the customer's reserve lock, a slow BonusPlus) would be repeated by a worker
 /// while it still runs: one sale sent twice.
-pub async fn run_now(ctx: &JobContext, dedupe_key: &str) -> Result<bool, StoreError> {
+pub async fn run_now(
+    queue: &Queue,
+    owner: &dyn JobOwner,
+    dedupe_key: &str,
+) -> Result<bool, StoreError> {
     let worker = format!("inline-{}", uuid::Uuid::new_v4());
     // The grace is this attempt's lease: renewed while it runs, so a crash during it leaves the job
     // to the workers as soon as before.
-    let lease_ms = i64::try_from(ctx.settings.inline_grace_ms).unwrap_or(i64::MAX);
-    let Some(job) = ctx
+    let lease_ms = i64::try_from(queue.settings.inline_grace_ms).unwrap_or(i64::MAX);
+    let Some(job) = queue
         .store
         .claim_job_by_key(dedupe_key, &worker, lease_ms)
         .await?
     else {
         return Ok(false);
     };
-    run_leased(ctx, &worker, vec![job], lease_ms).await?;
+    run_leased(queue, &[owner], &worker, vec![job], lease_ms).await?;
     Ok(true)
-}
-
-fn lease_ms(ctx: &JobContext) -> i64 {
-    i64::try_from(ctx.settings.lease_ms).unwrap_or(i64::MAX)
 }
 
 /// Runs claimed jobs (several at a time). While they run, a heartbeat renews the lease of every
 /// job not finished yet, so a slow BonusPlus never lets another instance take a job that is still
 /// in hand.
 async fn run_leased(
-    ctx: &JobContext,
+    queue: &Queue,
+    owners: &[&dyn JobOwner],
     worker: &str,
     jobs: Vec<Job>,
     lease_ms: i64,
@@ -157,18 +186,18 @@ async fn run_leased(
             let held = held.clone();
             async move {
                 let id = job.id;
-                let result = run_job(ctx, worker, job).await;
+                let result = run_job(queue, owners, worker, job).await;
                 if let Ok(mut held) = held.lock() {
                     held.remove(&id);
                 }
                 result
             }
         })
-        .buffer_unordered(ctx.settings.concurrency.max(1))
+        .buffer_unordered(queue.settings.concurrency.max(1))
         .collect::<Vec<_>>();
     let results = tokio::select! {
         results = work => results,
-        () = heartbeat(&ctx.store, worker, &held, lease_ms) => unreachable!("the heartbeat never ends"),
+        () = heartbeat(&queue.store, worker, &held, lease_ms) => unreachable!("the heartbeat never ends"),
     };
     results.into_iter().collect::<Result<Vec<()>, _>>()?;
     Ok(())
@@ -193,24 +222,27 @@ async fn heartbeat(store: &Store, worker: &str, held: &Mutex<HashSet<i64>>, leas
     }
 }
 
-async fn run_job(ctx: &JobContext, worker: &str, job: Job) -> Result<(), StoreError> {
-    let max_backoff = i64::try_from(ctx.settings.max_backoff_ms).unwrap_or(i64::MAX);
-    let outcome = match job.kind.as_str() {
-        DELIVER_KIND => deliver_job(ctx, &job).await,
-        crate::sync::SYNC_KIND => crate::sync::run_job(&ctx.sync, &job)
-            .await
-            .map_err(JobError::from),
-        crate::import::IMPORT_KIND => crate::import::run_job(&ctx.import, &job)
-            .await
-            .map_err(JobError::from),
-        other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),
+/// Hands the job to its owner and records the outcome on the job.
+async fn run_job(
+    queue: &Queue,
+    owners: &[&dyn JobOwner],
+    worker: &str,
+    job: Job,
+) -> Result<(), StoreError> {
+    let max_backoff = i64::try_from(queue.settings.max_backoff_ms).unwrap_or(i64::MAX);
+    let outcome = match owners.iter().find(|owner| owner.runs(&job.kind)) {
+        Some(owner) => owner.run(&job).await,
+        None => Err(JobError::Permanent(format!(
+            "unknown job kind `{}`",
+            job.kind
+        ))),
     };
-    let store = &ctx.store;
+    let store = &queue.store;
     match outcome {
         Ok(()) => {
             store.complete_job(job.id, worker).await?;
         }
-        Err(JobError::Retry(reason)) if job.attempts < job.max_attempts => {
+        Err(JobError::Retry(reason)) if !job.is_last_attempt() => {
             tracing::debug!(job = job.id, attempts = job.attempts, %reason, "job will be retried");
             store
                 .fail_job(
@@ -223,14 +255,6 @@ async fn run_job(ctx: &JobContext, worker: &str, job: Job) -> Result<(), StoreEr
         }
         Err(JobError::Retry(reason)) | Err(JobError::Permanent(reason)) => {
             tracing::warn!(job = job.id, %reason, "job failed for good");
-            if job.kind == DELIVER_KIND {
-                let account = job.account_id.as_deref().unwrap_or_default();
-                if let Some(op) = store.operation(account, &job.payload).await? {
-                    store
-                        .finish_operation(&op.id, OperationState::Failed, None, Some(&reason))
-                        .await?;
-                }
-            }
             store.fail_job(job.id, worker, &reason, None).await?;
         }
         Err(JobError::Store(error)) => {
@@ -247,61 +271,40 @@ async fn run_job(ctx: &JobContext, worker: &str, job: Job) -> Result<(), StoreEr
     Ok(())
 }
 
-/// Operator retry (`bonusbridge retry-failed`): failed deliveries go back to pending and their jobs
-/// back to the queue; returns how many jobs were re-queued.
-pub async fn retry_failed(store: &Store, kind: Option<&str>) -> Result<u64, StoreError> {
-    let reopened = match kind {
-        None | Some(DELIVER_KIND) => store.reopen_failed_operations().await?,
-        Some(_) => Vec::new(),
-    };
-    for (operation, _account) in &reopened {
-        store
-            .reschedule_job_by_key(&delivery::job_key(operation), now_ms())
-            .await?;
-    }
-    let requeued = store.retry_failed_jobs(kind).await?;
-    tracing::info!(
-        operations = reopened.len(),
-        jobs = requeued,
-        "failed work re-queued"
-    );
-    Ok(requeued.max(reopened.len() as u64))
+/// When a failed attempt runs again: exponential backoff from 1 s, capped at `max_backoff_ms`,
+/// with up to 50 % jitter on top so that a backlog does not retry in lockstep.
+pub fn retry_at(attempts: i64, max_backoff_ms: i64) -> i64 {
+    use rand::Rng;
+    let exponent = u32::try_from(attempts.clamp(1, 30) - 1).unwrap_or(0);
+    let base_ms = 1_000i64
+        .saturating_mul(1i64 << exponent)
+        .min(max_backoff_ms.max(1));
+    let jitter = rand::thread_rng().gen_range(0..=base_ms / 2);
+    now_ms() + base_ms + jitter
 }
 
-/// An administrator's retry of one failed delivery of `account_id` (the settings page's button):
-/// the operation goes back to pending with its job due once the inline attempt had its chance, and
-/// is delivered now. `None` when it is not a failed operation of that account — a second click,
-/// another instance, another account's id: nothing happens then.
-pub async fn retry_one(
-    ctx: &JobContext,
-    account_id: &str,
-    operation_id: &str,
-) -> Result<Option<Operation>, StoreError> {
-    let grace = i64::try_from(ctx.settings.inline_grace_ms).unwrap_or(i64::MAX / 2);
-    let job = delivery::delivery_job(account_id, operation_id, now_ms().saturating_add(grace));
-    let Some(op) = ctx
-        .store
-        .reopen_failed_operation(account_id, operation_id, &job)
-        .await?
-    else {
-        return Ok(None);
-    };
-    if let Err(error) = run_now(ctx, &delivery::job_key(&op.id)).await {
-        tracing::warn!(%error, operation = %op.id, "retried; delivery left to the workers");
-    }
-    Ok(Some(op))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-async fn deliver_job(ctx: &JobContext, job: &Job) -> Result<(), JobError> {
-    let account = job.account_id.as_deref().unwrap_or_default();
-    let Some(op) = ctx.store.operation(account, &job.payload).await? else {
-        return Err(JobError::Permanent("the operation no longer exists".into()));
-    };
-    let result = deliver(ctx, &op).await;
-    if let Err(JobError::Retry(reason)) = &result {
-        ctx.store
-            .finish_operation(&op.id, OperationState::Pending, None, Some(reason))
-            .await?;
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let now = now_ms();
+        let cap = 15 * 60 * 1_000;
+        let first = retry_at(1, cap) - now;
+        assert!((1_000..=1_600).contains(&first), "{first}");
+        let fifth = retry_at(5, cap) - now;
+        assert!((16_000..=24_100).contains(&fifth), "{fifth}");
+        let late = retry_at(60, cap) - now;
+        assert!((cap..=cap * 3 / 2 + 100).contains(&late), "{late}");
+        let short = retry_at(10, 2_000) - now;
+        assert!((2_000..=3_100).contains(&short), "{short}");
     }
-    result
+
+    #[test]
+    fn jitter_spreads_retries() {
+        let spread: std::collections::HashSet<i64> =
+            (0..50).map(|_| retry_at(8, 900_000) / 10).collect();
+        assert!(spread.len() > 5, "retries of one step are spread out");
+    }
 }

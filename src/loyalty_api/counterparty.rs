@@ -11,20 +11,21 @@ use axum::Json;
 use time::macros::format_description;
 
 use super::caller::Caller;
-use super::counterparty_wire::{
+use super::errors::{customer_not_found, invalid_phone};
+use super::verification::{send_verification, Purpose};
+use super::wire::counterparty::{
     BonusBalance, CounterpartyCreate, CounterpartyDetailRequest, CounterpartyDetailResponse,
     CounterpartyRow, CounterpartySearchQuery, CounterpartySearchResponse,
     CounterpartyVerifyRequest, StatusCheck,
 };
-use super::errors::{customer_not_found, invalid_phone};
-use super::verification::{send_verification, Purpose};
 use super::wire::{CustomerAttributes, Sex, VerifyResponse};
 use crate::accounts::LoyaltyAccount;
 use crate::bonusplus::{
     self, BonusPlusError, Customer, CustomerFilter, CustomerPatch, NewCustomer,
 };
-use crate::customers::{registration, Identity, Profile};
-use crate::domain::identity::{customer_guid, full_name, NameParts};
+use crate::customers::{registration, Profile, TillCustomer};
+use crate::domain::keys::customer_guid;
+use crate::domain::names::{full_name, NameParts};
 use crate::domain::phone::Phone;
 use crate::domain::search::{NameLookup, TillSearch};
 use crate::http::error::{codes, ApiError};
@@ -408,8 +409,8 @@ fn row(account_id: &str, customer: &Customer, link: Option<&CustomerLink>) -> Co
 pub(super) fn identity(
     attributes: &CustomerAttributes,
     counterparty_id: Option<String>,
-) -> Identity {
-    Identity {
+) -> TillCustomer {
+    TillCustomer {
         counterparty_id,
         phone: attributes.phone.clone(),
         card: attributes.discount_card_number.clone(),

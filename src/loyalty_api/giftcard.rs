@@ -16,7 +16,7 @@ use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
 use super::caller::Caller;
-use super::giftcard_wire::{GiftCard, GiftCardQuery, GiftCardStatus};
+use super::wire::giftcard::{GiftCard, GiftCardQuery, GiftCardStatus};
 use super::wire::Kopecks;
 use crate::bonusplus::{CertificateStatus, GiftCardResponse};
 use crate::certificates::CertificateError;

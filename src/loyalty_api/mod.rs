@@ -2,22 +2,19 @@
 //! `/loyalty`; must not depend on the other incoming modules (`vendor_api`, `ui`).
 //!
 //! The URL pushed to MoySklad is `{public_base_url}/loyalty` and the `Lognex-Discount-API-Auth-Token`
-//! header identifies the account ([`caller`]). One handler module and one wire-types module per
-//! resource: `counterparty`, `receipt` (recalc and spending codes), `sale` (sales and returns),
-//! `giftcard`; shapes they share are in [`wire`], the products of till-made goods in [`assortment`].
+//! header identifies the account ([`caller`]). One handler module per resource — `counterparty`,
+//! `recalc` (recalculation and spending codes), `sale` (sales and returns), `giftcard` — and its
+//! wire types in [`wire`] under the same name (shapes they share in `wire` itself); the products of
+//! till-made goods in [`assortment`].
 
 pub mod assortment;
 pub mod call_log;
 pub mod caller;
 mod counterparty;
-pub mod counterparty_wire;
 pub mod errors;
 mod giftcard;
-pub mod giftcard_wire;
-pub mod receipt;
-pub mod receipt_wire;
+pub mod recalc;
 mod sale;
-pub mod sale_wire;
 mod verification;
 pub mod wire;
 
@@ -33,7 +30,7 @@ use crate::http::TOKEN_HEADER;
 use crate::state::AppState;
 use assortment::ProductIds;
 use call_log::CallLog;
-use receipt::MaxDebits;
+use recalc::MaxDebits;
 
 /// The LoyaltyAPI router's own state: what every handler shares, plus what only these handlers
 /// use (the remembered maximum debits of receipts, the remembered products of till-made goods).
@@ -78,8 +75,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(app: AppState, call_log: CallLog
         )
         .route("/counterparty/detail", post(counterparty::detail))
         .route("/counterparty/verify", post(counterparty::verify))
-        .route("/retaildemand/recalc", post(receipt::recalc))
-        .route("/retaildemand/verify", post(receipt::verify_spending))
+        .route("/retaildemand/recalc", post(recalc::recalc))
+        .route("/retaildemand/verify", post(recalc::verify_spending))
         .route("/retaildemand", post(sale::sale))
         .route("/retailsalesreturn", post(sale::sales_return))
         .route("/giftcard", get(giftcard::lookup))

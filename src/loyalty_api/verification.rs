@@ -28,7 +28,7 @@ use super::wire::VerifyResponse;
 use crate::accounts::LoyaltyAccount;
 use crate::bonusplus::BonusPlusError;
 use crate::crypto::SecretKind;
-use crate::customers::{CustomerError, Identity};
+use crate::customers::{CustomerError, TillCustomer};
 use crate::domain::phone::Phone;
 use crate::domain::verification::{
     CodeDelivery, MessageRoute, CODE_DIGITS, CODE_LIFETIME, CODE_WINDOW, MAX_CODES_PER_WINDOW,
@@ -44,7 +44,7 @@ pub enum Purpose<'a> {
     /// A new customer's registration: who they are, and the BonusPlus store of the point of sale
     /// (when the till named a mapped one).
     Registration {
-        who: &'a Identity,
+        who: &'a TillCustomer,
         store: Option<&'a str>,
     },
     Spending,
@@ -140,7 +140,7 @@ async fn ensure_in_bonusplus(
     state: &AppState,
     account: &LoyaltyAccount,
     phone: &Phone,
-    who: &Identity,
+    who: &TillCustomer,
     store: Option<&str>,
 ) -> Result<(), ApiError> {
     match state

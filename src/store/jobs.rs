@@ -2,11 +2,11 @@
 //! its jobs claimable again once the lease runs out. On PostgreSQL the claim skips rows locked by
 //! other instances (`FOR UPDATE SKIP LOCKED`); on SQLite the single `UPDATE … RETURNING` runs under
 //! the database's write lock, which serialises claims within the one instance SQLite supports.
-//! Storage only: what a job does is the workers' business (`jobs`).
+//! Storage only: what a job does is its owner's business (`jobs` hands it over).
 
 use super::{decode, now_ms, with_pool, Backend, Store, StoreError};
 
-/// Kind of the job that delivers a recorded sale or return to BonusPlus (`jobs::delivery`); storage
+/// Kind of the job that delivers a recorded sale or return to BonusPlus (`outbox`); storage
 /// and metrics tell deliveries apart from other jobs (product sync) by it.
 pub const DELIVER_KIND: &str = "deliver_operation";
 
@@ -38,6 +38,13 @@ pub struct Job {
     pub payload: String,
     pub attempts: i64,
     pub max_attempts: i64,
+}
+
+impl Job {
+    /// This attempt (counted at the claim) is the last the job is given.
+    pub fn is_last_attempt(&self) -> bool {
+        self.attempts >= self.max_attempts
+    }
 }
 
 pub(super) const INSERT_JOB: &str = "INSERT INTO jobs (account_id, kind, payload, dedupe_key, state, attempts, max_attempts, run_at, created_at, updated_at)

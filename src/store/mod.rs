@@ -18,6 +18,7 @@ mod differences;
 mod import;
 mod jobs;
 mod jwt_ids;
+mod operation_repairs;
 mod operations;
 mod overview;
 mod product_ids;
@@ -47,7 +48,9 @@ pub use customers::CustomerLink;
 pub use differences::Difference;
 pub use import::{DecisionCount, ImportRow, ImportRun, LedgerEntry, StepCount};
 pub use jobs::{Job, JobBacklog, JobState, NewJob, DELIVER_KIND};
-pub use operations::{BookedBonuses, NewOperation, Operation, OperationKind, OperationState};
+pub use operations::{
+    BookedBonuses, NewOperation, Operation, OperationKind, OperationPayload, OperationState,
+};
 pub use overview::{AccountDetail, AccountOverview, AccountProblem};
 pub use reserves::{Reserve, ReserveState};
 pub use secrets::{SealedSecret, SecretColumn};

@@ -1,5 +1,8 @@
 //! Sales and returns, each recorded once per idempotency key (with its delivery job, in one
 //! transaction) before it is delivered to BonusPlus. Storage only: no clients, no HTTP.
+//!
+//! What an operation carries is the outbox's ([`OperationPayload`]): the store writes it as JSON
+//! text and reads it back typed, so no layer above handles the text.
 
 use super::jobs::insert_job;
 use super::{decode, decode_phone, now_ms, with_pool, NewJob, Store, StoreError};
@@ -37,8 +40,29 @@ pub struct BookedBonuses {
     pub earned_kopecks: i64,
 }
 
+/// What a recorded operation carries. Its shape is the owner's (the outbox's payload enum); the
+/// store only keeps its JSON text in the `payload` column. `String` reads and writes the text as it
+/// is (for tests and tools that look at rows directly).
+pub trait OperationPayload: Sized {
+    /// The text to store.
+    fn to_stored(&self) -> Result<String, StoreError>;
+    /// What an operation of `kind` in `state` stored as `text`. Never fails: a payload that no
+    /// longer reads is a fact about the row, for its reader to handle.
+    fn from_stored(kind: OperationKind, state: OperationState, text: &str) -> Self;
+}
+
+impl OperationPayload for String {
+    fn to_stored(&self) -> Result<String, StoreError> {
+        Ok(self.clone())
+    }
+
+    fn from_stored(_: OperationKind, _: OperationState, text: &str) -> Self {
+        text.to_owned()
+    }
+}
+
 #[derive(Debug, Clone)]
-pub struct NewOperation {
+pub struct NewOperation<P = String> {
     pub id: String,
     pub account_id: String,
     pub kind: OperationKind,
@@ -47,7 +71,7 @@ pub struct NewOperation {
     pub sale_id: Option<String>,
     pub phone: Option<Phone>,
     pub state: OperationState,
-    pub payload: String,
+    pub payload: P,
     /// MoySklad's point of sale.
     pub retail_store_id: Option<String>,
     /// MoySklad's counterparty (the customer) as the till named it.
@@ -57,7 +81,7 @@ pub struct NewOperation {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Operation {
+pub struct Operation<P = String> {
     pub id: String,
     pub account_id: String,
     pub kind: OperationKind,
@@ -66,7 +90,7 @@ pub struct Operation {
     pub sale_id: Option<String>,
     pub phone: Option<Phone>,
     pub state: OperationState,
-    pub payload: String,
+    pub payload: P,
     pub response: Option<String>,
     pub last_error: Option<String>,
     pub attempts: i64,
@@ -78,7 +102,7 @@ pub struct Operation {
 }
 
 #[derive(sqlx::FromRow)]
-struct OperationRow {
+pub(super) struct OperationRow {
     id: String,
     account_id: String,
     kind: String,
@@ -98,19 +122,21 @@ struct OperationRow {
     notes: Option<String>,
 }
 
-impl TryFrom<OperationRow> for Operation {
-    type Error = StoreError;
-    fn try_from(row: OperationRow) -> Result<Self, StoreError> {
+impl OperationRow {
+    pub(super) fn read<P: OperationPayload>(self) -> Result<Operation<P>, StoreError> {
+        let row = self;
+        let kind = decode("operation kind", &row.kind)?;
+        let state = decode("operation state", &row.state)?;
         Ok(Operation {
-            kind: decode("operation kind", &row.kind)?,
-            state: decode("operation state", &row.state)?,
+            payload: P::from_stored(kind, state, &row.payload),
+            kind,
+            state,
             phone: row.phone.as_deref().map(decode_phone).transpose()?,
             id: row.id,
             account_id: row.account_id,
             idempotency_key: row.idempotency_key,
             ms_id: row.ms_id,
             sale_id: row.sale_id,
-            payload: row.payload,
             response: row.response,
             last_error: row.last_error,
             attempts: row.attempts,
@@ -130,12 +156,12 @@ macro_rules! operation_columns {
     };
 }
 
-const OPERATION_COLUMNS: &str = operation_columns!();
+pub(super) const OPERATION_COLUMNS: &str = operation_columns!();
 
 /// Binds a [`NewOperation`] to [`INSERT_OPERATION`] and runs it on `$executor` (a pool or a
 /// transaction of either backend): the one place the operation INSERT is written.
 macro_rules! insert_operation {
-    ($executor:expr, $op:expr, $now:expr) => {
+    ($executor:expr, $op:expr, $payload:expr, $now:expr) => {
         sqlx::query_as::<_, OperationRow>(INSERT_OPERATION)
             .bind(&$op.id)
             .bind(&$op.account_id)
@@ -145,7 +171,7 @@ macro_rules! insert_operation {
             .bind(&$op.sale_id)
             .bind($op.phone.as_ref().map(Phone::as_str))
             .bind($op.state.as_ref())
-            .bind(&$op.payload)
+            .bind($payload)
             .bind($now)
             .bind(&$op.retail_store_id)
             .bind(&$op.counterparty_id)
@@ -170,17 +196,18 @@ impl Store {
     /// exist or neither. Returns the stored operation and whether this call created it; a repeated
     /// key records nothing. Concurrent calls with one key create exactly one row (the unique
     /// constraint decides).
-    pub async fn record_operation(
+    pub async fn record_operation<P: OperationPayload>(
         &self,
-        op: &NewOperation,
+        op: &NewOperation<P>,
         job: Option<&NewJob>,
-    ) -> Result<(Operation, bool), StoreError> {
+    ) -> Result<(Operation<P>, bool), StoreError> {
         let now = now_ms();
+        let payload = op.payload.to_stored()?;
         let created: Option<OperationRow> = with_pool!(self, |pool| match job {
-            None => insert_operation!(pool, op, now),
+            None => insert_operation!(pool, op, &payload, now),
             Some(job) => {
                 let mut tx = pool.begin().await?;
-                let created = insert_operation!(&mut *tx, op, now);
+                let created = insert_operation!(&mut *tx, op, &payload, now);
                 if created.is_some() {
                     insert_job!(&mut *tx, job, now);
                 }
@@ -189,7 +216,7 @@ impl Store {
             }
         });
         if let Some(row) = created {
-            return Ok((row.try_into()?, true));
+            return Ok((row.read()?, true));
         }
         let existing = self
             .operation_by_key(&op.account_id, op.kind, &op.idempotency_key)
@@ -215,26 +242,12 @@ impl Store {
         Ok(())
     }
 
-    /// Puts permanently failed operations back to pending (operator retry); returns their ids.
-    pub async fn reopen_failed_operations(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let rows: Vec<(String, String)> = with_pool!(self, |pool| {
-            sqlx::query_as(
-                "UPDATE operations SET state = 'pending', last_error = NULL, updated_at = $1 WHERE state = 'failed'
-                 RETURNING id, account_id",
-            )
-            .bind(now_ms())
-            .fetch_all(pool)
-            .await?
-        });
-        Ok(rows)
-    }
-
-    pub async fn operation_by_key(
+    pub async fn operation_by_key<P: OperationPayload>(
         &self,
         account_id: &str,
         kind: OperationKind,
         idempotency_key: &str,
-    ) -> Result<Option<Operation>, StoreError> {
+    ) -> Result<Option<Operation<P>>, StoreError> {
         let sql = format!(
             "SELECT {OPERATION_COLUMNS} FROM operations WHERE account_id = $1 AND kind = $2 AND idempotency_key = $3"
         );
@@ -246,15 +259,15 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
         });
-        row.map(Operation::try_from).transpose()
+        row.map(OperationRow::read).transpose()
     }
 
     /// An operation of `account_id` by our id (never another account's).
-    pub async fn operation(
+    pub async fn operation<P: OperationPayload>(
         &self,
         account_id: &str,
         id: &str,
-    ) -> Result<Option<Operation>, StoreError> {
+    ) -> Result<Option<Operation<P>>, StoreError> {
         let sql =
             format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE account_id = $1 AND id = $2");
         let row: Option<OperationRow> = with_pool!(self, |pool| {
@@ -264,15 +277,15 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
         });
-        row.map(Operation::try_from).transpose()
+        row.map(OperationRow::read).transpose()
     }
 
     /// The sale of `account_id` that MoySklad knows by `ms_id`.
-    pub async fn sale_by_ms_id(
+    pub async fn sale_by_ms_id<P: OperationPayload>(
         &self,
         account_id: &str,
         ms_id: &str,
-    ) -> Result<Option<Operation>, StoreError> {
+    ) -> Result<Option<Operation<P>>, StoreError> {
         let sql = format!(
             "SELECT {OPERATION_COLUMNS} FROM operations WHERE account_id = $1 AND kind = 'sale' AND ms_id = $2
              ORDER BY created_at LIMIT 1"
@@ -284,15 +297,15 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
         });
-        row.map(Operation::try_from).transpose()
+        row.map(OperationRow::read).transpose()
     }
 
     /// Returns already recorded against a sale (to know what is left to return).
-    pub async fn returns_of_sale(
+    pub async fn returns_of_sale<P: OperationPayload>(
         &self,
         account_id: &str,
         sale_id: &str,
-    ) -> Result<Vec<Operation>, StoreError> {
+    ) -> Result<Vec<Operation<P>>, StoreError> {
         let sql = format!(
             "SELECT {OPERATION_COLUMNS} FROM operations WHERE account_id = $1 AND kind = 'return' AND sale_id = $2
              ORDER BY created_at"
@@ -304,7 +317,7 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
-        rows.into_iter().map(Operation::try_from).collect()
+        rows.into_iter().map(OperationRow::read).collect()
     }
 
     /// Records the outcome of a delivery attempt. Delivered marks when it was booked (once: a
@@ -362,62 +375,16 @@ impl Store {
         Ok(())
     }
 
-    /// Puts one failed operation of `account_id` back to pending with its delivery job due at
-    /// `job.run_at` (an administrator's retry), in one transaction. `None` when it is not a failed
-    /// operation of that account — already retried by another click or instance, or unknown:
-    /// nothing changes then.
-    pub async fn reopen_failed_operation(
-        &self,
-        account_id: &str,
-        id: &str,
-        job: &NewJob,
-    ) -> Result<Option<Operation>, StoreError> {
-        let now = now_ms();
-        let sql = format!(
-            "UPDATE operations SET state = 'pending', last_error = NULL, updated_at = $3
-             WHERE account_id = $1 AND id = $2 AND state = 'failed'
-             RETURNING {OPERATION_COLUMNS}"
-        );
-        let reopened: Option<OperationRow> = with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let row: Option<OperationRow> = sqlx::query_as(&sql)
-                .bind(account_id)
-                .bind(id)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if row.is_some() {
-                // The job exists unless the operation predates jobs being kept; either way it is
-                // made due, taken from whoever last held it (a worker still finishing its failure
-                // then finds it gone and leaves it).
-                insert_job!(&mut *tx, job, now);
-                sqlx::query(
-                    "UPDATE jobs SET state = 'ready', attempts = 0, run_at = $2, locked_by = NULL, locked_until = NULL,
-                            last_error = NULL, updated_at = $3
-                     WHERE dedupe_key = $1",
-                )
-                .bind(&job.dedupe_key)
-                .bind(job.run_at)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-            row
-        });
-        reopened.map(Operation::try_from).transpose()
-    }
-
     /// The booked sales of a customer (MoySklad's counterparty) at a point of sale recorded at or
     /// after `since_ms`, most recent first, at most `limit`.
-    pub async fn recent_customer_sales(
+    pub async fn recent_customer_sales<P: OperationPayload>(
         &self,
         account_id: &str,
         retail_store_id: &str,
         counterparty_id: &str,
         since_ms: i64,
         limit: i64,
-    ) -> Result<Vec<Operation>, StoreError> {
+    ) -> Result<Vec<Operation<P>>, StoreError> {
         let sql = format!(
             "SELECT {OPERATION_COLUMNS} FROM operations
              WHERE account_id = $1 AND kind = 'sale' AND counterparty_id = $2 AND retail_store_id = $3
@@ -434,17 +401,17 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
-        rows.into_iter().map(Operation::try_from).collect()
+        rows.into_iter().map(OperationRow::read).collect()
     }
 
     /// The newest operations of an account of one kind in one state (the settings page's lists).
-    pub async fn operations_in_state(
+    pub async fn operations_in_state<P: OperationPayload>(
         &self,
         account_id: &str,
         kind: OperationKind,
         state: OperationState,
         limit: i64,
-    ) -> Result<Vec<Operation>, StoreError> {
+    ) -> Result<Vec<Operation<P>>, StoreError> {
         let sql = format!(
             "SELECT {OPERATION_COLUMNS} FROM operations WHERE account_id = $1 AND kind = $2 AND state = $3
              ORDER BY created_at DESC, id DESC LIMIT $4"
@@ -458,15 +425,15 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
-        rows.into_iter().map(Operation::try_from).collect()
+        rows.into_iter().map(OperationRow::read).collect()
     }
 
     /// The newest operations of an account that carry notes (e.g. amounts rounded on arrival).
-    pub async fn operations_with_notes(
+    pub async fn operations_with_notes<P: OperationPayload>(
         &self,
         account_id: &str,
         limit: i64,
-    ) -> Result<Vec<Operation>, StoreError> {
+    ) -> Result<Vec<Operation<P>>, StoreError> {
         let sql = format!(
             "SELECT {OPERATION_COLUMNS} FROM operations WHERE account_id = $1 AND notes IS NOT NULL
              ORDER BY created_at DESC, id DESC LIMIT $2"
@@ -478,7 +445,7 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
-        rows.into_iter().map(Operation::try_from).collect()
+        rows.into_iter().map(OperationRow::read).collect()
     }
 
     /// Records the customer's phone once the delivery has resolved it.
@@ -492,67 +459,6 @@ impl Store {
                 .await?;
         });
         Ok(())
-    }
-
-    /// Turns a return that needs attention into a return of `sale_id` to deliver (`payload`), with
-    /// its delivery job, in one transaction. `false` when the return no longer needs attention
-    /// (matched or closed already, by another click or another instance): nothing changes then.
-    pub async fn match_return(
-        &self,
-        account_id: &str,
-        id: &str,
-        sale_id: &str,
-        phone: Option<&Phone>,
-        payload: &str,
-        job: &NewJob,
-    ) -> Result<bool, StoreError> {
-        let now = now_ms();
-        let matched = with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let changed = sqlx::query(
-                "UPDATE operations SET state = 'pending', sale_id = $3, phone = $4, payload = $5, last_error = NULL, updated_at = $6
-                 WHERE account_id = $1 AND id = $2 AND kind = 'return' AND state = 'needs_attention'",
-            )
-            .bind(account_id)
-            .bind(id)
-            .bind(sale_id)
-            .bind(phone.map(Phone::as_str))
-            .bind(payload)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if changed == 1 {
-                insert_job!(&mut *tx, job, now);
-            }
-            tx.commit().await?;
-            changed == 1
-        });
-        Ok(matched)
-    }
-
-    /// Closes a return that needs attention without reversing anything; `false` when it no longer
-    /// needs attention.
-    pub async fn close_return(
-        &self,
-        account_id: &str,
-        id: &str,
-        why: &str,
-    ) -> Result<bool, StoreError> {
-        let changed = with_pool!(self, |pool| {
-            sqlx::query(
-                "UPDATE operations SET state = 'nothing_to_do', last_error = $3, updated_at = $4
-                 WHERE account_id = $1 AND id = $2 AND kind = 'return' AND state = 'needs_attention'",
-            )
-            .bind(account_id)
-            .bind(id)
-            .bind(why)
-            .bind(now_ms())
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(changed == 1)
     }
 
     /// Number of operations by state for an account (`None` = all accounts): pending, failed.

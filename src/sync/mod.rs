@@ -1,7 +1,7 @@
 //! Product sync: keeps BonusPlus's catalogue in step with MoySklad's, so that promotions BonusPlus
 //! runs on particular products fire when the till names them.
-//! Shared service below the settings page and the workers: must not depend on `state`, on incoming
-//! modules or on `jobs` (the queue runs it through [`run_job`] and maps [`SyncError`]).
+//! Shared service below the settings page and the workers: must not depend on `state` or on
+//! incoming modules; the queue hands it its jobs ([`SyncContext`] is their [`JobOwner`]).
 //!
 //! A run reads the whole catalogue page by page (folders, products, services, variants) and sends
 //! each BonusPlus store the account maps only the rows whose fingerprint changed since they were
@@ -18,12 +18,15 @@ pub use schedule::{enqueue_due, syncs_per_tick};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
+
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Accounts;
 use crate::bonusplus::{ApiKey, BonusPlusClient, BonusPlusError, ProductImport, ProductTiny};
 use crate::config::SyncSettings;
+use crate::jobs::{JobError, JobOwner};
 use crate::moysklad::json_api::{JsonApiClient, JsonApiError};
 use crate::store::{
     now_ms, AccountStatus, Job, JobState, LoyaltySettings, NewJob, Store, StoreError, SyncRun,
@@ -46,17 +49,15 @@ pub struct SyncContext {
     pub settings: Arc<SyncSettings>,
 }
 
-/// Why a run stopped; the job queue maps it into its own error.
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    /// Worth another attempt (MoySklad or BonusPlus unavailable, too many 429s).
-    #[error("{0}")]
-    Retry(String),
-    /// Will not succeed without someone changing something (token revoked, no key, no store).
-    #[error("{0}")]
-    Permanent(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
+/// The queue hands product sync jobs to the sync.
+impl JobOwner for SyncContext {
+    fn runs(&self, kind: &str) -> bool {
+        kind == SYNC_KIND
+    }
+
+    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+        Box::pin(run_job(self, job))
+    }
 }
 
 /// A run's progress as the settings page shows it.
@@ -152,12 +153,12 @@ pub async fn sync_status(
 /// A run that cannot go on (permanent refusal, or the queue's last attempt) ends as `failed` with
 /// its reason on the settings page and completes its job: a sync failure is the page's business,
 /// not the delivery backlog's (operators' `retry-failed` and the outbox metrics stay about money).
-pub async fn run_job(ctx: &SyncContext, job: &Job) -> Result<(), SyncError> {
+pub async fn run_job(ctx: &SyncContext, job: &Job) -> Result<(), JobError> {
     let account_id = job.payload.as_str();
     let last_attempt = job.attempts >= job.max_attempts;
     let inputs = match inputs(ctx, account_id).await {
         Ok(inputs) => inputs,
-        Err(SyncError::Store(error)) => return Err(SyncError::Store(error)),
+        Err(JobError::Store(error)) => return Err(JobError::Store(error)),
         Err(error) => {
             let mut run = match ctx.store.latest_sync_run(account_id).await? {
                 Some(run) if run.state == SyncState::Running => run,
@@ -180,8 +181,8 @@ pub async fn run_job(ctx: &SyncContext, job: &Job) -> Result<(), SyncError> {
     match sync(ctx, &inputs, &mut run).await {
         Ok(()) => finish(ctx, &mut run, SyncState::Done, None)
             .await
-            .map_err(SyncError::from),
-        Err(SyncError::Store(error)) => Err(SyncError::Store(error)),
+            .map_err(JobError::from),
+        Err(JobError::Store(error)) => Err(JobError::Store(error)),
         Err(error) => give_up_or_retry(ctx, &mut run, error, last_attempt).await,
     }
 }
@@ -190,12 +191,12 @@ pub async fn run_job(ctx: &SyncContext, job: &Job) -> Result<(), SyncError> {
 async fn give_up_or_retry(
     ctx: &SyncContext,
     run: &mut SyncRun,
-    error: SyncError,
+    error: JobError,
     last_attempt: bool,
-) -> Result<(), SyncError> {
+) -> Result<(), JobError> {
     run.errors += 1;
     run.last_error = Some(error.to_string());
-    if matches!(error, SyncError::Permanent(_)) || last_attempt {
+    if matches!(error, JobError::Permanent(_)) || last_attempt {
         tracing::warn!(account = %run.account_id, %error, "product sync failed");
         finish(ctx, run, SyncState::Failed, Some(error.to_string())).await?;
         return Ok(());
@@ -231,30 +232,30 @@ struct Inputs {
     sync_ids: HashMap<String, String>,
 }
 
-async fn inputs(ctx: &SyncContext, account_id: &str) -> Result<Inputs, SyncError> {
+async fn inputs(ctx: &SyncContext, account_id: &str) -> Result<Inputs, JobError> {
     let account = ctx
         .store
         .account(account_id)
         .await?
         .filter(|a| a.status == AccountStatus::Activated)
-        .ok_or_else(|| SyncError::Permanent("Приложение не подключено".into()))?;
+        .ok_or_else(|| JobError::Permanent("Приложение не подключено".into()))?;
     let token = ctx
         .accounts
         .json_api_token(&account)
-        .map_err(|error| SyncError::Permanent(error.to_string()))?;
+        .map_err(|error| JobError::Permanent(error.to_string()))?;
     let key = ctx
         .accounts
         .bonusplus_key(account_id)
         .await?
-        .ok_or_else(|| SyncError::Permanent("Не указан ключ API БонусПлюс".into()))?;
+        .ok_or_else(|| JobError::Permanent("Не указан ключ API БонусПлюс".into()))?;
     let settings = ctx
         .store
         .settings(account_id)
         .await?
-        .ok_or_else(|| SyncError::Permanent("Настройки не сохранены".into()))?;
+        .ok_or_else(|| JobError::Permanent("Настройки не сохранены".into()))?;
     let stores = bonusplus_stores(&settings);
     if stores.is_empty() {
-        return Err(SyncError::Permanent(
+        return Err(JobError::Permanent(
             "Не сопоставлен ни один магазин БонусПлюс".into(),
         ));
     }
@@ -273,7 +274,7 @@ async fn inputs(ctx: &SyncContext, account_id: &str) -> Result<Inputs, SyncError
     })
 }
 
-async fn sync(ctx: &SyncContext, inputs: &Inputs, run: &mut SyncRun) -> Result<(), SyncError> {
+async fn sync(ctx: &SyncContext, inputs: &Inputs, run: &mut SyncRun) -> Result<(), JobError> {
     let page_size = ctx.settings.page_size;
     let cursor: Cursor = run
         .cursor
@@ -338,7 +339,7 @@ async fn import_changed(
     store: &str,
     rows: &[ProductTiny],
     known: &mut HashMap<String, String>,
-) -> Result<i64, SyncError> {
+) -> Result<i64, JobError> {
     let changed: Vec<(ProductTiny, String)> = rows
         .iter()
         .map(|row| (row.clone(), fingerprint(row)))
@@ -384,7 +385,7 @@ async fn record_sync_ids(
 }
 
 /// Number of rows of every list, for the progress percentage (one small request per list).
-async fn catalogue_size(ctx: &SyncContext, token: &SecretString) -> Result<i64, SyncError> {
+async fn catalogue_size(ctx: &SyncContext, token: &SecretString) -> Result<i64, JobError> {
     let mut total = 0;
     for name in ENTITIES {
         let page = ctx
@@ -401,7 +402,7 @@ async fn product_folders(
     ctx: &SyncContext,
     token: &SecretString,
     folders: &mut HashMap<String, String>,
-) -> Result<(), SyncError> {
+) -> Result<(), JobError> {
     let mut offset = 0;
     loop {
         let page = ctx
@@ -443,22 +444,22 @@ async fn finish(
     Ok(())
 }
 
-fn json_api_error(error: JsonApiError) -> SyncError {
+fn json_api_error(error: JsonApiError) -> JobError {
     tracing::warn!(%error, "product sync: MoySklad");
     let message = error.describe_ru();
     if error.is_transient() {
-        SyncError::Retry(message)
+        JobError::Retry(message)
     } else {
-        SyncError::Permanent(message)
+        JobError::Permanent(message)
     }
 }
 
-fn bonusplus_error(error: BonusPlusError) -> SyncError {
+fn bonusplus_error(error: BonusPlusError) -> JobError {
     tracing::warn!(%error, "product sync: BonusPlus");
     let message = error.describe_ru();
     if error.is_retryable() {
-        SyncError::Retry(message)
+        JobError::Retry(message)
     } else {
-        SyncError::Permanent(message)
+        JobError::Permanent(message)
     }
 }

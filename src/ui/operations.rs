@@ -14,11 +14,9 @@ use serde::{Deserialize, Serialize};
 use super::{audit, changeable_account, parse_body, UiError, UiUser};
 use crate::domain::attention::advise;
 use crate::domain::audit::{operation as operation_name, AuditAction};
-use crate::jobs::delivery::{ReturnPayload, SalePayload};
-use crate::jobs::retry_one;
-use crate::sales::{match_return, Matched, SalesError, UnmatchedReturn};
+use crate::outbox::{Matched, OutboxError, Payload, Record};
 use crate::state::AppState;
-use crate::store::{now_ms, Operation, OperationKind, OperationState};
+use crate::store::{OperationKind, OperationState};
 
 /// Most entries of each list.
 const LISTED: i64 = 50;
@@ -90,16 +88,11 @@ pub async fn match_to_sale(
     let body: MatchBody = parse_body(&body)?;
     let account = changeable_account(&state, &user).await?;
     let account_id = account.account_id.as_str();
-    let grace = i64::try_from(state.settings.jobs.inline_grace_ms).unwrap_or(i64::MAX / 2);
-    let matched = match_return(
-        &state.jobs,
-        account_id,
-        &return_id,
-        &body.sale_id,
-        now_ms().saturating_add(grace),
-    )
-    .await
-    .map_err(refused)?;
+    let matched = state
+        .outbox
+        .match_return(account_id, &return_id, &body.sale_id)
+        .await
+        .map_err(refused)?;
     if matched == Matched::Now {
         let details = format!(
             "{} → {}",
@@ -130,7 +123,7 @@ pub async fn retry(
     user.require_admin()?;
     let account = changeable_account(&state, &user).await?;
     let account_id = account.account_id.as_str();
-    match retry_one(&state.jobs, account_id, &operation_id).await? {
+    match state.outbox.retry_one(account_id, &operation_id).await? {
         Some(op) => {
             let details = operation_name(
                 op.kind == OperationKind::Return,
@@ -149,7 +142,7 @@ pub async fn retry(
         // A second click (or another instance) retried it already: nothing more to do.
         None if state
             .store
-            .operation(account_id, &operation_id)
+            .operation::<Payload>(account_id, &operation_id)
             .await?
             .is_some() => {}
         None => return Err(UiError::new(StatusCode::NOT_FOUND, "Операция не найдена")),
@@ -215,9 +208,9 @@ async fn operations(state: &AppState, account_id: &str) -> Result<OperationsView
             LISTED
         ),
     );
-    let mut failed: Vec<Operation> = failed_sales?.into_iter().chain(failed_returns?).collect();
+    let mut failed: Vec<Record> = failed_sales?.into_iter().chain(failed_returns?).collect();
     failed.sort_by_key(|op| std::cmp::Reverse(op.created_at));
-    let describe = |ops: Vec<Operation>| ops.iter().map(describe).collect::<Vec<_>>();
+    let describe = |ops: Vec<Record>| ops.iter().map(describe).collect::<Vec<_>>();
     Ok(OperationsView {
         failed: describe(failed),
         needs_attention: describe(attention?),
@@ -228,7 +221,7 @@ async fn operations(state: &AppState, account_id: &str) -> Result<OperationsView
 
 /// An operation of the account named for the audit log: «продажа № 00077» (its id if unreadable).
 async fn named(state: &AppState, account_id: &str, id: &str) -> String {
-    match state.store.operation(account_id, id).await {
+    match state.store.operation::<Payload>(account_id, id).await {
         Ok(Some(op)) => operation_name(
             op.kind == OperationKind::Return,
             number_of(&op).as_deref(),
@@ -239,12 +232,12 @@ async fn named(state: &AppState, account_id: &str, id: &str) -> String {
 }
 
 /// The number MoySklad gave the operation, if it can be read.
-fn number_of(op: &Operation) -> Option<String> {
+fn number_of(op: &Record) -> Option<String> {
     describe(op).number
 }
 
 /// An operation as the page lists it, read from what was recorded.
-fn describe(op: &Operation) -> OperationView {
+fn describe(op: &Record) -> OperationView {
     let advice = (op.state == OperationState::Failed).then(|| advise(op.last_error.as_deref()));
     let mut view = OperationView {
         id: op.id.clone(),
@@ -266,65 +259,62 @@ fn describe(op: &Operation) -> OperationView {
         notes: op.notes.clone(),
         recorded_at: op.created_at,
     };
-    match (op.kind, op.state) {
-        (OperationKind::Sale, _) => {
-            if let Ok(sale) = serde_json::from_str::<SalePayload>(&op.payload) {
-                view.number = sale.name;
-                view.moment = sale.moment;
-                view.sum = Some(sale.lines.iter().map(|line| line.sum).sum());
-                view.lines = sale
-                    .lines
-                    .into_iter()
-                    .map(|l| line(l.product, l.price, l.quantity))
-                    .collect();
-            }
+    match &op.payload {
+        Payload::Sale(sale) => {
+            view.number = sale.name.clone();
+            view.moment = sale.moment.clone();
+            view.sum = Some(sale.lines.iter().map(|line| line.sum).sum());
+            view.lines = sale
+                .lines
+                .iter()
+                .map(|l| line(&l.product, l.price, l.quantity))
+                .collect();
         }
-        (OperationKind::Return, OperationState::NeedsAttention) => {
-            if let Ok(unmatched) = serde_json::from_str::<UnmatchedReturn>(&op.payload) {
-                view.number = unmatched.name;
-                view.moment = unmatched.moment;
-                view.sum = Some(unmatched.sum);
-                view.lines = unmatched
-                    .positions
-                    .into_iter()
-                    .map(|p| line(p.product, p.price, p.quantity))
-                    .collect();
-            }
+        Payload::ReturnAwaitingSale(waiting) => {
+            view.number = waiting.name.clone();
+            view.moment = waiting.moment.clone();
+            view.sum = Some(waiting.sum);
+            view.lines = waiting
+                .positions
+                .iter()
+                .map(|p| line(&p.product, p.price, p.quantity))
+                .collect();
         }
-        (OperationKind::Return, _) => {
-            if let Ok(returned) = serde_json::from_str::<ReturnPayload>(&op.payload) {
-                view.number = returned.name;
-                view.moment = returned.moment;
-                view.sum = Some(returned.parts.iter().map(|part| part.sum).sum());
-            }
+        Payload::Return(returned) => {
+            view.number = returned.name.clone();
+            view.moment = returned.moment.clone();
+            view.sum = Some(returned.parts.iter().map(|part| part.sum).sum());
         }
+        Payload::Nothing | Payload::Unreadable(_) => {}
     }
     view
 }
 
-fn line(product: String, price: Decimal, quantity: Decimal) -> LineView {
+fn line(product: &str, price: Decimal, quantity: Decimal) -> LineView {
     LineView {
-        product,
+        product: product.to_owned(),
         price,
         quantity,
     }
 }
 
 /// A match that cannot be made, as the page shows it.
-fn refused(error: SalesError) -> UiError {
+fn refused(error: OutboxError) -> UiError {
     match error {
-        SalesError::UnknownReturn => UiError::new(StatusCode::NOT_FOUND, "Возврат не найден"),
-        SalesError::NotBooked => UiError::invalid(
+        OutboxError::UnknownReturn => UiError::new(StatusCode::NOT_FOUND, "Возврат не найден"),
+        OutboxError::NotBooked => UiError::invalid(
             "saleId",
             "Выберите продажу, проведённую в БонусПлюс, из списка",
         ),
-        SalesError::NothingLeft => UiError::new(
+        OutboxError::NothingLeft => UiError::new(
             StatusCode::CONFLICT,
             "В этой продаже не осталось возвращённых товаров: выберите другую продажу",
         ),
-        SalesError::Store(error) => error.into(),
-        SalesError::Corrupt(reason) => {
-            tracing::error!(%reason, "a recorded operation cannot be read");
+        OutboxError::Store(error) => error.into(),
+        // A match records nothing new: a refusal of a new record cannot come from it.
+        other
+        @ (OutboxError::Corrupt(_) | OutboxError::UnmappedStore | OutboxError::Invalid(_)) => {
+            tracing::error!(reason = %other, "a recorded operation cannot be read");
             UiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Не удалось прочитать записанную операцию",

@@ -6,16 +6,18 @@
 //! once however often it is pressed, refused to a cashier (403) and to another account (404), and
 //! audited in Russian.
 
-use std::time::{Duration, Instant};
-
 use bonusbridge::crypto::token_hash;
 use bonusbridge::domain::activity::{date_of, day_of, UtcOffset};
-use bonusbridge::store::{now_ms, CheckoutSettings, UiSession};
+use bonusbridge::store::{now_ms, UiSession};
 use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use crate::support::pos::{agent, configure_account, dec, position, retail_store, Options, Pos};
+use crate::support::bookings::{sales_sent, settled};
+use crate::support::pos::{
+    agent, configure_account, dec, position, quick_jobs_inline as quick, retail_store, Options, Pos,
+};
+use crate::support::wait::wait_until;
 use crate::support::TestDb;
 
 crate::on_both_backends!(a_scripted_day_is_counted_as_the_emulator_booked);
@@ -32,14 +34,6 @@ const GLEB: &str = "79011110004";
 const DINA: &str = "79011110005";
 /// Registered before a verification code, then completed by `POST /counterparty`.
 const EGOR: &str = "79011110006";
-
-fn quick(s: &mut bonusbridge::config::Settings) {
-    s.jobs.poll_interval_ms = 50;
-    s.jobs.max_backoff_ms = 400;
-    s.jobs.inline_grace_ms = 1000;
-    s.limits.per_ip_per_second = 0;
-    s.limits.per_token_per_second = 0;
-}
 
 fn counterparty(phone: &str) -> String {
     format!("c0ffee00-0000-4000-8000-0{phone}")
@@ -83,19 +77,7 @@ async fn activity(pos: &Pos, session: &str) -> Value {
     body
 }
 
-async fn wait_until<F: std::future::Future<Output = bool>>(mut done: impl FnMut() -> F) {
-    let started = Instant::now();
-    while !done().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "condition never met"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn registration_at_the_till(pos: &Pos) {
-    pos.app.state.accounts.invalidate(&pos.account);
     // POST /counterparty of a phone BonusPlus does not know: the app creates the customer.
     let (status, body) = pos
         .post(
@@ -191,18 +173,9 @@ async fn the_day(pos: &Pos) {
     assert_eq!(pos.post("/retaildemand", sale).await.0, 201);
 }
 
+/// Registration at the till on or off, as an administrator saves it on the settings page.
 async fn set_create_customers(pos: &Pos, on: bool) {
-    let checkout = CheckoutSettings {
-        create_customers: on,
-        ..CheckoutSettings::default()
-    };
-    pos.app
-        .state
-        .store
-        .save_checkout_settings(&pos.account, &checkout)
-        .await
-        .unwrap();
-    pos.app.state.accounts.invalidate(&pos.account);
+    pos.change_settings(json!({"createCustomers": on})).await;
 }
 
 /// What the emulator booked: sales, bonuses debited and credited (kopecks), lines returned,
@@ -336,6 +309,7 @@ async fn a_scripted_day_is_counted_as_the_emulator_booked(db: TestDb) {
 
     // The cause fixed, the administrator retries — twice at once, and once more: booked once.
     set_create_customers(&pos, true).await;
+    let sent_before_retry = sales_sent(&pos.emu)[&failed_id];
     let (first, second) = tokio::join!(
         pos.page(Method::POST, &retry, &admin, None),
         pos.page(Method::POST, &retry, &admin, None),
@@ -344,7 +318,7 @@ async fn a_scripted_day_is_counted_as_the_emulator_booked(db: TestDb) {
     wait_until(|| async { pos.emu.sales(&pos.key).len() == 5 }).await;
     let (status, answer) = pos.page(Method::POST, &retry, &admin, None).await;
     assert_eq!((status, &answer["failed"]), (200, &json!([])), "{answer}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    settled(&pos.app.state).await;
     let after = booked(&pos);
     assert_eq!(
         (after.sales, after.customers),
@@ -358,23 +332,20 @@ async fn a_scripted_day_is_counted_as_the_emulator_booked(db: TestDb) {
         .filter(|sale| sale.external_id == failed_id)
         .collect();
     assert_eq!(retried.len(), 1);
+    // However often the button was pressed, one retry was sent: the sale once more (BonusPlus
+    // does not know the customer), the customer registered, the sale once again — booked.
+    assert_eq!(
+        sales_sent(&pos.emu)[&failed_id] - sent_before_retry,
+        2,
+        "one retry sent"
+    );
     let page = activity(&pos, &admin).await;
     assert_counts(&page["today"], &after, 0);
     assert_counts(&page["total"], &after, 0);
 
     // Audited once, and shown in Russian.
-    let audit = pos
-        .app
-        .state
-        .store
-        .audit_entries(&pos.account, 10)
-        .await
-        .unwrap();
-    let retries: Vec<_> = audit
-        .iter()
-        .filter(|(_, action, _, _)| action == "delivery_retried")
-        .collect();
-    assert_eq!(retries.len(), 1, "{audit:?}");
+    let retries = pos.audited("delivery_retried").await;
+    assert_eq!(retries.len(), 1, "{retries:?}");
     assert_eq!(retries[0].2, "продажа № S-sale-5");
     let (_, settings) = pos
         .page(Method::GET, "/ui/api/settings", &admin, None)

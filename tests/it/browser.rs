@@ -13,8 +13,8 @@ use fantoccini::{Client, Locator};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::lifecycle::{World, POS};
-use crate::support::{Backend, TestDb};
+use crate::support::moysklad::{World, POS};
+use crate::support::{settings, Backend, TestDb};
 
 fn screenshot_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots/settings.png")
@@ -46,7 +46,7 @@ async fn settings_page_in_headless_chromium() {
         outcome = match_a_return(&client, &world).await;
     }
     if outcome.is_ok() {
-        outcome = show_activity(&client, &world, &account).await;
+        outcome = show_activity(&client, &world).await;
     }
     // The activity (and what needs attention) in the picture, not whatever was clicked last.
     client
@@ -60,14 +60,7 @@ async fn settings_page_in_headless_chromium() {
     outcome.expect("the page saved the settings");
 
     // What the page saved is what the account now has, and MoySklad got the LoyaltyAPI settings.
-    let settings = world
-        .app
-        .state
-        .store
-        .settings(&account)
-        .await
-        .unwrap()
-        .unwrap();
+    let settings = world.stored_settings(&account).await.unwrap();
     assert!(settings.bonusplus_key_enc.is_some());
     assert_eq!(settings.reserve_ttl_secs, 20 * 60);
     assert_eq!(settings.store_map, json!({ POS: "Магазин 1" }).to_string());
@@ -205,16 +198,11 @@ async fn fill_and_save(client: &Client, world: &World) -> Result<(), String> {
 
 /// The till's LoyaltyAPI as MoySklad reaches it: the local address and the token pushed.
 fn till(world: &World) -> Result<(String, String), String> {
-    let pushed = world
+    world
         .moysklad
         .last(Method::PUT, "/loyalty")
         .ok_or("no PUT loyalty")?;
-    let base = pushed["url"]
-        .as_str()
-        .ok_or("no url")?
-        .replace(&world.app.state.settings.public_base(), &world.app.url(""));
-    let token = pushed["token"].as_str().ok_or("no token")?.to_owned();
-    Ok((base, token))
+    Ok(world.pushed_loyalty_endpoint())
 }
 
 /// Posts to the till's LoyaltyAPI; anything but 201 is an error.
@@ -281,18 +269,11 @@ async fn match_a_return(client: &Client, world: &World) -> Result<(), String> {
     Ok(())
 }
 
-/// Registration at the till on or off, as the settings page saves it.
-async fn create_customers(world: &World, account: &str, on: bool) {
-    let checkout = bonusbridge::store::CheckoutSettings {
-        create_customers: on,
-        ..Default::default()
-    };
-    let store = &world.app.state.store;
-    store
-        .save_checkout_settings(account, &checkout)
-        .await
-        .unwrap();
-    world.app.state.accounts.invalidate(account);
+/// Registration at the till on or off, saved by the administrator through the settings page's
+/// JSON API (`PUT /ui/api/settings`, every other field as shown).
+async fn create_customers(world: &World, on: bool) {
+    let session = world.session("ctx-browser").await;
+    settings::change(&world.app, &session, json!({"createCustomers": on})).await;
 }
 
 /// The cell of one activity figure: `today` or `total`.
@@ -312,7 +293,7 @@ async fn figure(client: &Client, metric: &str, which: &str) -> Result<String, St
 /// new, registration at the till off). The page shows both in the activity — numbers and a bar
 /// chart per figure — and the refusal under «Требуют внимания» with what to do; the administrator
 /// switches registration on and presses «Повторить»: the sale is booked, its customer registered.
-async fn show_activity(client: &Client, world: &World, account: &str) -> Result<(), String> {
+async fn show_activity(client: &Client, world: &World) -> Result<(), String> {
     world.emu.add_customer(
         &world.bp_key,
         "79011231133",
@@ -328,7 +309,7 @@ async fn show_activity(client: &Client, world: &World, account: &str) -> Result<
         "positions": lines, "bonusProgram": {"bonusValueToSpend": 20, "bonusValueToEarn": 24}}),
     )
     .await?;
-    create_customers(world, account, false).await;
+    create_customers(world, false).await;
     till_post(
         world,
         "/retaildemand",
@@ -387,7 +368,7 @@ async fn show_activity(client: &Client, world: &World, account: &str) -> Result<
         "{refused}"
     );
     assert!(refused.contains("Что сделать"), "{refused}");
-    create_customers(world, account, true).await;
+    create_customers(world, true).await;
     client
         .find(Locator::Css("#failed-list button.retry"))
         .await

@@ -3,17 +3,17 @@
 //! receipt goes without loyalty), a sale is resolved by its delivery and never lost, a return finds
 //! its sale without its id or waits for an administrator, completed amounts are booked rounded.
 
-use std::time::{Duration, Instant};
-
 use bonusbridge::bonusplus::{ApiKey, ProductImport, ProductTiny};
-use bonusbridge::config::Settings;
-use bonusbridge::store::CheckoutSettings;
 use bonusplus_emulator::NewCustomer;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::support::pos::{dec, decimal_at, position, retail_store, Options, Pos, STORE};
-use crate::support::{TestApp, TestDb};
+use crate::support::bookings::{returns_sent, sales_sent, settled};
+use crate::support::pos::{
+    dec, decimal_at, position, quick_jobs_inline as quick, retail_store, Options, Pos, STORE,
+};
+use crate::support::wait::wait_until;
+use crate::support::TestDb;
 
 crate::on_both_backends!(
     an_unknown_phone_is_registered_at_checkout_once,
@@ -29,15 +29,6 @@ crate::on_both_backends!(
 );
 
 const HREF: &str = "https://api.moysklad.ru/api/remap/1.2/entity";
-
-/// Workers that poll often and back off briefly; no rate limits.
-fn quick(s: &mut Settings) {
-    s.jobs.poll_interval_ms = 50;
-    s.jobs.max_backoff_ms = 400;
-    s.jobs.inline_grace_ms = 1000;
-    s.limits.per_ip_per_second = 0;
-    s.limits.per_token_per_second = 0;
-}
 
 fn counterparty(n: u32) -> String {
     format!("c0ffee00-0000-4000-8000-{n:012}")
@@ -104,29 +95,10 @@ async fn with_promotion(pos: &Pos, product: &str) {
         .add_promotion(&pos.key, STORE, product, dec("10"), "Сыр −10 %");
 }
 
+/// Registration at checkout on or off, as an administrator saves it on the settings page.
 async fn checkout_settings(pos: &Pos, create_customers: bool) {
-    let checkout = CheckoutSettings {
-        create_customers,
-        ..CheckoutSettings::default()
-    };
-    pos.app
-        .state
-        .store
-        .save_checkout_settings(&pos.account, &checkout)
-        .await
-        .unwrap();
-    pos.app.state.accounts.invalidate(&pos.account);
-}
-
-async fn wait_until<F: std::future::Future<Output = bool>>(mut done: impl FnMut() -> F) {
-    let started = Instant::now();
-    while !done().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "condition never met"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    pos.change_settings(json!({"createCustomers": create_customers}))
+        .await;
 }
 
 fn assert_unchanged(request: &Value, answer: &Value, reason: &str) {
@@ -426,7 +398,9 @@ async fn a_sale_that_cannot_be_booked_is_parked_with_its_reason(db: TestDb) {
 
     // Once the customer registers and the operator retries, the sale is booked (once).
     pos.emu.add_customer(&pos.key, "79035550707", dec("50"));
-    bonusbridge::jobs::retry_failed(store, None).await.unwrap();
+    bonusbridge::outbox::retry_failed(store, None)
+        .await
+        .unwrap();
     wait_until(|| async { pos.emu.sales(&pos.key).len() == 1 }).await;
     assert_eq!(
         pos.emu.customer(&pos.key, "79035550707").unwrap().balance,
@@ -468,13 +442,7 @@ async fn a_sale_during_a_database_outage_is_not_acknowledged(db: TestDb) {
     assert!(pos.emu.sales(&pos.key).is_empty());
 
     // MoySklad delivers it again, to an instance whose database answers: recorded and booked once.
-    let emu_url = pos.emu.base_url();
-    let second = TestApp::spawn(second_db, |s| {
-        s.bonusplus.base_url = emu_url.parse().unwrap();
-        s.bonusplus.timeout_ms = 1500;
-        quick(s);
-    })
-    .await;
+    let second = pos.another_instance(second_db, quick).await;
     for _ in 0..2 {
         let status = second
             .http
@@ -488,8 +456,15 @@ async fn a_sale_during_a_database_outage_is_not_acknowledged(db: TestDb) {
         assert_eq!(status, 201);
     }
     wait_until(|| async { pos.emu.sales(&pos.key).len() == 1 }).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Nothing left to send on the instance that answered (the first has no database).
+    settled(&second.state).await;
     assert_eq!(pos.emu.sales(&pos.key).len(), 1, "booked once");
+    let booked = pos.emu.sales(&pos.key)[0].external_id.clone();
+    assert_eq!(
+        sales_sent(&pos.emu).into_iter().collect::<Vec<_>>(),
+        vec![(booked, 1)],
+        "sent to BonusPlus once"
+    );
     assert_eq!(
         pos.emu.customer(&pos.key, "79035550808").unwrap().balance,
         dec("5.00")
@@ -508,6 +483,18 @@ async fn execute(url: &str, sql: &str) {
     }
 }
 
+/// Counts rows on the test database from outside the app (`SELECT COUNT(*) …`).
+async fn query_count(url: &str, sql: &str) -> i64 {
+    use sqlx::Connection;
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+    }
+}
+
 /// The database fails just where the customer is looked up (the customers table is away): the
 /// sale is still recorded — not turned into an anonymous one — and booked once the database is
 /// whole again.
@@ -523,8 +510,14 @@ async fn a_sale_whose_customer_cannot_be_looked_up_is_booked_later(db: TestDb) {
     );
     let (status, answer) = pos.post("/retaildemand", body).await;
     assert_eq!(status, 201, "{answer}");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The attempt at once and a worker's retry have both failed and the job waits for the next.
+    wait_until(|| async {
+        let retried = "SELECT COUNT(*) FROM jobs WHERE state = 'ready' AND attempts >= 2 AND last_error IS NOT NULL";
+        query_count(&url, retried).await == 1
+    })
+    .await;
     assert!(pos.emu.sales(&pos.key).is_empty());
+    assert!(sales_sent(&pos.emu).is_empty(), "nothing sent to BonusPlus");
     let store = &pos.app.state.store;
     assert_eq!(
         store.operation_counts(None).await.unwrap(),
@@ -557,8 +550,10 @@ async fn a_return_without_its_sale_id_finds_the_customers_sale(db: TestDb) {
     );
     for body in [older, newer] {
         assert_eq!(pos.post("/retaildemand", body).await.0, 201);
-        // Recorded one after the other (the most recent sale is looked at first).
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Recorded one after the other (the most recent sale is looked at first): the next is
+        // recorded on a later millisecond.
+        let recorded = bonusbridge::store::now_ms();
+        wait_until(|| async { bonusbridge::store::now_ms() > recorded }).await;
     }
     let balance = || pos.emu.customer(&pos.key, "79035550909").unwrap().balance;
     wait_until(|| async { pos.emu.sales(&pos.key).len() == 2 }).await;
@@ -690,26 +685,21 @@ async fn an_unmatched_return_waits_for_an_administrator(db: TestDb) {
     );
     assert_eq!((first.0, second.0), (200, 200), "{} {}", first.1, second.1);
     wait_until(|| async { pos.emu.count("PUT", "/retail/back") == 1 }).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    settled(&pos.app.state).await;
     assert_eq!(pos.emu.count("PUT", "/retail/back"), 1);
+    assert_eq!(
+        returns_sent(&pos.emu).into_iter().collect::<Vec<_>>(),
+        vec![(sale_id.clone(), 1)],
+        "the return sent to BonusPlus once"
+    );
     assert_eq!(balance(), dec("5.00"));
     let (_, page) = pos.page(Method::POST, &path, &admin, Some(choice)).await;
     assert_eq!(page["needsAttention"], json!([]), "{page}");
     // MoySklad delivering the same return again changes nothing.
     assert_eq!(pos.post("/retailsalesreturn", unmatched).await.0, 201);
     assert_eq!(pos.emu.count("PUT", "/retail/back"), 1);
-    let audit = pos
-        .app
-        .state
-        .store
-        .audit_entries(&pos.account, 10)
-        .await
-        .unwrap();
-    let matched: Vec<_> = audit
-        .iter()
-        .filter(|(_, action, _, _)| action == "return_matched")
-        .collect();
-    assert_eq!(matched.len(), 1, "{audit:?}");
+    let matched = pos.audited("return_matched").await;
+    assert_eq!(matched.len(), 1, "{matched:?}");
     assert!(matched[0].0.contains("Анна Админ"));
 
     // Another one is closed without reversing anything.

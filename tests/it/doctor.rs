@@ -6,8 +6,8 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::lifecycle::{World, POS as WORLD_POS};
 use crate::on_both_backends;
+use crate::support::moysklad::{World, POS as WORLD_POS};
 use crate::support::pos::{Options, Pos, POS};
 use crate::support::TestDb;
 
@@ -182,13 +182,7 @@ async fn the_cli_prints_each_call(db: TestDb) {
 async fn a_typod_store_is_refused_on_save_with_its_name(db: TestDb) {
     let world = World::start(db).await;
     let account = uuid::Uuid::new_v4().to_string();
-    world.install(&account).await;
-    world
-        .moysklad
-        .add_context("ctx-doctor", &account, "Анна Админ", true);
-    let (status, session) = world.open_session("ctx-doctor").await;
-    assert_eq!(status, 200, "{session}");
-    let token = session["sessionToken"].as_str().unwrap().to_owned();
+    let token = world.admin_session(&account).await;
 
     let mut body = world.settings_body(Some(&world.bp_key));
     body["storeMap"] = json!({ WORLD_POS: "Магазин 1 " });
@@ -230,15 +224,9 @@ async fn a_typod_store_is_refused_on_save_with_its_name(db: TestDb) {
     assert!(saved.is_none(), "nothing saved");
     assert!(world.moysklad.last(Method::PUT, "/loyalty").is_none());
 
-    let (status, view) = world
-        .ui(
-            Method::PUT,
-            "/ui/api/settings",
-            &token,
-            Some(world.settings_body(Some(&world.bp_key))),
-        )
+    world
+        .save_settings(&token, world.settings_body(Some(&world.bp_key)))
         .await;
-    assert_eq!(status, 200, "{view}");
 }
 
 on_both_backends!(

@@ -349,7 +349,7 @@ async fn gift_certificates_end_to_end(db: TestDb) {
         .app
         .state
         .store
-        .sale_by_ms_id(&account, sale_id)
+        .sale_by_ms_id::<String>(&account, sale_id)
         .await
         .unwrap()
         .unwrap();
@@ -383,7 +383,7 @@ async fn gift_certificates_end_to_end(db: TestDb) {
         .app
         .state
         .store
-        .operation_by_key(&account, OperationKind::Return, &format!("id:{return_id}"))
+        .operation_by_key::<String>(&account, OperationKind::Return, &format!("id:{return_id}"))
         .await
         .unwrap()
         .unwrap();

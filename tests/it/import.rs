@@ -13,7 +13,7 @@ use reqwest::Method;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
-use crate::lifecycle::{World, POS};
+use crate::support::moysklad::{World, POS};
 use crate::support::TestDb;
 
 crate::on_both_backends!(
@@ -61,14 +61,9 @@ impl Shop {
             .moysklad
             .add_context("ctx-import-cashier", &account, "Кассир", false);
         world.emu.add_store(&world.bp_key, "Магазин 1");
-        let session = session(&world, "ctx-import").await;
-        let cashier = session_of(&world, "ctx-import-cashier").await;
-        let body = world.settings_body(Some(&world.bp_key));
-        let (status, view) = world
-            .ui(Method::PUT, "/ui/api/settings", &session, Some(body))
-            .await;
-        assert_eq!(status, 200, "{view}");
-        let (loyalty_url, loyalty_token) = world.pushed_loyalty_endpoint();
+        let session = world.session("ctx-import").await;
+        let cashier = world.session("ctx-import-cashier").await;
+        let (loyalty_url, loyalty_token) = world.connect(&session).await;
         Shop {
             world,
             account,
@@ -138,16 +133,6 @@ impl Shop {
             .filter(|r| r.path.ends_with(path_end))
             .count()
     }
-}
-
-async fn session(world: &World, key: &str) -> String {
-    session_of(world, key).await
-}
-
-async fn session_of(world: &World, key: &str) -> String {
-    let (status, body) = world.open_session(key).await;
-    assert_eq!(status, 200, "{body}");
-    body["sessionToken"].as_str().unwrap().to_owned()
 }
 
 fn counterparty(n: u32, phone: Option<&str>, card: Option<&str>, points: i64) -> Value {

@@ -10,8 +10,8 @@ use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::lifecycle::{APP_UID, SECRET};
 use crate::support::cluster::Cluster;
+use crate::support::moysklad::{APP_UID, SECRET};
 use crate::support::moysklad_fake::moysklad_jwt;
 use crate::support::pos::{agent, dec, decimal_at, position, retail_store, Options, Pos, POS};
 use crate::support::{Backend, TestApp, TestDb};
@@ -62,16 +62,7 @@ async fn suspend_on_one_instance_refuses_the_till_on_another_within_a_second() {
 }
 
 async fn till_search(app: &TestApp, token: &str) -> u16 {
-    app.http
-        .get(app.url(&format!(
-            "/loyalty/counterparty?search=79011234567&retailStoreId={POS}"
-        )))
-        .header("Lognex-Discount-API-Auth-Token", token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    crate::support::pos::till_search(&app.http, &app.url("/loyalty"), token, POS).await
 }
 
 /// MoySklad suspends the app through the first instance's Vendor API endpoint.
@@ -97,8 +88,8 @@ async fn suspend(pos: &Pos) -> u16 {
 /// other at once, although the other keeps links in memory.
 #[tokio::test]
 async fn a_link_saved_on_one_instance_is_used_by_another_within_a_second() {
-    use bonusbridge::customers::Identity;
-    use bonusbridge::domain::identity::customer_guid;
+    use bonusbridge::customers::TillCustomer;
+    use bonusbridge::domain::keys::customer_guid;
     use bonusbridge::store::CustomerLink;
 
     let Some(db) = TestDb::new(Backend::Postgres).await else {
@@ -108,9 +99,9 @@ async fn a_link_saved_on_one_instance_is_used_by_another_within_a_second() {
     let first = Pos::start(db, Options::default()).await;
     let second = TestApp::spawn(second_db, |_| {}).await;
     let key = bonusbridge::bonusplus::ApiKey::new(first.key.clone().into()).unwrap();
-    let who = Identity {
+    let who = TillCustomer {
         counterparty_id: Some("ms-counterparty-1".into()),
-        ..Identity::default()
+        ..TillCustomer::default()
     };
     let link = |phone: &str| CustomerLink {
         account_id: first.account.clone(),
@@ -343,13 +334,7 @@ async fn two_instances(db: TestDb, adjust: impl Fn(&mut Settings) + Copy) -> (Po
         adjust(s);
     };
     let first = Pos::start_with(db, Options::default(), unlimited).await;
-    let bonusplus = first.emu.base_url();
-    let second = TestApp::spawn(second_db, |s| {
-        s.bonusplus.base_url = bonusplus.parse().unwrap();
-        s.bonusplus.timeout_ms = 1500;
-        unlimited(s);
-    })
-    .await;
+    let second = first.another_instance(second_db, unlimited).await;
     (first, second)
 }
 

@@ -475,7 +475,7 @@ async fn a_sale_is_answered_at_commit_and_booked_right_after(db: TestDb) {
         "the till waited {answered:?}, as long as a BonusPlus call"
     );
 
-    pos.app.state.jobs.deliveries_settled().await;
+    pos.app.state.outbox.deliveries_settled().await;
     let sales = pos.emu.sales(&pos.key);
     assert_eq!(sales.len(), 1, "booked right after the answer");
     assert_eq!(sales[0].bonus_debit, dec("30"));

@@ -40,7 +40,7 @@ async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     let status = response.status().as_u16();
     let body = response.json().await.unwrap_or(Value::Null);
     // A sale or return is answered at commit; its delivery follows right after the answer.
-    app.state.jobs.deliveries_settled().await;
+    app.state.outbox.deliveries_settled().await;
     (status, body)
 }
 

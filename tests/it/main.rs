@@ -26,6 +26,7 @@ mod loyalty_pos;
 mod loyalty_wire;
 mod metrics;
 mod product_sync;
+mod rate_limit;
 mod security;
 mod store_conformance;
 mod support;

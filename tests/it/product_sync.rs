@@ -9,9 +9,9 @@ use bonusplus_emulator::FailureMode;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::lifecycle::World;
-use crate::lifecycle::POS;
+use crate::support::moysklad::{World, POS};
 use crate::support::pos::{agent, dec, decimal_at, position};
+use crate::support::wait::wait_until_within;
 use crate::support::TestDb;
 
 crate::on_both_backends!(
@@ -103,19 +103,15 @@ impl Shop {
             .moysklad
             .add_context("ctx-cashier", &account, "Кассир", false);
         world.emu.add_store(&world.bp_key, STORE);
-        let (status, session) = world.open_session("ctx-sync").await;
-        assert_eq!(status, 200, "{session}");
-        let session = session["sessionToken"].as_str().unwrap().to_owned();
+        let session = world.session("ctx-sync").await;
         (world, session)
     }
 
     /// Saving the settings activates the app, which asks for the first sync at once.
     async fn activate(world: World, session: String) -> Shop {
-        let body = world.settings_body(Some(&world.bp_key));
-        let (status, view) = world
-            .ui(Method::PUT, "/ui/api/settings", &session, Some(body))
+        let view = world
+            .save_settings(&session, world.settings_body(Some(&world.bp_key)))
             .await;
-        assert_eq!(status, 200, "{view}");
         assert_eq!(view["account"]["status"], "Activated");
         let (loyalty_url, loyalty_token) = world.pushed_loyalty_endpoint();
         Shop {
@@ -516,7 +512,7 @@ async fn till_made_goods_get_their_products_promotion(db: TestDb) {
     });
     let response = call("/retaildemand", sale).await.unwrap();
     assert_eq!(response.status(), 201);
-    world.app.state.jobs.deliveries_settled().await;
+    world.app.state.outbox.deliveries_settled().await;
     let sales = world.emu.sales(key);
     assert_eq!(sales[0].items[0].product.as_deref(), Some(pie.as_str()));
     assert_eq!(
@@ -536,7 +532,7 @@ async fn schedule_asks_again_once_the_interval_has_passed(db: TestDb) {
     let started = now_ms();
     let shop = Shop::activate(world, session).await;
     let (first, _) = shop.wait_done(started).await;
-    let sync = &shop.world.app.state.jobs.sync;
+    let sync = &shop.world.app.state.sync;
 
     // Inside the interval nothing is due; after it, the account is asked again.
     assert_eq!(
@@ -545,14 +541,19 @@ async fn schedule_asks_again_once_the_interval_has_passed(db: TestDb) {
             .unwrap(),
         0
     );
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
-    let due_at = now_ms();
-    assert_eq!(
-        bonusbridge::sync::enqueue_due(sync, Duration::from_secs(60))
-            .await
-            .unwrap(),
-        1
-    );
+    // Once the 2 s have passed it is due: asked until then (a bounded wait, not a sleep).
+    let mut due_at = now_ms();
+    wait_until_within(Duration::from_secs(10), || {
+        due_at = now_ms();
+        async {
+            let enqueued = bonusbridge::sync::enqueue_due(sync, Duration::from_secs(60))
+                .await
+                .unwrap();
+            assert!(enqueued <= 1, "{enqueued}");
+            enqueued == 1
+        }
+    })
+    .await;
     let (second, _) = shop.wait_done(due_at).await;
     assert_ne!(second["startedAt"], first["startedAt"]);
     assert_eq!(second["sent"], 0);
@@ -566,7 +567,7 @@ async fn a_sync_that_cannot_run_says_why_and_parks_nothing(db: TestDb) {
         .vendor(
             Method::PUT,
             &account,
-            crate::lifecycle::install_body("Install", false),
+            crate::support::moysklad::install_body("Install", false),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -574,8 +575,7 @@ async fn a_sync_that_cannot_run_says_why_and_parks_nothing(db: TestDb) {
         .moysklad
         .add_context("ctx-no-token", &account, "Анна Админ", true);
     world.emu.add_store(&world.bp_key, STORE);
-    let (_, session) = world.open_session("ctx-no-token").await;
-    let session = session["sessionToken"].as_str().unwrap().to_owned();
+    let session = world.session("ctx-no-token").await;
     let started = now_ms();
     let shop = Shop::activate(world, session).await;
 

@@ -304,16 +304,15 @@ fn reveal_codes(pos: &Pos, reveal: bool) {
     );
 }
 
-/// What the settings page does when the administrator picks another mode (without the checks
-/// the page makes: a test may switch codes off while they are required).
+/// The administrator picks another mode on the settings page. Codes switched off: the page
+/// insists that spending and registration no longer ask for one.
 async fn set_code_delivery(pos: &Pos, mode: &str) {
-    let account = pos.account_id().await;
-    let store = &pos.app.state.store;
-    let mut settings = store.settings(&account).await.unwrap().unwrap();
-    settings.bonusplus_key_enc = None;
-    settings.code_delivery = mode.to_owned();
-    store.save_settings(&settings).await.unwrap();
-    pos.app.state.accounts.invalidate(&account);
+    let mut changes = json!({"codeDelivery": mode});
+    if mode == "off" {
+        changes["spendRequiresCode"] = json!(false);
+        changes["registerRequiresCode"] = json!(false);
+    }
+    pos.change_settings(changes).await;
 }
 
 /// The routes `sendMessage` was called with for this phone (one per message texted).
@@ -326,13 +325,10 @@ fn routes(pos: &Pos, phone: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// «Куда отправлять код», as the administrator picks it on the settings page.
 async fn set_message_route(pos: &Pos, route: MessageRoute) {
-    pos.app
-        .state
-        .store
-        .save_message_route(&pos.account, route)
-        .await
-        .unwrap();
+    pos.change_settings(json!({"messageRoute": route.as_ref()}))
+        .await;
 }
 
 async fn the_code_goes_by_the_route_chosen(db: TestDb) {
@@ -408,16 +404,11 @@ async fn a_refused_route_is_dropped_and_watched(db: TestDb) {
 
 /// «Куда отправлять код» on the settings page: saved, shown, kept when absent, checked.
 async fn the_route_is_a_setting_of_the_page(db: TestDb) {
-    use crate::lifecycle::World;
+    use crate::support::moysklad::World;
     use reqwest::Method;
     let world = World::start(db).await;
     let account = uuid::Uuid::new_v4().to_string();
-    world.install(&account).await;
-    world
-        .moysklad
-        .add_context("ctx-route", &account, "Анна Админ", true);
-    let (_, session) = world.open_session("ctx-route").await;
-    let token = session["sessionToken"].as_str().unwrap().to_owned();
+    let token = world.admin_session(&account).await;
 
     let (_, view) = world
         .ui(Method::GET, "/ui/api/settings", &token, None)
@@ -425,21 +416,10 @@ async fn the_route_is_a_setting_of_the_page(db: TestDb) {
     assert_eq!(view["settings"]["messageRoute"], "sms");
     let mut body = world.settings_body(Some(&world.bp_key));
     body["messageRoute"] = json!("telegram_vk_sms");
-    let (status, view) = world
-        .ui(Method::PUT, "/ui/api/settings", &token, Some(body))
-        .await;
-    assert_eq!(status, 200, "{view}");
+    let view = world.save_settings(&token, body).await;
     assert_eq!(view["settings"]["messageRoute"], "telegram_vk_sms");
     // An older page that does not send it keeps what is stored.
-    let (status, view) = world
-        .ui(
-            Method::PUT,
-            "/ui/api/settings",
-            &token,
-            Some(world.settings_body(None)),
-        )
-        .await;
-    assert_eq!(status, 200, "{view}");
+    let view = world.save_settings(&token, world.settings_body(None)).await;
     assert_eq!(view["settings"]["messageRoute"], "telegram_vk_sms");
     let mut body = world.settings_body(None);
     body["messageRoute"] = json!("pigeon");

@@ -1,11 +1,17 @@
 //! Test support shared by every area: fresh databases on both backends, the real application on
 //! port 0 ([`TestApp`]), a configured till account with the BonusPlus emulator behind it ([`pos`]),
 //! and a fake MoySklad (Vendor API, JSON API) for the app's life cycle ([`moysklad_fake`], the
-//! testkit's, which the demo uses too).
+//! testkit's, which the demo uses too) with the app wired to it ([`moysklad::World`]); the settings
+//! page's JSON API ([`settings`]), what the app sent BonusPlus to book ([`bookings`]) and bounded
+//! waits for background work ([`wait`]).
 
 pub use bonusbridge_testkit::moysklad as moysklad_fake;
+pub mod bookings;
 pub mod cluster;
+pub mod moysklad;
 pub mod pos;
+pub mod settings;
+pub mod wait;
 
 use std::io::Write;
 use std::net::SocketAddr;

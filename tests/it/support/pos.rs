@@ -8,7 +8,9 @@ use bonusplus_emulator::{Emulator, EmulatorHandle, TenantRules};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
-use crate::support::{TestApp, TestDb};
+use crate::support::moysklad::{ACCESS_TOKEN, APP_UID, SECRET};
+use crate::support::moysklad_fake::FakeMoySklad;
+use crate::support::{settings, TestApp, TestDb};
 
 pub const STORE: &str = "Магазин 1";
 pub const POS: &str = "a1b2c3d4-0000-0000-0000-000000000001";
@@ -16,6 +18,8 @@ pub const POS: &str = "a1b2c3d4-0000-0000-0000-000000000001";
 pub struct Pos {
     pub app: TestApp,
     pub emu: EmulatorHandle,
+    /// MoySklad for the settings page (contexts, the Vendor API a save reports to).
+    pub moysklad: FakeMoySklad,
     pub token: String,
     pub key: String,
     /// MoySklad's account id of the till.
@@ -46,9 +50,15 @@ impl Pos {
     ) -> Pos {
         let emu = Emulator::start().await;
         let base = emu.base_url();
+        let moysklad = FakeMoySklad::start(SECRET, APP_UID, ACCESS_TOKEN).await;
+        let (vendor, json_api) = (moysklad.vendor_url(), moysklad.json_api_url());
         let app = TestApp::spawn(db, |s| {
             s.bonusplus.base_url = base.parse().unwrap();
             s.bonusplus.timeout_ms = 1500;
+            s.moysklad.secret_key = SECRET.to_owned().into();
+            s.moysklad.app_uid = APP_UID.to_owned();
+            s.moysklad.vendor_api_url = vendor.parse().unwrap();
+            s.moysklad.json_api_url = json_api.parse().unwrap();
             adjust(s);
         })
         .await;
@@ -66,6 +76,7 @@ impl Pos {
         Pos {
             app,
             emu,
+            moysklad,
             token,
             key,
             account,
@@ -91,7 +102,7 @@ impl Pos {
         let text = response.text().await.unwrap_or_default();
         if is_sale_or_return(path) {
             // Answered at commit; what BonusPlus books follows right after the answer.
-            self.app.state.jobs.deliveries_settled().await;
+            self.app.state.outbox.deliveries_settled().await;
         }
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
@@ -147,17 +158,63 @@ impl Pos {
         session: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut request = self
+        settings::call(&self.app, method, path, session, body).await
+    }
+
+    /// An administrator's session opened as MoySklad opens the settings page: a context key of
+    /// the account's user, `POST /ui/api/session`, the user checked with MoySklad.
+    pub async fn admin_page_session(&self) -> String {
+        let context = format!("ctx-admin-{}", uuid::Uuid::new_v4().simple());
+        self.moysklad
+            .add_context(&context, &self.account, "Анна Админ", true);
+        let (status, opened) = settings::call(
+            &self.app,
+            reqwest::Method::POST,
+            "/ui/api/session",
+            "",
+            Some(json!({"contextKey": context})),
+        )
+        .await;
+        assert_eq!(status, 200, "{opened}");
+        opened["sessionToken"].as_str().unwrap().to_owned()
+    }
+
+    /// An administrator changes `changes` on the settings page (`PUT /ui/api/settings`, see
+    /// [`settings::change`]); the page's view after the save.
+    pub async fn change_settings(&self, changes: Value) -> Value {
+        let session = self.admin_page_session().await;
+        settings::change(&self.app, &session, changes).await
+    }
+
+    /// Another instance of the app on `db` (this one's, [`TestDb::shared`]) with the same
+    /// BonusPlus, as behind a load balancer; `adjust` changes its settings further.
+    pub async fn another_instance(
+        &self,
+        db: TestDb,
+        adjust: impl FnOnce(&mut bonusbridge::config::Settings),
+    ) -> TestApp {
+        let bonusplus = self.emu.base_url();
+        TestApp::spawn(db, |s| {
+            s.bonusplus.base_url = bonusplus.parse().unwrap();
+            s.bonusplus.timeout_ms = 1500;
+            adjust(s);
+        })
+        .await
+    }
+
+    /// The account's audit entries of `action` (actor, action, details, at), newest first.
+    pub async fn audited(&self, action: &str) -> Vec<(String, String, String, i64)> {
+        let audit = self
             .app
-            .http
-            .request(method, self.app.url(path))
-            .bearer_auth(session);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+            .state
+            .store
+            .audit_entries(&self.account, 10)
+            .await
+            .unwrap();
+        audit
+            .into_iter()
+            .filter(|(_, entry, _, _)| entry == action)
+            .collect()
     }
 
     /// Waits until background work (reserves) settles to the expected value.
@@ -229,6 +286,45 @@ pub async fn configure_account(
         .set_account_status(account, AccountStatus::Activated)
         .await
         .unwrap();
+    // MoySklad was told (the page's first save does that): a later save updates what it holds.
+    store
+        .set_reported_status(account, "Activated")
+        .await
+        .unwrap();
+}
+
+/// Workers that poll often and back off briefly, so a test waits seconds, not minutes; no rate
+/// limits.
+pub fn quick_jobs(s: &mut bonusbridge::config::Settings) {
+    s.jobs.poll_interval_ms = 50;
+    s.jobs.max_backoff_ms = 400;
+    s.limits.per_ip_per_second = 0;
+    s.limits.per_token_per_second = 0;
+}
+
+/// [`quick_jobs`], and a sale's delivery waited for inline for at most a second.
+pub fn quick_jobs_inline(s: &mut bonusbridge::config::Settings) {
+    quick_jobs(s);
+    s.jobs.inline_grace_ms = 1000;
+}
+
+/// The till's customer search as MoySklad's POS sends it to `loyalty_url` with `token`: the
+/// status of the answer.
+pub async fn till_search(
+    http: &reqwest::Client,
+    loyalty_url: &str,
+    token: &str,
+    retail_store: &str,
+) -> u16 {
+    http.get(format!(
+        "{loyalty_url}/counterparty?search=79011234567&retailStoreId={retail_store}"
+    ))
+    .header("Lognex-Discount-API-Auth-Token", token)
+    .send()
+    .await
+    .unwrap()
+    .status()
+    .as_u16()
 }
 
 /// `POST /retaildemand` or `/retailsalesreturn` (not the recalculation).

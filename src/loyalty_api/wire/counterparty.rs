@@ -1,11 +1,11 @@
 //! Wire types of the customer endpoints: `GET /counterparty`, `POST /counterparty`,
-//! `POST /counterparty/detail`, `POST /counterparty/verify` (conventions: [`super::wire`]).
+//! `POST /counterparty/detail`, `POST /counterparty/verify` (conventions: [`super`]).
 //! Plain data: must not depend on handlers, state, storage or clients.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::wire::*;
+use super::*;
 
 /// Whether a new customer's registration was confirmed with a code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,10 +1,10 @@
 //! Wire types of the receipt endpoints: `POST /retaildemand/recalc` and `POST /retaildemand/verify`
-//! (conventions: [`super::wire`]). Plain data: must not depend on handlers, state, storage or clients.
+//! (conventions: [`super`]). Plain data: must not depend on handlers, state, storage or clients.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::wire::*;
+use super::*;
 
 /// A customer as sent in a receipt: `meta` plus attributes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

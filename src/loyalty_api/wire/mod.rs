@@ -13,6 +13,14 @@
 //!   we do not know survive the round trip.
 //! * `#[serde(flatten)]` is used only for [`CustomerAttributes`], inside objects that carry no numbers
 //!   (flatten buffers its input and would mangle arbitrary-precision numbers).
+//!
+//! One module per resource, named as its handler module: [`counterparty`], [`giftcard`],
+//! [`recalc`], [`sale`]; this file holds the shapes they share.
+
+pub mod counterparty;
+pub mod giftcard;
+pub mod recalc;
+pub mod sale;
 
 use std::ops::Deref;
 

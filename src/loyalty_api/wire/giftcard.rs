@@ -1,9 +1,9 @@
-//! Wire types of `GET /giftcard` (conventions: [`super::wire`]).
+//! Wire types of `GET /giftcard` (conventions: [`super`]).
 //! Plain data: must not depend on handlers, state, storage or clients.
 
 use serde::{Deserialize, Serialize};
 
-use super::wire::*;
+use super::*;
 
 /// Query string of `GET /giftcard`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -22,17 +22,17 @@ use rust_decimal::Decimal;
 use super::assortment::ProductIds;
 use super::caller::Caller;
 use super::errors::{customer_not_found, invalid_phone, unmapped_store};
-use super::receipt_wire::{
+use super::verification::{send_verification, Purpose};
+use super::wire::recalc::{
     CounterpartyRef, RecalcBonusResult, RecalcRequest, RecalcResponse, RetailDemandVerifyRequest,
     TransactionType,
 };
-use super::verification::{send_verification, Purpose};
 use super::wire::{Position, VerifyResponse};
 use crate::accounts::LoyaltyAccount;
 use crate::bonusplus::{BonusPlusError, CalcItem, CalcRequest, CalcResult, Customer};
-use crate::customers::{CustomerError, Identity};
+use crate::customers::{CustomerError, TillCustomer};
 use crate::domain::phone::Phone;
-use crate::domain::receipt::{line_sum, price_receipt, ReceiptLine};
+use crate::domain::pricing::{line_sum, price_receipt, ReceiptLine};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiJson;
 use crate::state::AppState;
@@ -143,7 +143,7 @@ async fn receipt_items(
 async fn customer_phone(
     state: &AppState,
     account: &LoyaltyAccount,
-    who: &Identity,
+    who: &TillCustomer,
 ) -> Result<Result<Phone, &'static str>, ApiError> {
     match state
         .customers
@@ -162,7 +162,7 @@ async fn register(
     state: &AppState,
     account: &LoyaltyAccount,
     receipt: &Receipt<'_>,
-    who: &Identity,
+    who: &TillCustomer,
 ) -> Result<(), ApiError> {
     let calc = &receipt.calc;
     state
@@ -300,7 +300,7 @@ async fn price(
 }
 
 /// Who the receipt's customer is, as MoySklad sent them.
-fn identity(agent: &CounterpartyRef) -> Identity {
+fn identity(agent: &CounterpartyRef) -> TillCustomer {
     super::counterparty::identity(&agent.attributes, Some(agent.meta.id.clone()))
 }
 
@@ -355,10 +355,10 @@ pub async fn verify_spending(
     Caller(account): Caller,
     ApiJson(body): ApiJson<RetailDemandVerifyRequest>,
 ) -> Result<Json<VerifyResponse>, ApiError> {
-    let who = Identity {
+    let who = TillCustomer {
         counterparty_id: Some(body.counterparty_id.clone()),
         phone: body.phone.clone(),
-        ..Identity::default()
+        ..TillCustomer::default()
     };
     let phone = state
         .customers

@@ -1,10 +1,10 @@
 //! Wire types of sales and returns: `POST /retaildemand` and `POST /retailsalesreturn`
-//! (conventions: [`super::wire`]). Plain data: must not depend on handlers, state, storage or clients.
+//! (conventions: [`super`]). Plain data: must not depend on handlers, state, storage or clients.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::wire::*;
+use super::*;
 
 /// The customer of a sale. Anonymous sales may omit it entirely or, defensively, send it without
 /// `meta`, so `meta` is optional here (unlike in recalc).
