@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::types::{dotted_date, CustomerPatch, UpdateCustomer};
+use super::wire::{dotted_date, CustomerPatch, UpdateCustomer};
 use super::wire_assumptions;
 
 /// The `UpdateCustomer` body that writes `patch` and keeps everything else of `current` (the
@@ -111,7 +111,7 @@ fn apply(update: &mut UpdateCustomer, patch: &CustomerPatch) -> Result<(), Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bonusplus::types::Sex;
+    use crate::bonusplus::wire::Sex;
     use crate::domain::ean::Ean;
     use time::macros::date;
 

@@ -4,15 +4,15 @@
 mod client;
 mod error;
 mod merge;
-mod types;
 pub mod watch;
+mod wire;
 pub mod wire_assumptions;
 
 pub use client::{
     ApiKey, BonusPlusClient, CustomerUpdate, Probe, ProbeAnswer, Withheld, MAX_CUSTOMERS_PER_LIST,
 };
 pub use error::{codes, BonusPlusError, Result};
-pub use types::{
+pub use wire::{
     CalcItem, CalcRequest, CalcResult, CertificateStatus, Customer, CustomerFilter, CustomerPatch,
     GiftCardPayment, GiftCardResponse, ItemDiscount, NewCustomer, Person, ProductImport,
     ProductTiny, ReserveRequest, ReturnLine, SaleRequest, SaleResult, Sex, UpdateCustomer,

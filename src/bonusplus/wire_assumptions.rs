@@ -15,7 +15,7 @@ use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use uuid::Uuid;
 
-use super::types::{CalcResult, Customer, CustomerFilter, ReturnLine, Sex};
+use super::wire::{CalcResult, Customer, CustomerFilter, ReturnLine, Sex};
 use crate::domain::verification::Channel;
 
 /// The phone asked by the key check's fallback (`GET customer?phone=…`) when BonusPlus does not

@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 
+use futures::future::BoxFuture;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -27,8 +28,10 @@ use crate::customers::CustomerError;
 use crate::domain::activity::bonus_kopecks;
 use crate::domain::attention;
 use crate::domain::phone::Phone;
-use crate::jobs::{run_now, JobError};
-use crate::store::{BookedBonuses, OperationKind, OperationState, ReserveState, StoreError};
+use crate::jobs::{run_now, JobError, JobOwner};
+use crate::store::{
+    BookedBonuses, Job, OperationKind, OperationState, ReserveState, StoreError, DELIVER_KIND,
+};
 
 /// Progress of a return: how many parts BonusPlus has already reversed, and the part that was
 /// being sent when the progress was last saved (a crash may have left it applied or not).
@@ -43,6 +46,36 @@ struct ReturnProgress {
 }
 
 impl Outbox {
+    /// Runs a delivery job: delivers its operation and, when the job will not be tried again,
+    /// parks the operation as failed with the reason (for the settings page — never as done).
+    async fn run_delivery(&self, job: &Job) -> Result<(), JobError> {
+        let account = job.account_id.as_deref().unwrap_or_default();
+        let Some(op) = self
+            .store
+            .operation::<Payload>(account, &job.payload)
+            .await?
+        else {
+            return Err(JobError::Permanent("the operation no longer exists".into()));
+        };
+        let result = self.deliver(&op).await;
+        if let Err(JobError::Retry(reason)) = &result {
+            self.store
+                .finish_operation(&op.id, OperationState::Pending, None, Some(reason))
+                .await?;
+        }
+        let given_up = match &result {
+            Err(JobError::Permanent(reason)) => Some(reason),
+            Err(JobError::Retry(reason)) if job.is_last_attempt() => Some(reason),
+            _ => None,
+        };
+        if let Some(reason) = given_up {
+            self.store
+                .finish_operation(&op.id, OperationState::Failed, None, Some(reason))
+                .await?;
+        }
+        result
+    }
+
     /// Delivers a pending operation and records the outcome on it. Already finished: nothing to do.
     pub(super) async fn deliver(&self, op: &Record) -> Result<(), JobError> {
         if op.state != OperationState::Pending {
@@ -249,6 +282,16 @@ impl Outbox {
     ) -> Result<(), StoreError> {
         let text = serde_json::to_string(progress).unwrap_or_default();
         self.store.save_operation_progress(&op.id, &text).await
+    }
+}
+
+impl JobOwner for Outbox {
+    fn runs(&self, kind: &str) -> bool {
+        kind == DELIVER_KIND
+    }
+
+    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
+        Box::pin(self.run_delivery(job))
     }
 }
 

@@ -14,17 +14,20 @@
 //!   try starts right after the till is answered, retries come from the queue.
 //! * [`retry`]: the delivery job, and the operator's and administrator's retries.
 //!
-//! One sale, from the till to BonusPlus (each file entered once, always downward):
-//! 1. `routes.rs` mounts `POST /retaildemand` →
-//! 2. `loyalty_api/sale.rs` reads MoySklad's receipt (`loyalty_api/wire/sale.rs`), resolves products and
-//!    answers 201 once [`Outbox::record_sale`] has recorded it →
-//! 3. `outbox/record.rs` builds the [`SalePayload`] and records it with its job →
-//! 4. `store/operations.rs` writes both in one transaction →
-//! 5. `outbox/deliver.rs` starts the first try in the background: claims the job through
-//!    `jobs/mod.rs` ([`crate::jobs::run_now`], holding its lease) →
-//! 6. `customers.rs` resolves (or registers) the customer, `reserves.rs` releases the reserve →
-//! 7. `bonusplus/client/retail.rs` sends `POST retail` (wire types in `bonusplus/types/retail.rs`)
-//!    and the store books the outcome. Seven files past the route, none of them above another's.
+//! One sale, from its route to `POST retail` — ten files, each entered once and always downward
+//! (services → clients and storage); the till is answered after step 4:
+//! 1. `loyalty_api/mod.rs` routes `POST /retaildemand` (the `Caller` extractor finds the account);
+//! 2. `loyalty_api/sale.rs` reads MoySklad's receipt (`loyalty_api/wire/sale.rs`), resolves the
+//!    products' ids and hands a [`NewSale`] to [`Outbox::record_sale`];
+//! 3. `outbox/record.rs` builds the [`SalePayload`] and records it with its delivery job;
+//! 4. `store/operations.rs` writes both in one transaction; 201 goes back to the till;
+//! 5. `outbox/deliver.rs` starts the first try in the background;
+//! 6. `jobs/mod.rs` ([`crate::jobs::run_now`]) claims the job and holds its lease while
+//!    `deliver.rs` runs (handed over as the job's [`crate::jobs::JobOwner`], not imported);
+//! 7. `customers.rs` resolves the customer by link, phone or card (registers them if need be);
+//! 8. `reserves.rs` releases the customer's reserve at this point of sale;
+//! 9. `bonusplus/client/retail.rs` builds `POST retail` (bodies in `bonusplus/wire/retail.rs`);
+//! 10. `bonusplus/client/mod.rs` sends it; `deliver.rs` books the answer in the store.
 
 mod deliver;
 pub mod payload;
@@ -34,15 +37,14 @@ mod returns;
 
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use tokio_util::task::TaskTracker;
 
 use crate::accounts::Accounts;
 use crate::bonusplus::BonusPlusClient;
 use crate::customers::Customers;
-use crate::jobs::{JobError, JobOwner, Queue};
+use crate::jobs::Queue;
 use crate::reserves::Reserves;
-use crate::store::{now_ms, Job, OperationState, Store, DELIVER_KIND};
+use crate::store::{now_ms, Store};
 
 pub use payload::{CertificatePayment, Payload, ReturnPayload, SalePayload, UnmatchedReturn};
 pub use record::{NewReturn, NewSale, Receipt, SoldPosition};
@@ -104,45 +106,5 @@ impl Outbox {
     fn after_inline_grace(&self) -> i64 {
         let grace = i64::try_from(self.queue.settings.inline_grace_ms).unwrap_or(i64::MAX / 2);
         now_ms().saturating_add(grace)
-    }
-
-    /// Runs a delivery job: delivers its operation and, when the job will not be tried again,
-    /// parks the operation as failed with the reason (for the settings page — never as done).
-    async fn run_delivery(&self, job: &Job) -> Result<(), JobError> {
-        let account = job.account_id.as_deref().unwrap_or_default();
-        let Some(op) = self
-            .store
-            .operation::<Payload>(account, &job.payload)
-            .await?
-        else {
-            return Err(JobError::Permanent("the operation no longer exists".into()));
-        };
-        let result = self.deliver(&op).await;
-        if let Err(JobError::Retry(reason)) = &result {
-            self.store
-                .finish_operation(&op.id, OperationState::Pending, None, Some(reason))
-                .await?;
-        }
-        let given_up = match &result {
-            Err(JobError::Permanent(reason)) => Some(reason),
-            Err(JobError::Retry(reason)) if job.is_last_attempt() => Some(reason),
-            _ => None,
-        };
-        if let Some(reason) = given_up {
-            self.store
-                .finish_operation(&op.id, OperationState::Failed, None, Some(reason))
-                .await?;
-        }
-        result
-    }
-}
-
-impl JobOwner for Outbox {
-    fn runs(&self, kind: &str) -> bool {
-        kind == DELIVER_KIND
-    }
-
-    fn run<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Result<(), JobError>> {
-        Box::pin(self.run_delivery(job))
     }
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::{ApiKey, BonusPlusClient, Call};
 use crate::bonusplus::error::{codes, BonusPlusError, Result};
-use crate::bonusplus::types::{ReserveHeld, ReserveRequest};
+use crate::bonusplus::wire::{ReserveHeld, ReserveRequest};
 use crate::domain::phone::Phone;
 
 /// Body of `PATCH customer/{phoneNumber}/balance`.

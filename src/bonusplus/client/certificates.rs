@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use super::{ApiKey, BonusPlusClient, Call};
 use crate::bonusplus::error::{codes, BonusPlusError, Result};
-use crate::bonusplus::types::{GiftCardResponse, GiftCardWire};
 use crate::bonusplus::watch::{Point, Unexpected};
+use crate::bonusplus::wire::{GiftCardResponse, GiftCardWire};
 use crate::bonusplus::wire_assumptions;
 
 impl BonusPlusClient {

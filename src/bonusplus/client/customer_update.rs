@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 use super::{with_query, ApiKey, BonusPlusClient, Call};
 use crate::bonusplus::error::{BonusPlusError, Result};
 use crate::bonusplus::merge;
-use crate::bonusplus::types::{Customer, CustomerPatch};
 use crate::bonusplus::watch::{Point, Unexpected};
+use crate::bonusplus::wire::{Customer, CustomerPatch};
 use crate::domain::ean::Ean;
 use crate::domain::phone::Phone;
 

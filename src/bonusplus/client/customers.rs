@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use super::{with_query, ApiKey, BonusPlusClient, Call};
 use crate::bonusplus::error::{codes, BonusPlusError, Result};
-use crate::bonusplus::types::*;
 use crate::bonusplus::watch::{Point, Unexpected};
+use crate::bonusplus::wire::*;
 use crate::bonusplus::wire_assumptions;
 use crate::domain::ean::Ean;
 use crate::domain::phone::Phone;

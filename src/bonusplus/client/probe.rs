@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 
 use super::{with_query, ApiKey, BonusPlusClient, Call};
 use crate::bonusplus::error::{BonusPlusError, Result};
-use crate::bonusplus::types::{CalcItem, CalcRequest, CustomerFilter};
+use crate::bonusplus::wire::{CalcItem, CalcRequest, CustomerFilter};
 use crate::bonusplus::wire_assumptions;
 use crate::domain::phone::Phone;
 
@@ -143,13 +143,13 @@ impl BonusPlusClient {
         match probe {
             Probe::Account => Ok(()),
             Probe::CustomerLookup => self
-                .decode::<crate::bonusplus::types::Customer>(key, "GET customer", body)
+                .decode::<crate::bonusplus::wire::Customer>(key, "GET customer", body)
                 .map(drop),
             Probe::CustomerList => wire_assumptions::customer_list(body)
                 .map(drop)
                 .map_err(|reason| BonusPlusError::Unexpected { reason }),
             Probe::Calc { .. } => self
-                .decode::<crate::bonusplus::types::CalcResult>(key, "PUT retail/calc", body)
+                .decode::<crate::bonusplus::wire::CalcResult>(key, "PUT retail/calc", body)
                 .map(drop),
         }
     }

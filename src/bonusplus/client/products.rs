@@ -5,7 +5,7 @@ use reqwest::Method;
 
 use super::{ApiKey, BonusPlusClient, Call};
 use crate::bonusplus::error::Result;
-use crate::bonusplus::types::ProductImport;
+use crate::bonusplus::wire::ProductImport;
 
 impl BonusPlusClient {
     /// Uploads products and groups of a store (at most

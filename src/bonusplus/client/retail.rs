@@ -6,7 +6,7 @@ use reqwest::Method;
 
 use super::{ApiKey, BonusPlusClient, Call};
 use crate::bonusplus::error::Result;
-use crate::bonusplus::types::{
+use crate::bonusplus::wire::{
     CalcRequest, CalcResult, ReturnLine, ReturnResult, SaleRequest, SaleResult,
 };
 use crate::bonusplus::wire_assumptions;

@@ -7,17 +7,21 @@
 //! unknown fields and read an absent or `null` amount as zero, so a sparse answer does not fail
 //! a sale at the till.
 
-mod certificate;
-mod customer;
-mod product;
-mod retail;
-mod update;
+//!
+//! One module per resource, named as the client's call files (`client/`): `customers`,
+//! `customer_update`, `retail`, `certificates`, `products`.
 
-pub use certificate::*;
-pub use customer::*;
-pub use product::*;
+mod certificates;
+mod customer_update;
+mod customers;
+mod products;
+mod retail;
+
+pub use certificates::*;
+pub use customer_update::*;
+pub use customers::*;
+pub use products::*;
 pub use retail::*;
-pub use update::*;
 
 /// Dates sent to BonusPlus: `ДД.ММ.ГГГГ` (DD.MM.YYYY), as `CreateCustomer.birthDay` and
 /// `PatchCustomer.birthday` document.
