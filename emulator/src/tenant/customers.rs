@@ -1,5 +1,5 @@
-//! Customers: seeding, lookup by id, card or phone, the name search, creation and edits,
-//! with the card and id indexes. Must not depend on the wire or HTTP (`crate::wire`, `crate::api`).
+//! Customers: seeding, lookup by id, card or phone, the name search, creation and edits, with
+//! the card and id indexes. Must not depend on the wire or HTTP (`crate::wire`, `crate::api`).
 
 use std::collections::{BTreeMap, BTreeSet};
 

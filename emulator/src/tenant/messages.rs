@@ -1,5 +1,5 @@
 //! Confirmation codes and messages texted to a customer, kept for the control side.
-//! Must not depend on the wire or HTTP (`crate::wire`, `crate::api`), nor on retail or certificates.
+//! Must not depend on the wire or HTTP (`wire`, `api`), nor on retail or certificates.
 
 use super::TenantData;
 use crate::error::{ApiError, ErrorCode};

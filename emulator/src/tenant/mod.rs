@@ -1,5 +1,5 @@
-//! One BonusPlus account's state: the tenant, its lock and the data every resource shares.
-//! Must not depend on the wire or HTTP (`crate::wire`, `crate::api`); operations run synchronously, never across an `.await`.
+//! One BonusPlus account's state: the tenant, its lock, the data its resources share. Must not
+//! depend on the wire or HTTP (`wire`, `api`); operations run under the lock, never over `.await`.
 
 mod certificates;
 mod customers;

@@ -1,5 +1,5 @@
 //! Stores and their imported product catalogues.
-//! Must not depend on the wire or HTTP (`crate::wire`, `crate::api`), nor on customers or sales.
+//! Must not depend on the wire or HTTP (`wire`, `api`), nor on customers or sales.
 
 use std::collections::HashMap;
 

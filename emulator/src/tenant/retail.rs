@@ -1,5 +1,5 @@
 //! Retail: bonus reserves, the calculation, sales (bonuses, reserve, certificates) and returns.
-//! Must not depend on the wire or HTTP (`crate::wire`, `crate::api`); customers only through `TenantData`.
+//! Must not depend on the wire or HTTP (`wire`, `api`); on customers only through `TenantData`.
 
 use rust_decimal::Decimal;
 

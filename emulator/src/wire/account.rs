@@ -1,5 +1,5 @@
 //! `account` on the wire: what the emulator answers about the BonusPlus account.
-//! Must not depend on HTTP handlers (`crate::api`), tenant state or other resources' wire types.
+//! Must not depend on `api` (HTTP), tenant state or other resources' wire types.
 
 use rust_decimal::Decimal;
 use serde::Serialize;

@@ -1,5 +1,5 @@
 //! `certificate/{id}` on the wire: the gift card answered (`GiftCardResponse`).
-//! Must not depend on HTTP handlers (`crate::api`), tenant state or other resources' wire types.
+//! Must not depend on `api` (HTTP), tenant state or other resources' wire types.
 
 use rust_decimal::Decimal;
 use serde::Serialize;

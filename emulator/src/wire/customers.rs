@@ -1,5 +1,5 @@
-//! `customer…` on the wire: create, edit (PATCH and PUT), find and list, and the `Customer` answered.
-//! Must not depend on HTTP handlers (`crate::api`) or other resources' wire types; of the tenant, only its types.
+//! `customer…` on the wire: create, edit (PATCH, PUT), find and list; the `Customer` answered.
+//! Must not depend on `api` (HTTP) or other resources' wire; of the tenant, only its types.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};

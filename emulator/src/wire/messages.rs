@@ -1,5 +1,5 @@
 //! `sendMessage` on the wire: the text field and the `route` of channels.
-//! Must not depend on HTTP handlers (`crate::api`), tenant state or other resources' wire types.
+//! Must not depend on `api` (HTTP), tenant state or other resources' wire types.
 
 use crate::error::ApiError;
 use crate::model::RouteWire;

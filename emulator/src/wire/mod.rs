@@ -1,5 +1,5 @@
-//! BonusPlus wire types (`docs/bonusplus-wire.md`) by resource, checked into the tenant's commands;
-//! error messages name the wire's fields. Must not depend on HTTP handlers (`crate::api`) or change tenant state.
+//! BonusPlus wire types (`docs/bonusplus-wire.md`) by resource, checked into tenant commands.
+//! Error messages name wire fields. Must not depend on `api` (HTTP) or change tenant state.
 
 mod account;
 mod certificates;

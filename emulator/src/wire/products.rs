@@ -1,5 +1,5 @@
 //! `product/import` on the wire: the catalogue of a store.
-//! Must not depend on HTTP handlers (`crate::api`), tenant state or other resources' wire types.
+//! Must not depend on `api` (HTTP), tenant state or other resources' wire types.
 
 use serde::Deserialize;
 

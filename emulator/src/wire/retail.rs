@@ -1,5 +1,5 @@
 //! `retail…` and bonus reserves on the wire: calc, sale (reserve, gift cards), return, reserve.
-//! Must not depend on HTTP handlers (`crate::api`) or tenant state; of other resources, only the answered `Customer`.
+//! Must not depend on `api` (HTTP) or tenant state; of other resources, only `CustomerAnswer`.
 
 use std::collections::HashSet;
 

@@ -20,18 +20,24 @@ async fn key_check_table() {
         },
         Case {
             name: "check_key, HTTP 401 → Unauthorized, no fallback",
-            expect: vec![request("GET", "/account", None, Sent::Nothing).answer(
-                error_answer(401, r#"{"code":"UNAUTHORIZED","msg":"Bad key"}"#),
-            )],
+            expect: vec![
+                request("GET", "/account", None, Sent::Nothing).answer(error_answer(
+                    401,
+                    r#"{"code":"UNAUTHORIZED","msg":"Bad key"}"#,
+                )),
+            ],
             call: call!(|c| c.check_key(&key())),
             outcome: |r| assert_eq!(r.unwrap_err(), BonusPlusError::Unauthorized),
             in_order: &["GET /account"],
         },
         Case {
             name: "check_key, HTTP 403 → Unauthorized, no fallback",
-            expect: vec![request("GET", "/account", None, Sent::Nothing).answer(
-                error_answer(403, r#"{"code":"UNAUTHORIZED","msg":"Bad key"}"#),
-            )],
+            expect: vec![
+                request("GET", "/account", None, Sent::Nothing).answer(error_answer(
+                    403,
+                    r#"{"code":"UNAUTHORIZED","msg":"Bad key"}"#,
+                )),
+            ],
             call: call!(|c| c.check_key(&key())),
             outcome: |r| assert_eq!(r.unwrap_err(), BonusPlusError::Unauthorized),
             in_order: &["GET /account"],

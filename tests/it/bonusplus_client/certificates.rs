@@ -18,11 +18,13 @@ async fn certificate_table() {
     run(vec![
         Case {
             name: "get_certificate → GET certificate/{guid}, every field read",
-            expect: vec![request("GET", CERTIFICATE, None, Sent::Nothing).answer(ok_json(
-                r#"{"id": "0c0ffee0-0000-4000-8000-000000000001", "name": "GC-0001",
+            expect: vec![
+                request("GET", CERTIFICATE, None, Sent::Nothing).answer(ok_json(
+                    r#"{"id": "0c0ffee0-0000-4000-8000-000000000001", "name": "GC-0001",
                     "expireDate": "2026-12-31T23:59:59", "status": "PARTIALLY_REDEEMED",
                     "currentBalance": 500.00, "initialBalance": 1000.00}"#,
-            ))],
+                )),
+            ],
             call: call!(|c| c.get_certificate(&key(), &certificate_id())),
             outcome: |r| {
                 let certificate = r.unwrap().unwrap();
@@ -39,10 +41,13 @@ async fn certificate_table() {
             in_order: &[],
         },
         Case {
-            name: "get_certificate, unknown status, no expiry, no id → the id asked for, not usable",
-            expect: vec![request("GET", CERTIFICATE, None, Sent::Nothing).answer(ok_json(
-                r#"{"name": "GC-0001", "expireDate": null, "status": "BLOCKED", "currentBalance": 1000.00}"#,
-            ))],
+            name: "get_certificate, unknown status, no expiry, no id → the id asked, unusable",
+            expect: vec![
+                request("GET", CERTIFICATE, None, Sent::Nothing).answer(ok_json(
+                    r#"{"name": "GC-0001", "expireDate": null, "status": "BLOCKED",
+                    "currentBalance": 1000.00}"#,
+                )),
+            ],
             call: call!(|c| c.get_certificate(&key(), &certificate_id())),
             outcome: |r| {
                 let certificate = r.unwrap().unwrap();
@@ -59,25 +64,33 @@ async fn certificate_table() {
         },
         Case {
             name: "get_certificate, 412 CERTIFICATE_NOT_FOUND → none",
-            expect: vec![request("GET", CERTIFICATE, None, Sent::Nothing).answer(error_answer(
-                412,
-                r#"{"code":"CERTIFICATE_NOT_FOUND","msg":"Сертификат не найден"}"#,
-            ))],
+            expect: vec![
+                request("GET", CERTIFICATE, None, Sent::Nothing).answer(error_answer(
+                    412,
+                    r#"{"code":"CERTIFICATE_NOT_FOUND","msg":"Сертификат не найден"}"#,
+                )),
+            ],
             call: call!(|c| c.get_certificate(&key(), &certificate_id())),
             outcome: none,
             in_order: &[],
         },
         Case {
             name: "get_certificate, 404 CERTIFICATE_NOT_FOUND → none",
-            expect: vec![request("GET", CERTIFICATE, None, Sent::Nothing)
-                .answer(error_answer(404, r#"{"code":"CERTIFICATE_NOT_FOUND","msg":"-"}"#))],
+            expect: vec![
+                request("GET", CERTIFICATE, None, Sent::Nothing).answer(error_answer(
+                    404,
+                    r#"{"code":"CERTIFICATE_NOT_FOUND","msg":"-"}"#,
+                )),
+            ],
             call: call!(|c| c.get_certificate(&key(), &certificate_id())),
             outcome: none,
             in_order: &[],
         },
         Case {
             name: "get_certificate, bare 404 → none",
-            expect: vec![request("GET", CERTIFICATE, None, Sent::Nothing).answer(error_answer(404, ""))],
+            expect: vec![
+                request("GET", CERTIFICATE, None, Sent::Nothing).answer(error_answer(404, ""))
+            ],
             call: call!(|c| c.get_certificate(&key(), &certificate_id())),
             outcome: none,
             in_order: &[],
@@ -92,10 +105,12 @@ async fn certificate_table() {
         },
         Case {
             name: "find_certificate, a scanned GUID (upper case, spaces) → GET certificate/{guid}",
-            expect: vec![request("GET", CERTIFICATE, None, Sent::Nothing).answer(ok_json(
-                r#"{"id": "0c0ffee0-0000-4000-8000-000000000001", "status": "CAN_BE_USED",
+            expect: vec![
+                request("GET", CERTIFICATE, None, Sent::Nothing).answer(ok_json(
+                    r#"{"id": "0c0ffee0-0000-4000-8000-000000000001", "status": "CAN_BE_USED",
                     "currentBalance": 1000.00, "initialBalance": 1000.00}"#,
-            ))],
+                )),
+            ],
             call: call!(|c| c.find_certificate(&key(), " 0C0FFEE0-0000-4000-8000-000000000001 ")),
             outcome: |r| assert_eq!(r.unwrap().unwrap().status, CertificateStatus::CanBeUsed),
             in_order: &[],

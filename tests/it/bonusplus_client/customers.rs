@@ -31,7 +31,9 @@ async fn customer_lookup_table() {
     run(vec![
         Case {
             name: "get_customer by phone → every field read",
-            expect: vec![request("GET", "/customer", BY_PHONE, Sent::Nothing).answer(ok_json(CUSTOMER))],
+            expect: vec![
+                request("GET", "/customer", BY_PHONE, Sent::Nothing).answer(ok_json(CUSTOMER))
+            ],
             call: call!(|c| c.get_customer(&key(), &phone())),
             outcome: |r| {
                 let customer = r.unwrap();
@@ -52,51 +54,66 @@ async fn customer_lookup_table() {
         },
         Case {
             name: "get_customer, person {ln, birthDay: date-time} → name and birthday read",
-            expect: vec![request("GET", "/customer", BY_PHONE, Sent::Nothing).answer(ok_json(
-                r#"{"phone": "79011231122", "person": {"ln": "Петров", "birthDay": "1990-05-17T00:00:00"}}"#,
-            ))],
+            expect: vec![
+                request("GET", "/customer", BY_PHONE, Sent::Nothing).answer(ok_json(
+                    r#"{"phone": "79011231122",
+                    "person": {"ln": "Петров", "birthDay": "1990-05-17T00:00:00"}}"#,
+                )),
+            ],
             call: call!(|c| c.get_customer(&key(), &phone())),
             outcome: birthday_and_last_name_read,
             in_order: &[],
         },
         Case {
             name: "get_customer, person {lastName, birthDay: date} → name and birthday read",
-            expect: vec![request("GET", "/customer", BY_PHONE, Sent::Nothing).answer(ok_json(
-                r#"{"phone": "79011231122", "person": {"lastName": "Петров", "birthDay": "1990-05-17"}}"#,
-            ))],
+            expect: vec![
+                request("GET", "/customer", BY_PHONE, Sent::Nothing).answer(ok_json(
+                    r#"{"phone": "79011231122",
+                    "person": {"lastName": "Петров", "birthDay": "1990-05-17"}}"#,
+                )),
+            ],
             call: call!(|c| c.get_customer(&key(), &phone())),
             outcome: birthday_and_last_name_read,
             in_order: &[],
         },
         Case {
             name: "get_customer, person {lastName, birthday: ДД.ММ.ГГГГ} → name and birthday read",
-            expect: vec![request("GET", "/customer", BY_PHONE, Sent::Nothing).answer(ok_json(
-                r#"{"phone": "79011231122", "person": {"lastName": "Петров", "birthday": "17.05.1990"}}"#,
-            ))],
+            expect: vec![
+                request("GET", "/customer", BY_PHONE, Sent::Nothing).answer(ok_json(
+                    r#"{"phone": "79011231122",
+                    "person": {"lastName": "Петров", "birthday": "17.05.1990"}}"#,
+                )),
+            ],
             call: call!(|c| c.get_customer(&key(), &phone())),
             outcome: birthday_and_last_name_read,
             in_order: &[],
         },
         Case {
             name: "find_customer_by_card, EAN-13 with spaces → asks by ean, the customer",
-            expect: vec![request("GET", "/customer", Some("ean=2000000051420"), Sent::Nothing)
-                .answer(ok_json(CUSTOMER))],
+            expect: vec![
+                request("GET", "/customer", Some("ean=2000000051420"), Sent::Nothing)
+                    .answer(ok_json(CUSTOMER)),
+            ],
             call: call!(|c| c.find_customer_by_card(&key(), " 2000000051420 ")),
             outcome: |r| assert_eq!(r.unwrap().phone, PHONE),
             in_order: &[],
         },
         Case {
             name: "find_customer_by_card, EAN-8 → asks by ean, the customer",
-            expect: vec![request("GET", "/customer", Some("ean=96385074"), Sent::Nothing)
-                .answer(ok_json(CUSTOMER))],
+            expect: vec![
+                request("GET", "/customer", Some("ean=96385074"), Sent::Nothing)
+                    .answer(ok_json(CUSTOMER)),
+            ],
             call: call!(|c| c.find_customer_by_card(&key(), "96385074")),
             outcome: |r| assert_eq!(r.unwrap().phone, PHONE),
             in_order: &[],
         },
         Case {
             name: "get_customer_by_ean → asks by ean, the customer",
-            expect: vec![request("GET", "/customer", Some("ean=2000000051420"), Sent::Nothing)
-                .answer(ok_json(CUSTOMER))],
+            expect: vec![
+                request("GET", "/customer", Some("ean=2000000051420"), Sent::Nothing)
+                    .answer(ok_json(CUSTOMER)),
+            ],
             call: call!(|c| c.get_customer_by_ean(&key(), &Ean::parse(CARD).unwrap())),
             outcome: |r| assert_eq!(r.unwrap().id, Some(customer_id())),
             in_order: &[],
@@ -116,24 +133,30 @@ async fn customer_lookup_table() {
         },
         Case {
             name: "find_customer_by_card, unknown card (412 CUSTOMER_NOT_FOUND) → NotFound",
-            expect: vec![request("GET", "/customer", Some("ean=2000000051420"), Sent::Nothing)
-                .answer(error_answer(412, CUSTOMER_NOT_FOUND))],
+            expect: vec![
+                request("GET", "/customer", Some("ean=2000000051420"), Sent::Nothing)
+                    .answer(error_answer(412, CUSTOMER_NOT_FOUND)),
+            ],
             call: call!(|c| c.find_customer_by_card(&key(), CARD)),
             outcome: is_not_found,
             in_order: &[],
         },
         Case {
             name: "find_customer_by_card, BonusPlus will not look it up (400) → NotFound",
-            expect: vec![route("GET", "/customer")
-                .answer(error_answer(400, r#"{"code":"VALIDATION_ERROR","msg":"ean: bad"}"#))],
+            expect: vec![route("GET", "/customer").answer(error_answer(
+                400,
+                r#"{"code":"VALIDATION_ERROR","msg":"ean: bad"}"#,
+            ))],
             call: call!(|c| c.find_customer_by_card(&key(), CARD)),
             outcome: is_not_found,
             in_order: &[],
         },
         Case {
             name: "get_customer_by_id, BonusPlus will not look it up (400) → NotFound",
-            expect: vec![route("GET", "/customer")
-                .answer(error_answer(400, r#"{"code":"VALIDATION_ERROR","msg":"ean: bad"}"#))],
+            expect: vec![route("GET", "/customer").answer(error_answer(
+                400,
+                r#"{"code":"VALIDATION_ERROR","msg":"ean: bad"}"#,
+            ))],
             call: call!(|c| c.get_customer_by_id(&key(), &customer_id())),
             outcome: is_not_found,
             in_order: &[],
@@ -203,8 +226,13 @@ async fn customer_list_table() {
     run(vec![
         Case {
             name: "list_customers by last name → POST customer/list {lastName, take}, the rows",
-            expect: vec![request("POST", LIST, None, Sent::json(r#"{"lastName": ["Петров"], "take": 20}"#))
-                .answer(ok_json(&format!("[{CUSTOMER}]")))],
+            expect: vec![request(
+                "POST",
+                LIST,
+                None,
+                Sent::json(r#"{"lastName": ["Петров"], "take": 20}"#),
+            )
+            .answer(ok_json(&format!("[{CUSTOMER}]")))],
             call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 20)),
             outcome: |r| {
                 let found = r.unwrap();
@@ -216,8 +244,13 @@ async fn customer_list_table() {
         },
         Case {
             name: "list_customers by first name, answer {list, count} → the rows",
-            expect: vec![request("POST", LIST, None, Sent::json(r#"{"firstName": ["Иван"], "take": 5}"#))
-                .answer(ok_json(&format!(r#"{{"list": [{CUSTOMER}], "count": 1}}"#)))],
+            expect: vec![request(
+                "POST",
+                LIST,
+                None,
+                Sent::json(r#"{"firstName": ["Иван"], "take": 5}"#),
+            )
+            .answer(ok_json(&format!(r#"{{"list": [{CUSTOMER}], "count": 1}}"#)))],
             call: call!(|c| c.list_customers(&key(), &CustomerFilter::first_name("Иван"), 5)),
             outcome: |r| {
                 let found = r.unwrap();
@@ -229,14 +262,19 @@ async fn customer_list_table() {
         Case {
             // A BonusPlus that ignores `take` answers every row.
             name: "list_customers take 2, five rows answered → the first two",
-            expect: vec![request("POST", LIST, None, Sent::json(r#"{"lastName": ["Петров"], "take": 2}"#))
-                .answer(ok_json(&format!(
-                    "[{}]",
-                    (1..=5)
-                        .map(|n| format!(r#"{{"phone": "7901123110{n}"}}"#))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                )))],
+            expect: vec![request(
+                "POST",
+                LIST,
+                None,
+                Sent::json(r#"{"lastName": ["Петров"], "take": 2}"#),
+            )
+            .answer(ok_json(&format!(
+                "[{}]",
+                (1..=5)
+                    .map(|n| format!(r#"{{"phone": "7901123110{n}"}}"#))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )))],
             call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 2)),
             outcome: |r| {
                 let found = r.unwrap();
@@ -247,40 +285,68 @@ async fn customer_list_table() {
         },
         Case {
             name: "list_customers take 5000 → take capped at 1000",
-            expect: vec![request("POST", LIST, None, Sent::json(r#"{"lastName": ["Петров"], "take": 1000}"#))
-                .answer(ok_json("[]"))],
+            expect: vec![request(
+                "POST",
+                LIST,
+                None,
+                Sent::json(r#"{"lastName": ["Петров"], "take": 1000}"#),
+            )
+            .answer(ok_json("[]"))],
             call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 5000)),
             outcome: |r| assert!(r.unwrap().is_empty()),
             in_order: &[],
         },
         Case {
             name: "list_customers, unknown route (404) → no rows",
-            expect: vec![request("POST", LIST, None, Sent::json(r#"{"lastName": ["Петров"], "take": 20}"#))
-                .answer(error_answer(404, UNKNOWN_ROUTE))],
+            expect: vec![request(
+                "POST",
+                LIST,
+                None,
+                Sent::json(r#"{"lastName": ["Петров"], "take": 20}"#),
+            )
+            .answer(error_answer(404, UNKNOWN_ROUTE))],
             call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 20)),
             outcome: no_rows,
             in_order: &[],
         },
         Case {
             name: "list_customers, method not supported (405) → no rows",
-            expect: vec![request("POST", LIST, None, Sent::json(r#"{"lastName": ["Петров"], "take": 20}"#))
-                .answer(error_answer(405, NOT_SUPPORTED))],
+            expect: vec![request(
+                "POST",
+                LIST,
+                None,
+                Sent::json(r#"{"lastName": ["Петров"], "take": 20}"#),
+            )
+            .answer(error_answer(405, NOT_SUPPORTED))],
             call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 20)),
             outcome: no_rows,
             in_order: &[],
         },
         Case {
             name: "list_customers, bare 404 → no rows",
-            expect: vec![request("POST", LIST, None, Sent::json(r#"{"lastName": ["Петров"], "take": 20}"#))
-                .answer(error_answer(404, ""))],
+            expect: vec![request(
+                "POST",
+                LIST,
+                None,
+                Sent::json(r#"{"lastName": ["Петров"], "take": 20}"#),
+            )
+            .answer(error_answer(404, ""))],
             call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 20)),
             outcome: no_rows,
             in_order: &[],
         },
         Case {
             name: "list_customers, filter refused (400 VALIDATION_ERROR) → no rows",
-            expect: vec![request("POST", LIST, None, Sent::json(r#"{"lastName": ["Петров"], "take": 20}"#))
-                .answer(error_answer(400, r#"{"code":"VALIDATION_ERROR","msg":"take: unknown"}"#))],
+            expect: vec![request(
+                "POST",
+                LIST,
+                None,
+                Sent::json(r#"{"lastName": ["Петров"], "take": 20}"#),
+            )
+            .answer(error_answer(
+                400,
+                r#"{"code":"VALIDATION_ERROR","msg":"take: unknown"}"#,
+            ))],
             call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 20)),
             outcome: no_rows,
             in_order: &[],
@@ -295,7 +361,9 @@ async fn customer_list_table() {
         },
         Case {
             name: "list_customers, outage (503) → a retryable error after one retry",
-            expect: vec![route("POST", LIST).answer(ResponseTemplate::new(503)).times(2)],
+            expect: vec![route("POST", LIST)
+                .answer(ResponseTemplate::new(503))
+                .times(2)],
             call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 20)),
             outcome: |r| {
                 let err = r.unwrap_err();
@@ -370,7 +438,9 @@ async fn customer_create_table() {
                 "POST",
                 "/customer",
                 None,
-                Sent::json(r#"{"phone": "79011231122", "store": "Магазин 1", "noRegNotification": true}"#),
+                Sent::json(
+                    r#"{"phone": "79011231122", "store": "Магазин 1", "noRegNotification": true}"#,
+                ),
             )
             .answer(ok_json(CUSTOMER))],
             call: call!(|c| c.create_customer(&key(), &for_a_code())),
@@ -411,7 +481,9 @@ async fn customer_update_table() {
                 "PATCH",
                 "/customer/79011231122",
                 None,
-                Sent::json(r#"{"ln": "Сидорова", "birthday": "01.02.1985", "email": "new@example.com"}"#),
+                Sent::json(
+                    r#"{"ln": "Сидорова", "birthday": "01.02.1985", "email": "new@example.com"}"#,
+                ),
             )
             .answer(ok_json(CUSTOMER))],
             call: call!(|c| c.update_customer(&key(), &phone(), &patch())),
@@ -423,9 +495,15 @@ async fn customer_update_table() {
             in_order: &["PATCH /customer/79011231122"],
         },
         Case {
-            name: "update_customer, a card that fits an Int32 → PATCH {cardNumber: int}, nothing withheld",
-            expect: vec![request("PATCH", "/customer/79011231122", None, Sent::json(r#"{"cardNumber": 12345670}"#))
-                .answer(ok_json(CUSTOMER))],
+            name:
+                "update_customer, a card fitting an Int32 → PATCH {cardNumber: int}, none withheld",
+            expect: vec![request(
+                "PATCH",
+                "/customer/79011231122",
+                None,
+                Sent::json(r#"{"cardNumber": 12345670}"#),
+            )
+            .answer(ok_json(CUSTOMER))],
             call: call!(|c| c.update_customer(&key(), &phone(), &small_card())),
             outcome: |r| assert!(r.unwrap().withheld.is_empty()),
             in_order: &[],

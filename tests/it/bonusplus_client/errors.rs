@@ -68,7 +68,10 @@ async fn error_mapping_table() {
         },
         Case {
             name: "calc, 412 with a numeric code → Refused with the code as text",
-            expect: calc_answers(error_answer(412, r#"{"code": 1052, "msg": "Магазин не найден"}"#)),
+            expect: calc_answers(error_answer(
+                412,
+                r#"{"code": 1052, "msg": "Магазин не найден"}"#,
+            )),
             call: call!(|c| c.calc(&key(), &calc_request())),
             outcome: |r| {
                 assert_eq!(
@@ -148,7 +151,9 @@ async fn error_mapping_table() {
         },
         Case {
             name: "calc, 302 → Unexpected",
-            expect: calc_answers(ResponseTemplate::new(302).insert_header("location", "/elsewhere")),
+            expect: calc_answers(
+                ResponseTemplate::new(302).insert_header("location", "/elsewhere"),
+            ),
             call: call!(|c| c.calc(&key(), &calc_request())),
             outcome: |r| {
                 let err = r.unwrap_err();
@@ -178,8 +183,10 @@ async fn customer_answer_table() {
         },
         Case {
             name: "get_customer, 412 → refused read not retried",
-            expect: vec![route("GET", "/customer")
-                .answer(error_answer(412, r#"{"code":"CUSTOMER_NOT_FOUND","msg":"-"}"#))],
+            expect: vec![route("GET", "/customer").answer(error_answer(
+                412,
+                r#"{"code":"CUSTOMER_NOT_FOUND","msg":"-"}"#,
+            ))],
             call: call!(|c| c.get_customer(&key(), &phone())),
             outcome: |_| {},
             in_order: &[],
@@ -187,7 +194,9 @@ async fn customer_answer_table() {
         Case {
             name: "get_customer, 500 then the customer → retried once, the customer",
             expect: vec![
-                route("GET", "/customer").answer(ResponseTemplate::new(500)).up_to(1),
+                route("GET", "/customer")
+                    .answer(ResponseTemplate::new(500))
+                    .up_to(1),
                 route("GET", "/customer").answer(ok_json(CUSTOMER)),
             ],
             call: call!(|c| c.get_customer(&key(), &phone())),
@@ -298,7 +307,9 @@ async fn retry_table() {
     run(vec![
         Case {
             name: "check_key (a read), 502 → retryable after exactly one retry",
-            expect: vec![route("GET", "/account").answer(ResponseTemplate::new(502)).times(2)],
+            expect: vec![route("GET", "/account")
+                .answer(ResponseTemplate::new(502))
+                .times(2)],
             call: call!(|c| c.check_key(&key())),
             outcome: |r| assert!(r.unwrap_err().is_retryable()),
             in_order: &[],
@@ -328,7 +339,9 @@ async fn retry_table() {
             name: "update_customer, 503 → an error, never retried",
             expect: vec![unavailable()],
             call: call!(|c| async move {
-                c.update_customer(&key(), &phone(), &first_name()).await.map(drop)
+                c.update_customer(&key(), &phone(), &first_name())
+                    .await
+                    .map(drop)
             }),
             outcome: is_err,
             in_order: &[],
@@ -336,7 +349,9 @@ async fn retry_table() {
         Case {
             name: "create_customer, 503 → an error, never retried",
             expect: vec![unavailable()],
-            call: call!(|c| async move { c.create_customer(&key(), &new_customer()).await.map(drop) }),
+            call: call!(
+                |c| async move { c.create_customer(&key(), &new_customer()).await.map(drop) }
+            ),
             outcome: is_err,
             in_order: &[],
         },

@@ -2,7 +2,7 @@
 //! customer, an edit PATCH becomes a read–merge–write PUT, a refused message route is dropped.
 
 use bonusbridge::bonusplus::{BonusPlusError, CustomerUpdate, Withheld};
-use bonusbridge::domain::verification::MessageRoute;
+use bonusbridge::domain::verification::{Channel, MessageRoute};
 use bonusbridge::domain::Ean;
 
 use super::customers::patch;
@@ -14,10 +14,13 @@ const NO_ONE: Option<&str> = Some("phone=70000000000");
 async fn key_check_fallback_table() {
     run(vec![
         Case {
-            name: "check_key, account unknown (404) → GET customer?phone=70000000000, 412 → accepted",
+            name:
+                "check_key, account unknown (404) → GET customer?phone=70000000000, 412 → accepted",
             expect: vec![
-                request("GET", "/account", None, Sent::Nothing).answer(error_answer(404, UNKNOWN_ROUTE)),
-                request("GET", "/customer", NO_ONE, Sent::Nothing).answer(error_answer(412, CUSTOMER_NOT_FOUND)),
+                request("GET", "/account", None, Sent::Nothing)
+                    .answer(error_answer(404, UNKNOWN_ROUTE)),
+                request("GET", "/customer", NO_ONE, Sent::Nothing)
+                    .answer(error_answer(412, CUSTOMER_NOT_FOUND)),
             ],
             call: call!(|c| c.check_key(&key())),
             outcome: |r| r.unwrap(),
@@ -26,8 +29,10 @@ async fn key_check_fallback_table() {
         Case {
             name: "check_key, account not supported (405) → customer lookup, accepted",
             expect: vec![
-                request("GET", "/account", None, Sent::Nothing).answer(error_answer(405, NOT_SUPPORTED)),
-                request("GET", "/customer", NO_ONE, Sent::Nothing).answer(error_answer(412, CUSTOMER_NOT_FOUND)),
+                request("GET", "/account", None, Sent::Nothing)
+                    .answer(error_answer(405, NOT_SUPPORTED)),
+                request("GET", "/customer", NO_ONE, Sent::Nothing)
+                    .answer(error_answer(412, CUSTOMER_NOT_FOUND)),
             ],
             call: call!(|c| c.check_key(&key())),
             outcome: |r| r.unwrap(),
@@ -37,7 +42,8 @@ async fn key_check_fallback_table() {
             name: "check_key, account bare 404 → customer lookup, accepted",
             expect: vec![
                 request("GET", "/account", None, Sent::Nothing).answer(error_answer(404, "")),
-                request("GET", "/customer", NO_ONE, Sent::Nothing).answer(error_answer(412, CUSTOMER_NOT_FOUND)),
+                request("GET", "/customer", NO_ONE, Sent::Nothing)
+                    .answer(error_answer(412, CUSTOMER_NOT_FOUND)),
             ],
             call: call!(|c| c.check_key(&key())),
             outcome: |r| r.unwrap(),
@@ -46,7 +52,8 @@ async fn key_check_fallback_table() {
         Case {
             name: "check_key, account unknown, the lookup answers 401 → Unauthorized",
             expect: vec![
-                request("GET", "/account", None, Sent::Nothing).answer(error_answer(404, UNKNOWN_ROUTE)),
+                request("GET", "/account", None, Sent::Nothing)
+                    .answer(error_answer(404, UNKNOWN_ROUTE)),
                 request("GET", "/customer", NO_ONE, Sent::Nothing)
                     .answer(error_answer(401, r#"{"code":"UNAUTHORIZED","msg":"no"}"#)),
             ],
@@ -77,7 +84,8 @@ const CUSTOMER_PUTTABLE: &str = r#"{
 }"#;
 
 /// Everything BonusPlus answered, the change on top, under UpdateCustomer's names.
-const PUT_BODY: &str = r#"{"newCardNumber": 12345670, "newCard": "Базовая", "parentphone": "79990000001",
+const PUT_BODY: &str = r#"{"newCardNumber": 12345670, "newCard": "Базовая",
+    "parentphone": "79990000001",
     "fn": "Иван", "ln": "Сидорова", "mn": "Сергеевич", "sex": 2,
     "email": "new@example.com", "desc": "VIP", "birthDay": "01.02.1985",
     "profileVkontakte": "vk.com/ivan", "address": "Ленина, 1",
@@ -99,7 +107,7 @@ fn put_carried_back(r: Result<CustomerUpdate, BonusPlusError>) {
 async fn customer_update_fallback_table() {
     run(vec![
         Case {
-            name: "update_customer, PATCH not supported (405) → GET, then PUT carrying back every field",
+            name: "update_customer, PATCH not supported (405) → GET, PUT carrying back every field",
             expect: vec![
                 route("PATCH", "/customer/79011231122").answer(error_answer(405, NOT_SUPPORTED)),
                 request("GET", "/customer", Some("phone=79011231122"), Sent::Nothing)
@@ -112,7 +120,7 @@ async fn customer_update_fallback_table() {
             in_order: PATCH_GET_PUT,
         },
         Case {
-            name: "update_customer, PATCH unknown (404) → GET, then PUT carrying back every field",
+            name: "update_customer, PATCH unknown (404) → GET, PUT carrying back every field",
             expect: vec![
                 route("PATCH", "/customer/79011231122").answer(error_answer(404, UNKNOWN_ROUTE)),
                 request("GET", "/customer", Some("phone=79011231122"), Sent::Nothing)
@@ -126,7 +134,8 @@ async fn customer_update_fallback_table() {
         },
         Case {
             // CUSTOMER holds an EAN-13 card (no Int32) and a member UpdateCustomer does not know.
-            name: "update_customer, PATCH not supported, the customer cannot be carried back → no PUT, NotUpdated",
+            name:
+                "update_customer, PATCH not supported, customer not puttable → no PUT, NotUpdated",
             expect: vec![
                 route("PATCH", "/customer/79011231122").answer(error_answer(405, NOT_SUPPORTED)),
                 request("GET", "/customer", Some("phone=79011231122"), Sent::Nothing)
@@ -141,11 +150,15 @@ async fn customer_update_fallback_table() {
                     Some(Withheld::NotUpdated { .. })
                 ));
             },
-            in_order: &["PATCH /customer/79011231122", "GET /customer?phone=79011231122"],
+            in_order: &[
+                "PATCH /customer/79011231122",
+                "GET /customer?phone=79011231122",
+            ],
         },
         Case {
             name: "update_customer of an unknown customer (412) → NotFound, no fallback",
-            expect: vec![route("PATCH", "/customer/79011231122").answer(error_answer(412, CUSTOMER_NOT_FOUND))],
+            expect: vec![route("PATCH", "/customer/79011231122")
+                .answer(error_answer(412, CUSTOMER_NOT_FOUND))],
             call: call!(|c| c.update_customer(&key(), &phone(), &patch())),
             outcome: |r| assert_eq!(r.unwrap_err(), BonusPlusError::NotFound),
             in_order: &["PATCH /customer/79011231122"],
@@ -153,6 +166,12 @@ async fn customer_update_fallback_table() {
     ])
     .await;
 }
+
+fn all_channels() -> &'static [Channel] {
+    MessageRoute::TelegramVkSms.channels()
+}
+
+const ROUTE_REFUSED: &str = r#"{"Message":"The request is invalid.","ModelState":{"request.route[0]":["Error converting value"]}}"#;
 
 /// A route BonusPlus refuses (400): the message goes once more without it; once texted in all.
 #[tokio::test]
@@ -166,10 +185,7 @@ async fn send_message_fallback_table() {
                 None,
                 Sent::json(r#"{"message": "Код: 1", "route": ["Telegram", "VK", "SMS"]}"#),
             )
-            .answer(error_answer(
-                400,
-                r#"{"Message":"The request is invalid.","ModelState":{"request.route[0]":["Error converting value"]}}"#,
-            )),
+            .answer(error_answer(400, ROUTE_REFUSED)),
             request(
                 "POST",
                 "/customer/79011231122/sendMessage",
@@ -178,7 +194,7 @@ async fn send_message_fallback_table() {
             )
             .answer(ResponseTemplate::new(204)),
         ],
-        call: call!(|c| c.send_message(&key(), &phone(), "Код: 1", MessageRoute::TelegramVkSms.channels())),
+        call: call!(|c| c.send_message(&key(), &phone(), "Код: 1", all_channels())),
         outcome: |r| r.unwrap(),
         in_order: &[],
     }])

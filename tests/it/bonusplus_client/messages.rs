@@ -16,14 +16,18 @@ async fn send_code_table() {
     run(vec![
         Case {
             name: "send_code → empty PUT sendCode, 204 → no code revealed",
-            expect: vec![request("PUT", SEND_CODE, None, Sent::Empty).answer(ResponseTemplate::new(204))],
+            expect: vec![
+                request("PUT", SEND_CODE, None, Sent::Empty).answer(ResponseTemplate::new(204))
+            ],
             call: call!(|c| c.send_code(&key(), &phone())),
             outcome: |r| assert_eq!(r.unwrap(), None),
             in_order: &[],
         },
         Case {
             name: "send_code, 200 {code} → the revealed code",
-            expect: vec![request("PUT", SEND_CODE, None, Sent::Empty).answer(ok_json(r#"{"code": "4321"}"#))],
+            expect: vec![
+                request("PUT", SEND_CODE, None, Sent::Empty).answer(ok_json(r#"{"code": "4321"}"#))
+            ],
             call: call!(|c| c.send_code(&key(), &phone())),
             outcome: |r| assert_eq!(r.unwrap().as_deref(), Some("4321")),
             in_order: &[],
@@ -37,16 +41,29 @@ async fn check_code_table() {
     run(vec![
         Case {
             name: "check_code \" 4321 \" → empty PUT checkCode/4321, 204 → valid",
-            expect: vec![request("PUT", "/customer/79011231122/checkCode/4321", None, Sent::Empty)
-                .answer(ResponseTemplate::new(204))],
+            expect: vec![request(
+                "PUT",
+                "/customer/79011231122/checkCode/4321",
+                None,
+                Sent::Empty,
+            )
+            .answer(ResponseTemplate::new(204))],
             call: call!(|c| c.check_code(&key(), &phone(), " 4321 ")),
             outcome: |r| assert!(r.unwrap()),
             in_order: &[],
         },
         Case {
             name: "check_code, 412 INVALID_CODE → invalid",
-            expect: vec![request("PUT", "/customer/79011231122/checkCode/0000", None, Sent::Empty)
-                .answer(error_answer(412, r#"{"code":"INVALID_CODE","msg":"Неверный код"}"#))],
+            expect: vec![request(
+                "PUT",
+                "/customer/79011231122/checkCode/0000",
+                None,
+                Sent::Empty,
+            )
+            .answer(error_answer(
+                412,
+                r#"{"code":"INVALID_CODE","msg":"Неверный код"}"#,
+            ))],
             call: call!(|c| c.check_code(&key(), &phone(), "0000")),
             outcome: |r| assert!(!r.unwrap()),
             in_order: &[],
@@ -68,21 +85,26 @@ async fn send_message_table() {
         },
         Case {
             name: "send_message, 200 {} → sent",
-            expect: vec![request("POST", SEND_MESSAGE, None, Sent::json(CODE_TEXT)).answer(ok_json("{}"))],
+            expect: vec![
+                request("POST", SEND_MESSAGE, None, Sent::json(CODE_TEXT)).answer(ok_json("{}"))
+            ],
             call: call!(|c| c.send_message(&key(), &phone(), "Код для кассы: 123456", SMS_ONLY)),
             outcome: |r| r.unwrap(),
             in_order: &[],
         },
         Case {
             name: "send_message to an unknown customer (412 CUSTOMER_NOT_FOUND) → NotFound",
-            expect: vec![route("POST", SEND_MESSAGE)
-                .answer(error_answer(412, r#"{"code":"CUSTOMER_NOT_FOUND","msg":"-"}"#))],
+            expect: vec![route("POST", SEND_MESSAGE).answer(error_answer(
+                412,
+                r#"{"code":"CUSTOMER_NOT_FOUND","msg":"-"}"#,
+            ))],
             call: call!(|c| c.send_message(&key(), &phone(), "Код для кассы: 123456", SMS_ONLY)),
             outcome: |r| assert_eq!(r.unwrap_err(), BonusPlusError::NotFound),
             in_order: &[],
         },
         Case {
-            name: "send_message unknown to BonusPlus (404) → UnknownCall, the text not in the error",
+            name:
+                "send_message unknown to BonusPlus (404) → UnknownCall, the text not in the error",
             expect: vec![route("POST", SEND_MESSAGE).answer(error_answer(404, UNKNOWN_ROUTE))],
             call: call!(|c| c.send_message(&key(), &phone(), "Код для кассы: 123456", SMS_ONLY)),
             outcome: |r| {

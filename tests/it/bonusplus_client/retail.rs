@@ -17,16 +17,26 @@ async fn reserve_table() {
     run(vec![
         Case {
             name: "reserve 12.00 → PATCH balance/reserve {id, amount: 12.00}",
-            expect: vec![request("PATCH", RESERVE, None, Sent::json(r#"{"id": "order-1", "amount": 12.00}"#))
-                .answer(ResponseTemplate::new(204))],
+            expect: vec![request(
+                "PATCH",
+                RESERVE,
+                None,
+                Sent::json(r#"{"id": "order-1", "amount": 12.00}"#),
+            )
+            .answer(ResponseTemplate::new(204))],
             call: call!(|c| c.reserve(&key(), &phone(), "order-1", dec!(12.00))),
             outcome: |r| r.unwrap(),
             in_order: &[],
         },
         Case {
             name: "reserve -12.00 (release) → PATCH balance/reserve {id, amount: -12.00}",
-            expect: vec![request("PATCH", RESERVE, None, Sent::json(r#"{"id": "order-1", "amount": -12.00}"#))
-                .answer(ResponseTemplate::new(204))],
+            expect: vec![request(
+                "PATCH",
+                RESERVE,
+                None,
+                Sent::json(r#"{"id": "order-1", "amount": -12.00}"#),
+            )
+            .answer(ResponseTemplate::new(204))],
             call: call!(|c| c.reserve(&key(), &phone(), "order-1", dec!(-12.00))),
             outcome: |r| r.unwrap(),
             in_order: &[],
@@ -44,9 +54,11 @@ async fn reserve_held_table() {
     run(vec![
         Case {
             name: "reserve_held → GET balance/reserve/{id}, the amount as spelled",
-            expect: vec![request("GET", RESERVE_1, None, Sent::Nothing).answer(ok_json(
-                r#"{"phone": "79011231122", "id": "order-1", "amount": 12.30}"#,
-            ))],
+            expect: vec![
+                request("GET", RESERVE_1, None, Sent::Nothing).answer(ok_json(
+                    r#"{"phone": "79011231122", "id": "order-1", "amount": 12.30}"#,
+                )),
+            ],
             call: call!(|c| c.reserve_held(&key(), &phone(), "order-1")),
             outcome: |r| {
                 let held = r.unwrap();
@@ -57,32 +69,43 @@ async fn reserve_held_table() {
         },
         Case {
             name: "reserve_held, 412 RESERVE_NOT_FOUND → holds nothing",
-            expect: vec![request("GET", RESERVE_1, None, Sent::Nothing).answer(error_answer(
-                412,
-                r#"{"code":"RESERVE_NOT_FOUND","msg":"Резерв не найден"}"#,
-            ))],
+            expect: vec![
+                request("GET", RESERVE_1, None, Sent::Nothing).answer(error_answer(
+                    412,
+                    r#"{"code":"RESERVE_NOT_FOUND","msg":"Резерв не найден"}"#,
+                )),
+            ],
             call: call!(|c| c.reserve_held(&key(), &phone(), "order-1")),
             outcome: holds_nothing,
             in_order: &[],
         },
         Case {
             name: "reserve_held, 412 CUSTOMER_NOT_FOUND → holds nothing",
-            expect: vec![request("GET", RESERVE_1, None, Sent::Nothing)
-                .answer(error_answer(412, r#"{"code":"CUSTOMER_NOT_FOUND","msg":"-"}"#))],
+            expect: vec![
+                request("GET", RESERVE_1, None, Sent::Nothing).answer(error_answer(
+                    412,
+                    r#"{"code":"CUSTOMER_NOT_FOUND","msg":"-"}"#,
+                )),
+            ],
             call: call!(|c| c.reserve_held(&key(), &phone(), "order-1")),
             outcome: holds_nothing,
             in_order: &[],
         },
         Case {
             name: "reserve_held, 404 RESERVE_NOT_FOUND → holds nothing",
-            expect: vec![request("GET", RESERVE_1, None, Sent::Nothing)
-                .answer(error_answer(404, r#"{"code":"RESERVE_NOT_FOUND","msg":"-"}"#))],
+            expect: vec![
+                request("GET", RESERVE_1, None, Sent::Nothing).answer(error_answer(
+                    404,
+                    r#"{"code":"RESERVE_NOT_FOUND","msg":"-"}"#,
+                )),
+            ],
             call: call!(|c| c.reserve_held(&key(), &phone(), "order-1")),
             outcome: holds_nothing,
             in_order: &[],
         },
         Case {
-            // Not 0: taking an unknown call for "holds nothing" would leave bonuses reserved forever.
+            // Not 0: taking an unknown call for "holds nothing" would leave bonuses reserved
+            // forever.
             name: "reserve_held unknown to BonusPlus (404) → UnknownCall, the caller falls back",
             expect: vec![route("GET", RESERVE_1).answer(error_answer(404, UNKNOWN_ROUTE))],
             call: call!(|c| c.reserve_held(&key(), &phone(), "order-1")),
@@ -97,13 +120,15 @@ async fn reserve_held_table() {
 async fn calc_table() {
     run::<CalcResult>(vec![Case {
         name: "calc → PUT retail/calc with exact amounts, exact amounts read",
-        expect: vec![request("PUT", "/retail/calc", None, Sent::json(CALC_BODY)).answer(ok_json(
-            r#"{"maxDebitBonuses": 12345678.91, "multiplicityDebitBonus": 1,
+        expect: vec![
+            request("PUT", "/retail/calc", None, Sent::json(CALC_BODY)).answer(ok_json(
+                r#"{"maxDebitBonuses": 12345678.91, "multiplicityDebitBonus": 1,
                 "discount": [{"ext": "line-1", "cb": 0.1, "db": 0.2, "ids": 10.00, "idp": 5.00,
                               "ds": 0, "dp": 0, "cbp": 5.00, "dbp": 15.00,
                               "messages": ["Акция «Сыр»: скидка 5%"]}],
                 "messages": ["Бонусы начислены"]}"#,
-        ))],
+            )),
+        ],
         call: call!(|c| c.calc(&key(), &calc_request())),
         outcome: |r| {
             let result = r.unwrap();
@@ -244,47 +269,59 @@ async fn return_line_table() {
     run(vec![
         Case {
             name: "return_line → PUT retail/back {ext, sum}, the returnedPurchaseId",
-            expect: vec![request("PUT", "/retail/back", None, Sent::json(RETURN_BODY))
-                .answer(ok_json(r#"{"returnedPurchaseId": 5000001}"#))],
+            expect: vec![
+                request("PUT", "/retail/back", None, Sent::json(RETURN_BODY))
+                    .answer(ok_json(r#"{"returnedPurchaseId": 5000001}"#)),
+            ],
             call: call!(|c| c.return_line(&key(), &line_1())),
             outcome: |r| assert_eq!(r.unwrap(), Some(5_000_001)),
             in_order: &[],
         },
         Case {
             name: "return_line, 204 → done, no id",
-            expect: vec![request("PUT", "/retail/back", None, Sent::json(RETURN_BODY))
-                .answer(ResponseTemplate::new(204))],
+            expect: vec![
+                request("PUT", "/retail/back", None, Sent::json(RETURN_BODY))
+                    .answer(ResponseTemplate::new(204)),
+            ],
             call: call!(|c| c.return_line(&key(), &line_1())),
             outcome: no_id,
             in_order: &[],
         },
         Case {
             name: "return_line, 200 without a body → done, no id",
-            expect: vec![request("PUT", "/retail/back", None, Sent::json(RETURN_BODY))
-                .answer(ResponseTemplate::new(200))],
+            expect: vec![
+                request("PUT", "/retail/back", None, Sent::json(RETURN_BODY))
+                    .answer(ResponseTemplate::new(200)),
+            ],
             call: call!(|c| c.return_line(&key(), &line_1())),
             outcome: no_id,
             in_order: &[],
         },
         Case {
             name: "return_line, 200 {} → done, no id",
-            expect: vec![request("PUT", "/retail/back", None, Sent::json(RETURN_BODY)).answer(ok_json("{}"))],
+            expect: vec![
+                request("PUT", "/retail/back", None, Sent::json(RETURN_BODY)).answer(ok_json("{}")),
+            ],
             call: call!(|c| c.return_line(&key(), &line_1())),
             outcome: no_id,
             in_order: &[],
         },
         Case {
             name: "return_line, 200 {returnedPurchaseId: null} → done, no id",
-            expect: vec![request("PUT", "/retail/back", None, Sent::json(RETURN_BODY))
-                .answer(ok_json(r#"{"returnedPurchaseId": null}"#))],
+            expect: vec![
+                request("PUT", "/retail/back", None, Sent::json(RETURN_BODY))
+                    .answer(ok_json(r#"{"returnedPurchaseId": null}"#)),
+            ],
             call: call!(|c| c.return_line(&key(), &line_1())),
             outcome: no_id,
             in_order: &[],
         },
         Case {
             name: "return_line, 200 with broken JSON → done, no id",
-            expect: vec![request("PUT", "/retail/back", None, Sent::json(RETURN_BODY))
-                .answer(ok_json("{garbage"))],
+            expect: vec![
+                request("PUT", "/retail/back", None, Sent::json(RETURN_BODY))
+                    .answer(ok_json("{garbage")),
+            ],
             call: call!(|c| c.return_line(&key(), &line_1())),
             outcome: no_id,
             in_order: &[],
