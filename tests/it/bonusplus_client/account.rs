@@ -6,49 +6,41 @@ use wiremock::MockServer;
 
 use super::*;
 
+const BAD_KEY: &str = r#"{"code":"UNAUTHORIZED","msg":"Bad key"}"#;
+
 #[tokio::test]
 async fn key_check_table() {
     run(vec![
         Case {
             name: "check_key → GET account, accepted",
-            expect: vec![request("GET", "/account", None, Sent::Nothing).answer(ok_json(
+            expect: vec![get("/account", None).answer(ok_json(
                 r#"{"balance": 1500.00, "tariff": "Бизнес", "smsPrice": 3.50, "pushPrice": 0.50}"#,
             ))],
-            call: call!(|c| c.check_key(&key())),
+            call: CHECK_KEY,
             outcome: |r| r.unwrap(),
             in_order: &["GET /account"],
         },
         Case {
             name: "check_key, HTTP 401 → Unauthorized, no fallback",
-            expect: vec![
-                request("GET", "/account", None, Sent::Nothing).answer(error_answer(
-                    401,
-                    r#"{"code":"UNAUTHORIZED","msg":"Bad key"}"#,
-                )),
-            ],
-            call: call!(|c| c.check_key(&key())),
-            outcome: |r| assert_eq!(r.unwrap_err(), BonusPlusError::Unauthorized),
+            expect: vec![get("/account", None).answer(error_answer(401, BAD_KEY))],
+            call: CHECK_KEY,
+            outcome: is_unauthorized,
             in_order: &["GET /account"],
         },
         Case {
             name: "check_key, HTTP 403 → Unauthorized, no fallback",
-            expect: vec![
-                request("GET", "/account", None, Sent::Nothing).answer(error_answer(
-                    403,
-                    r#"{"code":"UNAUTHORIZED","msg":"Bad key"}"#,
-                )),
-            ],
-            call: call!(|c| c.check_key(&key())),
-            outcome: |r| assert_eq!(r.unwrap_err(), BonusPlusError::Unauthorized),
+            expect: vec![get("/account", None).answer(error_answer(403, BAD_KEY))],
+            call: CHECK_KEY,
+            outcome: is_unauthorized,
             in_order: &["GET /account"],
         },
         Case {
             // Retried once as a read; never taken for an unknown call.
             name: "check_key, HTTP 500 → Unavailable after one retry, no fallback",
-            expect: vec![request("GET", "/account", None, Sent::Nothing)
+            expect: vec![get("/account", None)
                 .answer(error_answer(500, r#"{"msg":"boom"}"#))
                 .times(2)],
-            call: call!(|c| c.check_key(&key())),
+            call: CHECK_KEY,
             outcome: |r| {
                 let err = r.unwrap_err();
                 assert!(matches!(err, BonusPlusError::Unavailable { .. }), "{err:?}");
@@ -65,19 +57,11 @@ async fn base_url_with_a_path_prefix_is_kept() {
     let server = MockServer::start().await;
     let client = BonusPlusClient::new(&format!("{}/api", server.uri()), TIMEOUT).unwrap();
     for expected in [
-        request(
-            "GET",
-            "/api/customer",
-            Some("phone=79011231122"),
-            Sent::Nothing,
-        )
-        .answer(ok_json(CUSTOMER)),
-        request("GET", "/api/account", None, Sent::Nothing).answer(ok_json("{}")),
-        request(
-            "GET",
+        get("/api/customer", Some("phone=79011231122")).answer(ok_json(CUSTOMER)),
+        get("/api/account", None).answer(ok_json("{}")),
+        get(
             "/api/certificate/0c0ffee0-0000-4000-8000-000000000001",
             None,
-            Sent::Nothing,
         )
         .answer(ok_json("{}")),
         request(

@@ -22,8 +22,10 @@ fn birthday_and_last_name_read(r: Result<Customer, BonusPlusError>) {
     );
 }
 
-fn is_not_found<T: std::fmt::Debug>(r: Result<T, BonusPlusError>) {
-    assert_eq!(r.unwrap_err(), BonusPlusError::NotFound);
+/// `GET customer?phone=…` answered with a customer whose `person` is this JSON.
+fn person_answered(person: &str) -> Vec<Expected> {
+    let customer = format!(r#"{{"phone": "79011231122", "person": {person}}}"#);
+    vec![get("/customer", BY_PHONE).answer(ok_json(&customer))]
 }
 
 #[tokio::test]
@@ -31,10 +33,8 @@ async fn customer_lookup_table() {
     run(vec![
         Case {
             name: "get_customer by phone → every field read",
-            expect: vec![
-                request("GET", "/customer", BY_PHONE, Sent::Nothing).answer(ok_json(CUSTOMER))
-            ],
-            call: call!(|c| c.get_customer(&key(), &phone())),
+            expect: vec![get("/customer", BY_PHONE).answer(ok_json(CUSTOMER))],
+            call: GET_CUSTOMER,
             outcome: |r| {
                 let customer = r.unwrap();
                 assert_eq!(customer.phone, PHONE);
@@ -54,89 +54,60 @@ async fn customer_lookup_table() {
         },
         Case {
             name: "get_customer, person {ln, birthDay: date-time} → name and birthday read",
-            expect: vec![
-                request("GET", "/customer", BY_PHONE, Sent::Nothing).answer(ok_json(
-                    r#"{"phone": "79011231122",
-                    "person": {"ln": "Петров", "birthDay": "1990-05-17T00:00:00"}}"#,
-                )),
-            ],
-            call: call!(|c| c.get_customer(&key(), &phone())),
+            expect: person_answered(r#"{"ln": "Петров", "birthDay": "1990-05-17T00:00:00"}"#),
+            call: GET_CUSTOMER,
             outcome: birthday_and_last_name_read,
             in_order: &[],
         },
         Case {
             name: "get_customer, person {lastName, birthDay: date} → name and birthday read",
-            expect: vec![
-                request("GET", "/customer", BY_PHONE, Sent::Nothing).answer(ok_json(
-                    r#"{"phone": "79011231122",
-                    "person": {"lastName": "Петров", "birthDay": "1990-05-17"}}"#,
-                )),
-            ],
-            call: call!(|c| c.get_customer(&key(), &phone())),
+            expect: person_answered(r#"{"lastName": "Петров", "birthDay": "1990-05-17"}"#),
+            call: GET_CUSTOMER,
             outcome: birthday_and_last_name_read,
             in_order: &[],
         },
         Case {
             name: "get_customer, person {lastName, birthday: ДД.ММ.ГГГГ} → name and birthday read",
-            expect: vec![
-                request("GET", "/customer", BY_PHONE, Sent::Nothing).answer(ok_json(
-                    r#"{"phone": "79011231122",
-                    "person": {"lastName": "Петров", "birthday": "17.05.1990"}}"#,
-                )),
-            ],
-            call: call!(|c| c.get_customer(&key(), &phone())),
+            expect: person_answered(r#"{"lastName": "Петров", "birthday": "17.05.1990"}"#),
+            call: GET_CUSTOMER,
             outcome: birthday_and_last_name_read,
             in_order: &[],
         },
         Case {
             name: "find_customer_by_card, EAN-13 with spaces → asks by ean, the customer",
-            expect: vec![
-                request("GET", "/customer", Some("ean=2000000051420"), Sent::Nothing)
-                    .answer(ok_json(CUSTOMER)),
-            ],
+            expect: vec![get("/customer", Some("ean=2000000051420")).answer(ok_json(CUSTOMER))],
             call: call!(|c| c.find_customer_by_card(&key(), " 2000000051420 ")),
             outcome: |r| assert_eq!(r.unwrap().phone, PHONE),
             in_order: &[],
         },
         Case {
             name: "find_customer_by_card, EAN-8 → asks by ean, the customer",
-            expect: vec![
-                request("GET", "/customer", Some("ean=96385074"), Sent::Nothing)
-                    .answer(ok_json(CUSTOMER)),
-            ],
+            expect: vec![get("/customer", Some("ean=96385074")).answer(ok_json(CUSTOMER))],
             call: call!(|c| c.find_customer_by_card(&key(), "96385074")),
             outcome: |r| assert_eq!(r.unwrap().phone, PHONE),
             in_order: &[],
         },
         Case {
             name: "get_customer_by_ean → asks by ean, the customer",
-            expect: vec![
-                request("GET", "/customer", Some("ean=2000000051420"), Sent::Nothing)
-                    .answer(ok_json(CUSTOMER)),
-            ],
+            expect: vec![get("/customer", Some("ean=2000000051420")).answer(ok_json(CUSTOMER))],
             call: call!(|c| c.get_customer_by_ean(&key(), &Ean::parse(CARD).unwrap())),
             outcome: |r| assert_eq!(r.unwrap().id, Some(customer_id())),
             in_order: &[],
         },
         Case {
             name: "get_customer_by_id → asks by id, the customer",
-            expect: vec![request(
-                "GET",
-                "/customer",
-                Some("id=9f2a5c1e-0b7d-4c33-8e55-1a2b3c4d5e6f"),
-                Sent::Nothing,
-            )
-            .answer(ok_json(CUSTOMER))],
+            expect: vec![
+                get("/customer", Some("id=9f2a5c1e-0b7d-4c33-8e55-1a2b3c4d5e6f"))
+                    .answer(ok_json(CUSTOMER)),
+            ],
             call: call!(|c| c.get_customer_by_id(&key(), &customer_id())),
             outcome: |r| assert_eq!(r.unwrap().phone, PHONE),
             in_order: &[],
         },
         Case {
             name: "find_customer_by_card, unknown card (412 CUSTOMER_NOT_FOUND) → NotFound",
-            expect: vec![
-                request("GET", "/customer", Some("ean=2000000051420"), Sent::Nothing)
-                    .answer(error_answer(412, CUSTOMER_NOT_FOUND)),
-            ],
+            expect: vec![get("/customer", Some("ean=2000000051420"))
+                .answer(error_answer(412, CUSTOMER_NOT_FOUND))],
             call: call!(|c| c.find_customer_by_card(&key(), CARD)),
             outcome: is_not_found,
             in_order: &[],
@@ -216,6 +187,15 @@ async fn customer_by_invalid_card_table() {
 }
 
 const LIST: &str = "/customer/list";
+const PETROV_20: &str = r#"{"lastName": ["Петров"], "take": 20}"#;
+/// `list_customers` by the last name Петров, at most 20 rows.
+const SEARCH_PETROV_20: Call<Vec<Customer>> =
+    call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 20));
+
+/// `POST customer/list` with exactly this filter, answered so.
+fn list(filter: &str, answer: ResponseTemplate) -> Vec<Expected> {
+    vec![request("POST", LIST, None, Sent::json(filter)).answer(answer)]
+}
 
 fn no_rows(r: Result<Vec<Customer>, BonusPlusError>) {
     assert_eq!(r, Ok(Vec::new()));
@@ -226,14 +206,8 @@ async fn customer_list_table() {
     run(vec![
         Case {
             name: "list_customers by last name → POST customer/list {lastName, take}, the rows",
-            expect: vec![request(
-                "POST",
-                LIST,
-                None,
-                Sent::json(r#"{"lastName": ["Петров"], "take": 20}"#),
-            )
-            .answer(ok_json(&format!("[{CUSTOMER}]")))],
-            call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 20)),
+            expect: list(PETROV_20, ok_json(&format!("[{CUSTOMER}]"))),
+            call: SEARCH_PETROV_20,
             outcome: |r| {
                 let found = r.unwrap();
                 assert_eq!(found.len(), 1);
@@ -244,13 +218,10 @@ async fn customer_list_table() {
         },
         Case {
             name: "list_customers by first name, answer {list, count} → the rows",
-            expect: vec![request(
-                "POST",
-                LIST,
-                None,
-                Sent::json(r#"{"firstName": ["Иван"], "take": 5}"#),
-            )
-            .answer(ok_json(&format!(r#"{{"list": [{CUSTOMER}], "count": 1}}"#)))],
+            expect: list(
+                r#"{"firstName": ["Иван"], "take": 5}"#,
+                ok_json(&format!(r#"{{"list": [{CUSTOMER}], "count": 1}}"#)),
+            ),
             call: call!(|c| c.list_customers(&key(), &CustomerFilter::first_name("Иван"), 5)),
             outcome: |r| {
                 let found = r.unwrap();
@@ -262,19 +233,16 @@ async fn customer_list_table() {
         Case {
             // A BonusPlus that ignores `take` answers every row.
             name: "list_customers take 2, five rows answered → the first two",
-            expect: vec![request(
-                "POST",
-                LIST,
-                None,
-                Sent::json(r#"{"lastName": ["Петров"], "take": 2}"#),
-            )
-            .answer(ok_json(&format!(
-                "[{}]",
-                (1..=5)
-                    .map(|n| format!(r#"{{"phone": "7901123110{n}"}}"#))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )))],
+            expect: list(
+                r#"{"lastName": ["Петров"], "take": 2}"#,
+                ok_json(&format!(
+                    "[{}]",
+                    (1..=5)
+                        .map(|n| format!(r#"{{"phone": "7901123110{n}"}}"#))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )),
+            ),
             call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 2)),
             outcome: |r| {
                 let found = r.unwrap();
@@ -285,69 +253,39 @@ async fn customer_list_table() {
         },
         Case {
             name: "list_customers take 5000 → take capped at 1000",
-            expect: vec![request(
-                "POST",
-                LIST,
-                None,
-                Sent::json(r#"{"lastName": ["Петров"], "take": 1000}"#),
-            )
-            .answer(ok_json("[]"))],
+            expect: list(r#"{"lastName": ["Петров"], "take": 1000}"#, ok_json("[]")),
             call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 5000)),
             outcome: |r| assert!(r.unwrap().is_empty()),
             in_order: &[],
         },
         Case {
             name: "list_customers, unknown route (404) → no rows",
-            expect: vec![request(
-                "POST",
-                LIST,
-                None,
-                Sent::json(r#"{"lastName": ["Петров"], "take": 20}"#),
-            )
-            .answer(error_answer(404, UNKNOWN_ROUTE))],
-            call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 20)),
+            expect: list(PETROV_20, error_answer(404, UNKNOWN_ROUTE)),
+            call: SEARCH_PETROV_20,
             outcome: no_rows,
             in_order: &[],
         },
         Case {
             name: "list_customers, method not supported (405) → no rows",
-            expect: vec![request(
-                "POST",
-                LIST,
-                None,
-                Sent::json(r#"{"lastName": ["Петров"], "take": 20}"#),
-            )
-            .answer(error_answer(405, NOT_SUPPORTED))],
-            call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 20)),
+            expect: list(PETROV_20, error_answer(405, NOT_SUPPORTED)),
+            call: SEARCH_PETROV_20,
             outcome: no_rows,
             in_order: &[],
         },
         Case {
             name: "list_customers, bare 404 → no rows",
-            expect: vec![request(
-                "POST",
-                LIST,
-                None,
-                Sent::json(r#"{"lastName": ["Петров"], "take": 20}"#),
-            )
-            .answer(error_answer(404, ""))],
-            call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 20)),
+            expect: list(PETROV_20, error_answer(404, "")),
+            call: SEARCH_PETROV_20,
             outcome: no_rows,
             in_order: &[],
         },
         Case {
             name: "list_customers, filter refused (400 VALIDATION_ERROR) → no rows",
-            expect: vec![request(
-                "POST",
-                LIST,
-                None,
-                Sent::json(r#"{"lastName": ["Петров"], "take": 20}"#),
-            )
-            .answer(error_answer(
-                400,
-                r#"{"code":"VALIDATION_ERROR","msg":"take: unknown"}"#,
-            ))],
-            call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 20)),
+            expect: list(
+                PETROV_20,
+                error_answer(400, r#"{"code":"VALIDATION_ERROR","msg":"take: unknown"}"#),
+            ),
+            call: SEARCH_PETROV_20,
             outcome: no_rows,
             in_order: &[],
         },
@@ -355,8 +293,8 @@ async fn customer_list_table() {
             name: "list_customers, bad key (401) → Unauthorized",
             expect: vec![route("POST", LIST)
                 .answer(error_answer(401, r#"{"code":"UNAUTHORIZED","msg":"-"}"#))],
-            call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 20)),
-            outcome: |r| assert_eq!(r, Err(BonusPlusError::Unauthorized)),
+            call: SEARCH_PETROV_20,
+            outcome: is_unauthorized,
             in_order: &[],
         },
         Case {
@@ -364,7 +302,7 @@ async fn customer_list_table() {
             expect: vec![route("POST", LIST)
                 .answer(ResponseTemplate::new(503))
                 .times(2)],
-            call: call!(|c| c.list_customers(&key(), &CustomerFilter::last_name("Петров"), 20)),
+            call: SEARCH_PETROV_20,
             outcome: |r| {
                 let err = r.unwrap_err();
                 assert!(err.is_retryable(), "{err:?}");

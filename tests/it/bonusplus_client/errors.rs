@@ -36,7 +36,7 @@ async fn error_mapping_table() {
                 412,
                 r#"{"code":"NOT_ENOUGH_BONUSES","msg":"Недостаточно бонусов"}"#,
             )),
-            call: call!(|c| c.calc(&key(), &calc_request())),
+            call: CALC,
             outcome: |r| {
                 let err = r.unwrap_err();
                 assert_eq!(
@@ -58,7 +58,7 @@ async fn error_mapping_table() {
                 400,
                 r#"{"code":"VALIDATION_ERROR","msg":"Не указан магазин"}"#,
             )),
-            call: call!(|c| c.calc(&key(), &calc_request())),
+            call: CALC,
             outcome: |r| {
                 let err = r.unwrap_err();
                 assert_eq!(err.code(), Some("VALIDATION_ERROR"));
@@ -72,7 +72,7 @@ async fn error_mapping_table() {
                 412,
                 r#"{"code": 1052, "msg": "Магазин не найден"}"#,
             )),
-            call: call!(|c| c.calc(&key(), &calc_request())),
+            call: CALC,
             outcome: |r| {
                 assert_eq!(
                     r.unwrap_err(),
@@ -88,50 +88,50 @@ async fn error_mapping_table() {
         Case {
             name: "calc, 401 → Unauthorized",
             expect: calc_answers(error_answer(401, r#"{"code":"x","msg":"no"}"#)),
-            call: call!(|c| c.calc(&key(), &calc_request())),
-            outcome: |r| assert_eq!(r.unwrap_err(), BonusPlusError::Unauthorized),
+            call: CALC,
+            outcome: is_unauthorized,
             in_order: &[],
         },
         Case {
             name: "calc, 403 → Unauthorized",
             expect: calc_answers(error_answer(403, r#"{"code":"x","msg":"no"}"#)),
-            call: call!(|c| c.calc(&key(), &calc_request())),
-            outcome: |r| assert_eq!(r.unwrap_err(), BonusPlusError::Unauthorized),
+            call: CALC,
+            outcome: is_unauthorized,
             in_order: &[],
         },
         // 404/405 without a business code: BonusPlus does not know the call (not "not found").
         Case {
             name: "calc, bare 404 → UnknownCall, not retryable",
             expect: calc_answers(error_answer(404, "")),
-            call: call!(|c| c.calc(&key(), &calc_request())),
+            call: CALC,
             outcome: |r| unknown_call_not_retryable(r, 404),
             in_order: &[],
         },
         Case {
             name: "calc, 404 unknown route → UnknownCall, not retryable",
             expect: calc_answers(error_answer(404, UNKNOWN_ROUTE)),
-            call: call!(|c| c.calc(&key(), &calc_request())),
+            call: CALC,
             outcome: |r| unknown_call_not_retryable(r, 404),
             in_order: &[],
         },
         Case {
             name: "calc, 405 not supported → UnknownCall, not retryable",
             expect: calc_answers(error_answer(405, NOT_SUPPORTED)),
-            call: call!(|c| c.calc(&key(), &calc_request())),
+            call: CALC,
             outcome: |r| unknown_call_not_retryable(r, 405),
             in_order: &[],
         },
         Case {
             name: "calc, 404 with a business code → NotFound",
             expect: calc_answers(error_answer(404, CUSTOMER_NOT_FOUND)),
-            call: call!(|c| c.calc(&key(), &calc_request())),
-            outcome: |r| assert_eq!(r.unwrap_err(), BonusPlusError::NotFound),
+            call: CALC,
+            outcome: is_not_found,
             in_order: &[],
         },
         Case {
             name: "calc, 500 → Unavailable, retryable",
             expect: calc_answers(error_answer(500, r#"{"code":"ERROR","msg":"Internal"}"#)),
-            call: call!(|c| c.calc(&key(), &calc_request())),
+            call: CALC,
             outcome: |r| {
                 let err = r.unwrap_err();
                 assert!(matches!(err, BonusPlusError::Unavailable { .. }), "{err:?}");
@@ -142,7 +142,7 @@ async fn error_mapping_table() {
         Case {
             name: "calc, 503 with an HTML page → retryable",
             expect: calc_answers(ResponseTemplate::new(503).set_body_string("<html>down</html>")),
-            call: call!(|c| c.calc(&key(), &calc_request())),
+            call: CALC,
             outcome: |r| {
                 let err = r.unwrap_err();
                 assert!(err.is_retryable(), "{err:?}");
@@ -154,7 +154,7 @@ async fn error_mapping_table() {
             expect: calc_answers(
                 ResponseTemplate::new(302).insert_header("location", "/elsewhere"),
             ),
-            call: call!(|c| c.calc(&key(), &calc_request())),
+            call: CALC,
             outcome: |r| {
                 let err = r.unwrap_err();
                 assert!(matches!(err, BonusPlusError::Unexpected { .. }), "{err:?}");
@@ -177,8 +177,8 @@ async fn customer_answer_table() {
         Case {
             name: "get_customer, 412 CUSTOMER_NOT_FOUND → NotFound, the read not retried",
             expect: vec![route("GET", "/customer").answer(error_answer(412, CUSTOMER_NOT_FOUND))],
-            call: call!(|c| c.get_customer(&key(), &phone())),
-            outcome: |r| assert_eq!(r.unwrap_err(), BonusPlusError::NotFound),
+            call: GET_CUSTOMER,
+            outcome: is_not_found,
             in_order: &[],
         },
         Case {
@@ -187,7 +187,7 @@ async fn customer_answer_table() {
                 412,
                 r#"{"code":"CUSTOMER_NOT_FOUND","msg":"-"}"#,
             ))],
-            call: call!(|c| c.get_customer(&key(), &phone())),
+            call: GET_CUSTOMER,
             outcome: |_| {},
             in_order: &[],
         },
@@ -199,14 +199,14 @@ async fn customer_answer_table() {
                     .up_to(1),
                 route("GET", "/customer").answer(ok_json(CUSTOMER)),
             ],
-            call: call!(|c| c.get_customer(&key(), &phone())),
+            call: GET_CUSTOMER,
             outcome: |r| assert_eq!(r.unwrap().phone, PHONE),
             in_order: &[],
         },
         Case {
             name: "get_customer, broken JSON → Unexpected, not retryable",
             expect: vec![route("GET", "/customer").answer(ok_json("{not json"))],
-            call: call!(|c| c.get_customer(&key(), &phone())),
+            call: GET_CUSTOMER,
             outcome: unexpected_not_retryable,
             in_order: &[],
         },
@@ -215,21 +215,21 @@ async fn customer_answer_table() {
             expect: vec![route("GET", "/customer").answer(ok_json(
                 r#"{"phone": "79011231122", "availableBonuses": "lots"}"#,
             ))],
-            call: call!(|c| c.get_customer(&key(), &phone())),
+            call: GET_CUSTOMER,
             outcome: unexpected_not_retryable,
             in_order: &[],
         },
         Case {
             name: "get_customer, no phone → Unexpected, not retryable",
             expect: vec![route("GET", "/customer").answer(ok_json(r#"{"availableBonuses": 1}"#))],
-            call: call!(|c| c.get_customer(&key(), &phone())),
+            call: GET_CUSTOMER,
             outcome: unexpected_not_retryable,
             in_order: &[],
         },
         Case {
             name: "get_customer, empty 200 → Unexpected, not retryable",
             expect: vec![route("GET", "/customer").answer(ok_json(""))],
-            call: call!(|c| c.get_customer(&key(), &phone())),
+            call: GET_CUSTOMER,
             outcome: unexpected_not_retryable,
             in_order: &[],
         },
@@ -310,7 +310,7 @@ async fn retry_table() {
             expect: vec![route("GET", "/account")
                 .answer(ResponseTemplate::new(502))
                 .times(2)],
-            call: call!(|c| c.check_key(&key())),
+            call: CHECK_KEY,
             outcome: |r| assert!(r.unwrap_err().is_retryable()),
             in_order: &[],
         },

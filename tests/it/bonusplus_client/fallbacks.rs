@@ -9,6 +9,15 @@ use super::customers::patch;
 use super::*;
 
 const NO_ONE: Option<&str> = Some("phone=70000000000");
+const ACCOUNT_THEN_LOOKUP: &[&str] = &["GET /account", "GET /customer?phone=70000000000"];
+
+/// `GET account` answered `account`, then the lookup of a phone no one has answered `lookup`.
+fn account_then_lookup(account: ResponseTemplate, lookup: ResponseTemplate) -> Vec<Expected> {
+    vec![
+        get("/account", None).answer(account),
+        get("/customer", NO_ONE).answer(lookup),
+    ]
+}
 
 #[tokio::test]
 async fn key_check_fallback_table() {
@@ -16,56 +25,49 @@ async fn key_check_fallback_table() {
         Case {
             name:
                 "check_key, account unknown (404) → GET customer?phone=70000000000, 412 → accepted",
-            expect: vec![
-                request("GET", "/account", None, Sent::Nothing)
-                    .answer(error_answer(404, UNKNOWN_ROUTE)),
-                request("GET", "/customer", NO_ONE, Sent::Nothing)
-                    .answer(error_answer(412, CUSTOMER_NOT_FOUND)),
-            ],
-            call: call!(|c| c.check_key(&key())),
+            expect: account_then_lookup(
+                error_answer(404, UNKNOWN_ROUTE),
+                error_answer(412, CUSTOMER_NOT_FOUND),
+            ),
+            call: CHECK_KEY,
             outcome: |r| r.unwrap(),
-            in_order: &["GET /account", "GET /customer?phone=70000000000"],
+            in_order: ACCOUNT_THEN_LOOKUP,
         },
         Case {
             name: "check_key, account not supported (405) → customer lookup, accepted",
-            expect: vec![
-                request("GET", "/account", None, Sent::Nothing)
-                    .answer(error_answer(405, NOT_SUPPORTED)),
-                request("GET", "/customer", NO_ONE, Sent::Nothing)
-                    .answer(error_answer(412, CUSTOMER_NOT_FOUND)),
-            ],
-            call: call!(|c| c.check_key(&key())),
+            expect: account_then_lookup(
+                error_answer(405, NOT_SUPPORTED),
+                error_answer(412, CUSTOMER_NOT_FOUND),
+            ),
+            call: CHECK_KEY,
             outcome: |r| r.unwrap(),
-            in_order: &["GET /account", "GET /customer?phone=70000000000"],
+            in_order: ACCOUNT_THEN_LOOKUP,
         },
         Case {
             name: "check_key, account bare 404 → customer lookup, accepted",
-            expect: vec![
-                request("GET", "/account", None, Sent::Nothing).answer(error_answer(404, "")),
-                request("GET", "/customer", NO_ONE, Sent::Nothing)
-                    .answer(error_answer(412, CUSTOMER_NOT_FOUND)),
-            ],
-            call: call!(|c| c.check_key(&key())),
+            expect: account_then_lookup(
+                error_answer(404, ""),
+                error_answer(412, CUSTOMER_NOT_FOUND),
+            ),
+            call: CHECK_KEY,
             outcome: |r| r.unwrap(),
-            in_order: &["GET /account", "GET /customer?phone=70000000000"],
+            in_order: ACCOUNT_THEN_LOOKUP,
         },
         Case {
             name: "check_key, account unknown, the lookup answers 401 → Unauthorized",
-            expect: vec![
-                request("GET", "/account", None, Sent::Nothing)
-                    .answer(error_answer(404, UNKNOWN_ROUTE)),
-                request("GET", "/customer", NO_ONE, Sent::Nothing)
-                    .answer(error_answer(401, r#"{"code":"UNAUTHORIZED","msg":"no"}"#)),
-            ],
-            call: call!(|c| c.check_key(&key())),
-            outcome: |r| assert_eq!(r.unwrap_err(), BonusPlusError::Unauthorized),
+            expect: account_then_lookup(
+                error_answer(404, UNKNOWN_ROUTE),
+                error_answer(401, r#"{"code":"UNAUTHORIZED","msg":"no"}"#),
+            ),
+            call: CHECK_KEY,
+            outcome: is_unauthorized,
             in_order: &[],
         },
         Case {
             name: "check_key, a business 404 (code NOT_FOUND) → an error, no fallback",
-            expect: vec![request("GET", "/account", None, Sent::Nothing)
+            expect: vec![get("/account", None)
                 .answer(error_answer(404, r#"{"code":"NOT_FOUND","msg":"-"}"#))],
-            call: call!(|c| c.check_key(&key())),
+            call: CHECK_KEY,
             outcome: |r| assert!(r.is_err()),
             in_order: &["GET /account"],
         },
@@ -97,6 +99,16 @@ const PATCH_GET_PUT: &[&str] = &[
     "PUT /customer/79011231122",
 ];
 
+/// PATCH answered `refusal`, then the customer read back and the PUT carrying everything back.
+fn patch_refused_then_put(refusal: ResponseTemplate) -> Vec<Expected> {
+    vec![
+        route("PATCH", "/customer/79011231122").answer(refusal),
+        get("/customer", Some("phone=79011231122")).answer(ok_json(CUSTOMER_PUTTABLE)),
+        request("PUT", "/customer/79011231122", None, Sent::json(PUT_BODY))
+            .answer(ok_json(CUSTOMER_PUTTABLE)),
+    ]
+}
+
 fn put_carried_back(r: Result<CustomerUpdate, BonusPlusError>) {
     let update = r.unwrap();
     assert_eq!(update.customer.phone, PHONE);
@@ -108,26 +120,14 @@ async fn customer_update_fallback_table() {
     run(vec![
         Case {
             name: "update_customer, PATCH not supported (405) → GET, PUT carrying back every field",
-            expect: vec![
-                route("PATCH", "/customer/79011231122").answer(error_answer(405, NOT_SUPPORTED)),
-                request("GET", "/customer", Some("phone=79011231122"), Sent::Nothing)
-                    .answer(ok_json(CUSTOMER_PUTTABLE)),
-                request("PUT", "/customer/79011231122", None, Sent::json(PUT_BODY))
-                    .answer(ok_json(CUSTOMER_PUTTABLE)),
-            ],
+            expect: patch_refused_then_put(error_answer(405, NOT_SUPPORTED)),
             call: call!(|c| c.update_customer(&key(), &phone(), &patch())),
             outcome: put_carried_back,
             in_order: PATCH_GET_PUT,
         },
         Case {
             name: "update_customer, PATCH unknown (404) → GET, PUT carrying back every field",
-            expect: vec![
-                route("PATCH", "/customer/79011231122").answer(error_answer(404, UNKNOWN_ROUTE)),
-                request("GET", "/customer", Some("phone=79011231122"), Sent::Nothing)
-                    .answer(ok_json(CUSTOMER_PUTTABLE)),
-                request("PUT", "/customer/79011231122", None, Sent::json(PUT_BODY))
-                    .answer(ok_json(CUSTOMER_PUTTABLE)),
-            ],
+            expect: patch_refused_then_put(error_answer(404, UNKNOWN_ROUTE)),
             call: call!(|c| c.update_customer(&key(), &phone(), &patch())),
             outcome: put_carried_back,
             in_order: PATCH_GET_PUT,
@@ -138,8 +138,7 @@ async fn customer_update_fallback_table() {
                 "update_customer, PATCH not supported, customer not puttable → no PUT, NotUpdated",
             expect: vec![
                 route("PATCH", "/customer/79011231122").answer(error_answer(405, NOT_SUPPORTED)),
-                request("GET", "/customer", Some("phone=79011231122"), Sent::Nothing)
-                    .answer(ok_json(CUSTOMER)),
+                get("/customer", Some("phone=79011231122")).answer(ok_json(CUSTOMER)),
             ],
             call: call!(|c| c.update_customer(&key(), &phone(), &patch())),
             outcome: |r| {
@@ -160,7 +159,7 @@ async fn customer_update_fallback_table() {
             expect: vec![route("PATCH", "/customer/79011231122")
                 .answer(error_answer(412, CUSTOMER_NOT_FOUND))],
             call: call!(|c| c.update_customer(&key(), &phone(), &patch())),
-            outcome: |r| assert_eq!(r.unwrap_err(), BonusPlusError::NotFound),
+            outcome: is_not_found,
             in_order: &["PATCH /customer/79011231122"],
         },
     ])

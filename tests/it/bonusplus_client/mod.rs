@@ -18,7 +18,9 @@ mod retail;
 use std::time::Duration;
 
 use base64::Engine as _;
-use bonusbridge::bonusplus::{ApiKey, BonusPlusClient, BonusPlusError, CalcItem, CalcRequest};
+use bonusbridge::bonusplus::{
+    ApiKey, BonusPlusClient, BonusPlusError, CalcItem, CalcRequest, CalcResult, Customer,
+};
 use bonusbridge::domain::Phone;
 use futures::future::BoxFuture;
 use rust_decimal_macros::dec;
@@ -204,6 +206,11 @@ pub(super) fn request(
     })
 }
 
+/// Exactly this GET (no body, no `Content-Type`), with the shop's key.
+pub(super) fn get(url_path: &'static str, query: Option<&'static str>) -> Expected {
+    request("GET", url_path, query, Sent::Nothing)
+}
+
 /// Any request with this method and path, whatever its query, headers and body.
 pub(super) fn route(verb: &'static str, url_path: &'static str) -> Expected {
     Expected::new(Matcher::Route { verb, url_path })
@@ -293,6 +300,11 @@ macro_rules! call {
 }
 pub(super) use call;
 
+/// Calls that more than one table makes.
+pub(super) const CHECK_KEY: Call<()> = call!(|c| c.check_key(&key()));
+pub(super) const GET_CUSTOMER: Call<Customer> = call!(|c| c.get_customer(&key(), &phone()));
+pub(super) const CALC: Call<CalcResult> = call!(|c| c.calc(&key(), &calc_request()));
+
 /// One row of a contract table.
 pub(super) struct Case<T> {
     /// The call and its outcome, e.g. "get_customer by phone → every field read".
@@ -341,6 +353,21 @@ pub(super) async fn run<T: Send + 'static>(cases: Vec<Case<T>>) {
         }
     }
     assert!(failed.is_empty(), "failed cases: {failed:#?}");
+}
+
+/// The outcome `NotFound`.
+pub(super) fn is_not_found<T: std::fmt::Debug>(r: Result<T, BonusPlusError>) {
+    assert_eq!(r.unwrap_err(), BonusPlusError::NotFound);
+}
+
+/// The outcome `Unauthorized` (the key is refused).
+pub(super) fn is_unauthorized<T: std::fmt::Debug>(r: Result<T, BonusPlusError>) {
+    assert_eq!(r.unwrap_err(), BonusPlusError::Unauthorized);
+}
+
+/// The outcome "answered, nothing there" (`Ok(None)`).
+pub(super) fn is_none<T: std::fmt::Debug + PartialEq>(r: Result<Option<T>, BonusPlusError>) {
+    assert_eq!(r, Ok(None));
 }
 
 /// The method and path (with query) of every request the server received, in order.

@@ -45,6 +45,14 @@ async fn reserve_table() {
     .await;
 }
 
+/// `GET customer/{phone}/balance/reserve/order-1`, answered so.
+fn reserve_1(answer: ResponseTemplate) -> Vec<Expected> {
+    vec![get(RESERVE_1, None).answer(answer)]
+}
+
+/// `reserve_held` of the reserve `order-1`.
+const HELD_BY_ORDER_1: Call<Decimal> = call!(|c| c.reserve_held(&key(), &phone(), "order-1"));
+
 fn holds_nothing(r: Result<Decimal, BonusPlusError>) {
     assert_eq!(r, Ok(Decimal::ZERO));
 }
@@ -54,12 +62,10 @@ async fn reserve_held_table() {
     run(vec![
         Case {
             name: "reserve_held → GET balance/reserve/{id}, the amount as spelled",
-            expect: vec![
-                request("GET", RESERVE_1, None, Sent::Nothing).answer(ok_json(
-                    r#"{"phone": "79011231122", "id": "order-1", "amount": 12.30}"#,
-                )),
-            ],
-            call: call!(|c| c.reserve_held(&key(), &phone(), "order-1")),
+            expect: reserve_1(ok_json(
+                r#"{"phone": "79011231122", "id": "order-1", "amount": 12.30}"#,
+            )),
+            call: HELD_BY_ORDER_1,
             outcome: |r| {
                 let held = r.unwrap();
                 assert_eq!(held, dec!(12.30));
@@ -69,37 +75,31 @@ async fn reserve_held_table() {
         },
         Case {
             name: "reserve_held, 412 RESERVE_NOT_FOUND → holds nothing",
-            expect: vec![
-                request("GET", RESERVE_1, None, Sent::Nothing).answer(error_answer(
-                    412,
-                    r#"{"code":"RESERVE_NOT_FOUND","msg":"Резерв не найден"}"#,
-                )),
-            ],
-            call: call!(|c| c.reserve_held(&key(), &phone(), "order-1")),
+            expect: reserve_1(error_answer(
+                412,
+                r#"{"code":"RESERVE_NOT_FOUND","msg":"Резерв не найден"}"#,
+            )),
+            call: HELD_BY_ORDER_1,
             outcome: holds_nothing,
             in_order: &[],
         },
         Case {
             name: "reserve_held, 412 CUSTOMER_NOT_FOUND → holds nothing",
-            expect: vec![
-                request("GET", RESERVE_1, None, Sent::Nothing).answer(error_answer(
-                    412,
-                    r#"{"code":"CUSTOMER_NOT_FOUND","msg":"-"}"#,
-                )),
-            ],
-            call: call!(|c| c.reserve_held(&key(), &phone(), "order-1")),
+            expect: reserve_1(error_answer(
+                412,
+                r#"{"code":"CUSTOMER_NOT_FOUND","msg":"-"}"#,
+            )),
+            call: HELD_BY_ORDER_1,
             outcome: holds_nothing,
             in_order: &[],
         },
         Case {
             name: "reserve_held, 404 RESERVE_NOT_FOUND → holds nothing",
-            expect: vec![
-                request("GET", RESERVE_1, None, Sent::Nothing).answer(error_answer(
-                    404,
-                    r#"{"code":"RESERVE_NOT_FOUND","msg":"-"}"#,
-                )),
-            ],
-            call: call!(|c| c.reserve_held(&key(), &phone(), "order-1")),
+            expect: reserve_1(error_answer(
+                404,
+                r#"{"code":"RESERVE_NOT_FOUND","msg":"-"}"#,
+            )),
+            call: HELD_BY_ORDER_1,
             outcome: holds_nothing,
             in_order: &[],
         },
@@ -108,7 +108,7 @@ async fn reserve_held_table() {
             // forever.
             name: "reserve_held unknown to BonusPlus (404) → UnknownCall, the caller falls back",
             expect: vec![route("GET", RESERVE_1).answer(error_answer(404, UNKNOWN_ROUTE))],
-            call: call!(|c| c.reserve_held(&key(), &phone(), "order-1")),
+            call: HELD_BY_ORDER_1,
             outcome: |r| assert_eq!(r.unwrap_err(), BonusPlusError::UnknownCall { status: 404 }),
             in_order: &[],
         },
@@ -129,7 +129,7 @@ async fn calc_table() {
                 "messages": ["Бонусы начислены"]}"#,
             )),
         ],
-        call: call!(|c| c.calc(&key(), &calc_request())),
+        call: CALC,
         outcome: |r| {
             let result = r.unwrap();
             assert_eq!(result.max_debit_bonuses, dec!(12345678.91));
@@ -257,10 +257,13 @@ fn line_1() -> ReturnLine {
     }
 }
 
+/// `return_line` of 100.05 of `line-1`.
+const RETURN_LINE_1: Call<Option<i64>> = call!(|c| c.return_line(&key(), &line_1()));
 const RETURN_BODY: &str = r#"{"ext": "line-1", "sum": 100.05}"#;
 
-fn no_id(r: Result<Option<i64>, BonusPlusError>) {
-    assert_eq!(r, Ok(None));
+/// `PUT retail/back` with line-1's return, answered so.
+fn returned(answer: ResponseTemplate) -> Vec<Expected> {
+    vec![request("PUT", "/retail/back", None, Sent::json(RETURN_BODY)).answer(answer)]
 }
 
 /// A 2xx means the return is done: no answer body may turn it into an error (and a retry).
@@ -269,61 +272,44 @@ async fn return_line_table() {
     run(vec![
         Case {
             name: "return_line → PUT retail/back {ext, sum}, the returnedPurchaseId",
-            expect: vec![
-                request("PUT", "/retail/back", None, Sent::json(RETURN_BODY))
-                    .answer(ok_json(r#"{"returnedPurchaseId": 5000001}"#)),
-            ],
-            call: call!(|c| c.return_line(&key(), &line_1())),
+            expect: returned(ok_json(r#"{"returnedPurchaseId": 5000001}"#)),
+            call: RETURN_LINE_1,
             outcome: |r| assert_eq!(r.unwrap(), Some(5_000_001)),
             in_order: &[],
         },
         Case {
             name: "return_line, 204 → done, no id",
-            expect: vec![
-                request("PUT", "/retail/back", None, Sent::json(RETURN_BODY))
-                    .answer(ResponseTemplate::new(204)),
-            ],
-            call: call!(|c| c.return_line(&key(), &line_1())),
-            outcome: no_id,
+            expect: returned(ResponseTemplate::new(204)),
+            call: RETURN_LINE_1,
+            outcome: is_none,
             in_order: &[],
         },
         Case {
             name: "return_line, 200 without a body → done, no id",
-            expect: vec![
-                request("PUT", "/retail/back", None, Sent::json(RETURN_BODY))
-                    .answer(ResponseTemplate::new(200)),
-            ],
-            call: call!(|c| c.return_line(&key(), &line_1())),
-            outcome: no_id,
+            expect: returned(ResponseTemplate::new(200)),
+            call: RETURN_LINE_1,
+            outcome: is_none,
             in_order: &[],
         },
         Case {
             name: "return_line, 200 {} → done, no id",
-            expect: vec![
-                request("PUT", "/retail/back", None, Sent::json(RETURN_BODY)).answer(ok_json("{}")),
-            ],
-            call: call!(|c| c.return_line(&key(), &line_1())),
-            outcome: no_id,
+            expect: returned(ok_json("{}")),
+            call: RETURN_LINE_1,
+            outcome: is_none,
             in_order: &[],
         },
         Case {
             name: "return_line, 200 {returnedPurchaseId: null} → done, no id",
-            expect: vec![
-                request("PUT", "/retail/back", None, Sent::json(RETURN_BODY))
-                    .answer(ok_json(r#"{"returnedPurchaseId": null}"#)),
-            ],
-            call: call!(|c| c.return_line(&key(), &line_1())),
-            outcome: no_id,
+            expect: returned(ok_json(r#"{"returnedPurchaseId": null}"#)),
+            call: RETURN_LINE_1,
+            outcome: is_none,
             in_order: &[],
         },
         Case {
             name: "return_line, 200 with broken JSON → done, no id",
-            expect: vec![
-                request("PUT", "/retail/back", None, Sent::json(RETURN_BODY))
-                    .answer(ok_json("{garbage")),
-            ],
-            call: call!(|c| c.return_line(&key(), &line_1())),
-            outcome: no_id,
+            expect: returned(ok_json("{garbage")),
+            call: RETURN_LINE_1,
+            outcome: is_none,
             in_order: &[],
         },
     ])
