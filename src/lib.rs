@@ -22,7 +22,8 @@ pub mod vendor_api;
 // What the handlers share.
 pub mod state;
 
-// Shared services, used by handlers and workers alike; they never import `state` or a handler.
+// Shared services, used by handlers and workers alike; they never import `state` or a handler,
+// and the queue (`jobs`) never imports the owner of a job (`outbox`, `sync`, `import`).
 pub mod accounts;
 pub mod certificates;
 pub mod changes;

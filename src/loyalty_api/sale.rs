@@ -38,14 +38,7 @@ pub async fn sale(
         .as_ref()
         .and_then(|b| b.bonus_value_to_spend)
         .unwrap_or_default();
-    let (positions, notes) = as_happened(&body.positions);
-    let receipt = receipt(
-        &body.meta.id,
-        &body.retail_store.meta.id,
-        body.name.as_deref(),
-        body.moment.as_deref(),
-        notes,
-    )?;
+    let (receipt, positions) = arrived(&body)?;
     if bonus_debit < Decimal::ZERO {
         return Err(ApiError::invalid(
             "bonusProgram.bonusValueToSpend",
@@ -82,14 +75,7 @@ pub async fn sales_return(
     Caller(account): Caller,
     ApiJson(body): ApiJson<RetailSalesReturn>,
 ) -> Result<StatusCode, ApiError> {
-    let (positions, notes) = as_happened(&body.positions);
-    let receipt = receipt(
-        &body.meta.id,
-        &body.retail_store.meta.id,
-        body.name.as_deref(),
-        body.moment.as_deref(),
-        notes,
-    )?;
+    let (receipt, positions) = arrived(&body)?;
     let products = product_ids
         .resolve(&state.store, &account.account_id, &positions)
         .await?;
@@ -160,6 +146,54 @@ fn as_happened(positions: &[Position]) -> (Vec<Position>, Option<String>) {
         .collect();
     let note = (!notes.is_empty()).then(|| format!("Округлено при записи: {}", notes.join("; ")));
     (booked, note)
+}
+
+/// What a sale and a return share as MoySklad sends them.
+trait Document {
+    fn meta_id(&self) -> &str;
+    fn retail_store_id(&self) -> &str;
+    fn name(&self) -> Option<&str>;
+    fn moment(&self) -> Option<&str>;
+    fn positions(&self) -> &[Position];
+}
+
+macro_rules! document {
+    ($wire:ty) => {
+        impl Document for $wire {
+            fn meta_id(&self) -> &str {
+                &self.meta.id
+            }
+            fn retail_store_id(&self) -> &str {
+                &self.retail_store.meta.id
+            }
+            fn name(&self) -> Option<&str> {
+                self.name.as_deref()
+            }
+            fn moment(&self) -> Option<&str> {
+                self.moment.as_deref()
+            }
+            fn positions(&self) -> &[Position] {
+                &self.positions
+            }
+        }
+    };
+}
+
+document!(RetailDemand);
+document!(RetailSalesReturn);
+
+/// The document as it arrived: what the outbox will know it by, and its positions as they will be
+/// booked (rounded where MoySklad sent more decimals, noted in the receipt).
+fn arrived(document: &impl Document) -> Result<(Receipt, Vec<Position>), ApiError> {
+    let (positions, notes) = as_happened(document.positions());
+    let receipt = receipt(
+        document.meta_id(),
+        document.retail_store_id(),
+        document.name(),
+        document.moment(),
+        notes,
+    )?;
+    Ok((receipt, positions))
 }
 
 /// What the outbox knows the document by: the key that books it once (MoySklad's id, else point
