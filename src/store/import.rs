@@ -104,9 +104,7 @@ impl Store {
 
     pub async fn import_run(&self, id: &str) -> Result<Option<ImportRun>, StoreError> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM import_runs WHERE id = $1");
-        Ok(with_pool!(self, |pool| {
-            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
-        }))
+        self.select_one(&sql, &[id]).await
     }
 
     pub async fn latest_import_run(
@@ -116,12 +114,7 @@ impl Store {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM import_runs WHERE account_id = $1 ORDER BY started_at DESC, id DESC LIMIT 1"
         );
-        Ok(with_pool!(self, |pool| {
-            sqlx::query_as(&sql)
-                .bind(account_id)
-                .fetch_optional(pool)
-                .await?
-        }))
+        self.select_one(&sql, &[account_id]).await
     }
 
     /// Saves a run's progress. The state is not written here (see [`Store::set_import_state`]),
@@ -349,13 +342,7 @@ impl Store {
         let sql = format!(
             "SELECT {LEDGER_COLUMNS} FROM import_ledger WHERE account_id = $1 AND counterparty_id = $2"
         );
-        Ok(with_pool!(self, |pool| {
-            sqlx::query_as(&sql)
-                .bind(account_id)
-                .bind(counterparty_id)
-                .fetch_optional(pool)
-                .await?
-        }))
+        self.select_one(&sql, &[account_id, counterparty_id]).await
     }
 
     /// Writes a ledger row (committed before the call it announces is made).

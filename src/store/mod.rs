@@ -36,8 +36,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::phone::Phone;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
 use sqlx::ConnectOptions;
 
 pub use accounts::{Account, AccountStatus, ActivationRecord};
@@ -141,6 +141,50 @@ macro_rules! with_pool {
     };
 }
 pub(crate) use with_pool;
+
+/// A row type both backends read (`sqlx::FromRow` for each driver's row).
+trait BothRows:
+    for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+    + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+    + Send
+    + Unpin
+{
+}
+
+impl<R> BothRows for R where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + Send
+        + Unpin
+{
+}
+
+impl Store {
+    /// The row `sql` selects by a key or with `LIMIT 1`, its text parameters bound as in
+    /// [`Store::select_all`].
+    async fn select_one<R: BothRows>(
+        &self,
+        sql: &str,
+        params: &[&str],
+    ) -> Result<Option<R>, StoreError> {
+        Ok(self.select_all(sql, params).await?.into_iter().next())
+    }
+
+    /// Every row `sql` selects, its text parameters `$1`, `$2`, … bound from `params` in order.
+    async fn select_all<R: BothRows>(
+        &self,
+        sql: &str,
+        params: &[&str],
+    ) -> Result<Vec<R>, StoreError> {
+        Ok(with_pool!(self, |pool| {
+            let mut query = sqlx::query_as(sql);
+            for param in params {
+                query = query.bind(*param);
+            }
+            query.fetch_all(pool).await?
+        }))
+    }
+}
 
 /// A text column read back as its enum (strum's `EnumString`); unknown text is corrupt data.
 fn decode<T: FromStr>(column: &str, text: &str) -> Result<T, StoreError> {
@@ -269,16 +313,7 @@ async fn connect_postgres(url: &str, limits: &PoolLimits) -> Result<PgPool, Stor
         .log_statements(tracing::log::LevelFilter::Debug)
         .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
     let target = format!("{}:{}", options.get_host(), options.get_port());
-    let pool = PgPoolOptions::new()
-        .max_connections(limits.max_connections)
-        // No ping before every query (a round trip each): a broken connection fails its query,
-        // which the caller's retry or the job queue covers, and is dropped from the pool.
-        .test_before_acquire(false)
-        .acquire_timeout(limits.acquire_timeout)
-        .connect_lazy_with(options);
-    first_connection(pool, limits.connect_timeout)
-        .await
-        .map_err(|e| StoreError::Unreachable(format!("{target}: {}", describe_connect_error(&e))))
+    open_pool(options, limits, &target).await
 }
 
 async fn connect_sqlite(url: &str, limits: &PoolLimits) -> Result<SqlitePool, StoreError> {
@@ -299,14 +334,26 @@ async fn connect_sqlite(url: &str, limits: &PoolLimits) -> Result<SqlitePool, St
             })?;
         }
     }
-    let pool = SqlitePoolOptions::new()
+    open_pool(options, limits, url).await
+}
+
+/// A pool within `limits` over `options`, once its first connection is made; `target` names the
+/// database in the error.
+async fn open_pool<DB: sqlx::Database>(
+    options: <DB::Connection as sqlx::Connection>::Options,
+    limits: &PoolLimits,
+    target: &str,
+) -> Result<sqlx::Pool<DB>, StoreError> {
+    let pool = sqlx::pool::PoolOptions::<DB>::new()
         .max_connections(limits.max_connections)
+        // No ping before every query (a round trip each): a broken connection fails its query,
+        // which the caller's retry or the job queue covers, and is dropped from the pool.
         .test_before_acquire(false)
         .acquire_timeout(limits.acquire_timeout)
         .connect_lazy_with(options);
     first_connection(pool, limits.connect_timeout)
         .await
-        .map_err(|e| StoreError::Unreachable(format!("{url}: {}", describe_connect_error(&e))))
+        .map_err(|e| StoreError::Unreachable(format!("{target}: {}", describe_connect_error(&e))))
 }
 
 /// The pool once one connection is made, trying again until `wait` has passed (a database still

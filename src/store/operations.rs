@@ -248,18 +248,11 @@ impl Store {
         kind: OperationKind,
         idempotency_key: &str,
     ) -> Result<Option<Operation<P>>, StoreError> {
-        let sql = format!(
-            "SELECT {OPERATION_COLUMNS} FROM operations WHERE account_id = $1 AND kind = $2 AND idempotency_key = $3"
-        );
-        let row: Option<OperationRow> = with_pool!(self, |pool| {
-            sqlx::query_as(&sql)
-                .bind(account_id)
-                .bind(kind.as_ref())
-                .bind(idempotency_key)
-                .fetch_optional(pool)
-                .await?
-        });
-        row.map(OperationRow::read).transpose()
+        self.one_operation(
+            "account_id = $1 AND kind = $2 AND idempotency_key = $3",
+            &[account_id, kind.as_ref(), idempotency_key],
+        )
+        .await
     }
 
     /// An operation of `account_id` by our id (never another account's).
@@ -268,16 +261,8 @@ impl Store {
         account_id: &str,
         id: &str,
     ) -> Result<Option<Operation<P>>, StoreError> {
-        let sql =
-            format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE account_id = $1 AND id = $2");
-        let row: Option<OperationRow> = with_pool!(self, |pool| {
-            sqlx::query_as(&sql)
-                .bind(account_id)
-                .bind(id)
-                .fetch_optional(pool)
-                .await?
-        });
-        row.map(OperationRow::read).transpose()
+        self.one_operation("account_id = $1 AND id = $2", &[account_id, id])
+            .await
     }
 
     /// The sale of `account_id` that MoySklad knows by `ms_id`.
@@ -286,18 +271,12 @@ impl Store {
         account_id: &str,
         ms_id: &str,
     ) -> Result<Option<Operation<P>>, StoreError> {
-        let sql = format!(
-            "SELECT {OPERATION_COLUMNS} FROM operations WHERE account_id = $1 AND kind = 'sale' AND ms_id = $2
-             ORDER BY created_at LIMIT 1"
-        );
-        let row: Option<OperationRow> = with_pool!(self, |pool| {
-            sqlx::query_as(&sql)
-                .bind(account_id)
-                .bind(ms_id)
-                .fetch_optional(pool)
-                .await?
-        });
-        row.map(OperationRow::read).transpose()
+        self.one_operation(
+            "account_id = $1 AND kind = 'sale' AND ms_id = $2
+             ORDER BY created_at LIMIT 1",
+            &[account_id, ms_id],
+        )
+        .await
     }
 
     /// Returns already recorded against a sale (to know what is left to return).
@@ -310,14 +289,20 @@ impl Store {
             "SELECT {OPERATION_COLUMNS} FROM operations WHERE account_id = $1 AND kind = 'return' AND sale_id = $2
              ORDER BY created_at"
         );
-        let rows: Vec<OperationRow> = with_pool!(self, |pool| {
-            sqlx::query_as(&sql)
-                .bind(account_id)
-                .bind(sale_id)
-                .fetch_all(pool)
-                .await?
-        });
+        let rows: Vec<OperationRow> = self.select_all(&sql, &[account_id, sale_id]).await?;
         rows.into_iter().map(OperationRow::read).collect()
+    }
+
+    /// The operation whose row matches `filter` (SQL after `WHERE`, selecting one row), its text
+    /// parameters bound from `params`.
+    async fn one_operation<P: OperationPayload>(
+        &self,
+        filter: &str,
+        params: &[&str],
+    ) -> Result<Option<Operation<P>>, StoreError> {
+        let sql = format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE {filter}");
+        let row: Option<OperationRow> = self.select_one(&sql, params).await?;
+        row.map(OperationRow::read).transpose()
     }
 
     /// Records the outcome of a delivery attempt. Delivered marks when it was booked (once: a
