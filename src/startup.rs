@@ -70,10 +70,9 @@ pub async fn open_store(settings: &Settings) -> Result<Store, StoreError> {
     Ok(store)
 }
 
-/// What the command line's `import` needs: the import service over its own clients.
-pub async fn import_context(settings: &Settings) -> Result<ImportContext, StartupError> {
-    let (active, keys) = settings.encryption_keys()?;
-    let store = open_store(settings).await?;
+/// The clients of the two data sources, BonusPlus and MoySklad's JSON API, at their configured
+/// addresses and timeouts.
+fn data_clients(settings: &Settings) -> Result<(BonusPlusClient, JsonApiClient), StartupError> {
     let bonusplus = BonusPlusClient::new(
         settings.bonusplus.base_url.as_str(),
         Duration::from_millis(settings.bonusplus.timeout_ms),
@@ -82,6 +81,14 @@ pub async fn import_context(settings: &Settings) -> Result<ImportContext, Startu
         settings.moysklad.json_api_url.as_str(),
         Duration::from_millis(settings.moysklad.timeout_ms),
     )?;
+    Ok((bonusplus, json_api))
+}
+
+/// What the command line's `import` needs: the import service over its own clients.
+pub async fn import_context(settings: &Settings) -> Result<ImportContext, StartupError> {
+    let (active, keys) = settings.encryption_keys()?;
+    let store = open_store(settings).await?;
+    let (bonusplus, json_api) = data_clients(settings)?;
     let accounts = Accounts::new(store.clone(), Cipher::new(active, &keys));
     let customers = Customers::new(store.clone(), bonusplus.clone());
     Ok(ImportContext::new(
@@ -130,14 +137,7 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartupError::Listen { addr, source })?;
-        let bonusplus = BonusPlusClient::new(
-            settings.bonusplus.base_url.as_str(),
-            Duration::from_millis(settings.bonusplus.timeout_ms),
-        )?;
-        let json_api = JsonApiClient::new(
-            settings.moysklad.json_api_url.as_str(),
-            Duration::from_millis(settings.moysklad.timeout_ms),
-        )?;
+        let (bonusplus, json_api) = data_clients(&settings)?;
         let vendor_jwt = VendorJwt::new(&settings.moysklad.secret_key, &settings.moysklad.app_uid);
         let vendor = VendorClient::new(
             &settings.moysklad.vendor_api_url,
