@@ -10,13 +10,15 @@
 //! (`domain::customer_import::recover`) — credited, not credited (then sent), or parked
 //! «требует решения» with both figures — and never sends it blindly again.
 
+use std::ops::ControlFlow;
+
 use futures::StreamExt;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use time::macros::format_description;
 
 use super::matching::candidate_of;
-use super::{bonusplus_error, stop_requested, ImportContext, ImportError, Inputs, Outcome};
+use super::{bonusplus_error, next_chunk, save_cursor, ImportContext, ImportError, Inputs, Outcome};
 use crate::bonusplus::{BonusPlusError, NewCustomer, Sex};
 use crate::domain::customer_import::{recover, Recovery};
 use crate::domain::keys::customer_guid;
@@ -33,15 +35,9 @@ pub(super) async fn execute(
 ) -> Result<Outcome, ImportError> {
     recover_sent(ctx, inputs, &run.account_id).await?;
     loop {
-        if stop_requested(ctx, run).await? {
-            return Ok(Outcome::Stopped);
-        }
-        let rows = ctx
-            .store
-            .import_rows_after(&run.id, TO_EXECUTE, run.cursor, CHUNK)
-            .await?;
-        let Some(last) = rows.last().map(|row| row.seq) else {
-            return Ok(Outcome::Finished);
+        let (rows, last) = match next_chunk(ctx, run, TO_EXECUTE, CHUNK).await? {
+            ControlFlow::Continue(chunk) => chunk,
+            ControlFlow::Break(outcome) => return Ok(outcome),
         };
         let count = rows.len() as i64;
         let results: Vec<Result<(), ImportError>> = futures::stream::iter(rows)
@@ -50,9 +46,7 @@ pub(super) async fn execute(
             .collect()
             .await;
         results.into_iter().collect::<Result<Vec<()>, _>>()?;
-        run.cursor = last;
-        run.processed += count;
-        ctx.store.save_import_progress(run).await?;
+        save_cursor(ctx, run, last, count).await?;
     }
 }
 
@@ -202,13 +196,18 @@ async fn credit(
     send_credit(ctx, inputs, entry).await
 }
 
+/// The phone a ledger row was written for (a row that no longer reads as one is a defect).
+fn ledger_phone(entry: &LedgerEntry) -> Result<Phone, ImportError> {
+    Phone::parse(&entry.phone)
+        .map_err(|_| ImportError::Permanent("в журнале переноса неверный телефон".into()))
+}
+
 async fn send_credit(
     ctx: &ImportContext,
     inputs: &Inputs,
     entry: &mut LedgerEntry,
 ) -> Result<(), ImportError> {
-    let phone = Phone::parse(&entry.phone)
-        .map_err(|_| ImportError::Permanent("в журнале переноса неверный телефон".into()))?;
+    let phone = ledger_phone(entry)?;
     let days = inputs
         .options
         .burns_in_days
@@ -261,8 +260,7 @@ async fn recover_one(
     inputs: &Inputs,
     entry: &mut LedgerEntry,
 ) -> Result<(), ImportError> {
-    let phone = Phone::parse(&entry.phone)
-        .map_err(|_| ImportError::Permanent("в журнале переноса неверный телефон".into()))?;
+    let phone = ledger_phone(entry)?;
     ctx.pace().await;
     let balance = match ctx.bonusplus.get_customer(&inputs.key, &phone).await {
         Ok(customer) => customer.available_bonuses,

@@ -2,9 +2,11 @@
 //! found no one — and decided by `domain::customer_import::decide`; decisions saved per chunk.
 //! Part of the `import` service: must not depend on `state`, incoming modules or `jobs`.
 
+use std::ops::ControlFlow;
+
 use futures::StreamExt;
 
-use super::{bonusplus_error, stop_requested, ImportContext, ImportError, Inputs, Outcome};
+use super::{bonusplus_error, next_chunk, save_cursor, ImportContext, ImportError, Inputs, Outcome};
 use crate::bonusplus::BonusPlusError;
 use crate::domain::customer_import::{
     decide, planned_credit, Candidate, Counterparty, Decision, Found, Problem, KOPECKS_PER_POINT,
@@ -22,15 +24,9 @@ pub(super) async fn match_rows(
     run: &mut ImportRun,
 ) -> Result<Outcome, ImportError> {
     loop {
-        if stop_requested(ctx, run).await? {
-            return Ok(Outcome::Stopped);
-        }
-        let rows = ctx
-            .store
-            .import_rows_after(&run.id, "pending", run.cursor, CHUNK)
-            .await?;
-        let Some(last) = rows.last().map(|row| row.seq) else {
-            return Ok(Outcome::Finished);
+        let (rows, last) = match next_chunk(ctx, run, "pending", CHUNK).await? {
+            ControlFlow::Continue(chunk) => chunk,
+            ControlFlow::Break(outcome) => return Ok(outcome),
         };
         let count = rows.len() as i64;
         let decided: Vec<Result<ImportRow, ImportError>> = futures::stream::iter(rows)
@@ -40,9 +36,7 @@ pub(super) async fn match_rows(
             .await;
         let decided = decided.into_iter().collect::<Result<Vec<_>, _>>()?;
         ctx.store.save_import_decisions(&decided).await?;
-        run.cursor = last;
-        run.processed += count;
-        ctx.store.save_import_progress(run).await?;
+        save_cursor(ctx, run, last, count).await?;
     }
 }
 

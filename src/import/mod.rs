@@ -21,6 +21,7 @@ mod read;
 pub mod report;
 
 use std::num::NonZeroU32;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -35,7 +36,7 @@ use crate::customers::Customers;
 use crate::domain::customer_import::Filters;
 use crate::jobs::{JobError, JobOwner};
 use crate::moysklad::json_api::{JsonApiClient, JsonApiError};
-use crate::store::{now_ms, AccountStatus, ImportRun, Job, NewJob, Store, StoreError};
+use crate::store::{now_ms, AccountStatus, ImportRow, ImportRun, Job, NewJob, Store, StoreError};
 pub use report::{ImportStatus, Preview, RunResult};
 
 pub const IMPORT_KIND: &str = "customer_import";
@@ -373,6 +374,41 @@ async fn stop_requested(ctx: &ImportContext, run: &ImportRun) -> Result<bool, St
     ctx.store
         .set_import_state(&run.id, &["stopping"], "stopped")
         .await
+}
+
+/// The next `size` rows after the run's cursor whose decision is one of `decisions`, and the last
+/// one's position; or how the phase ends: stopped when the administrator asked, finished when no
+/// row is left.
+async fn next_chunk(
+    ctx: &ImportContext,
+    run: &ImportRun,
+    decisions: &str,
+    size: i64,
+) -> Result<ControlFlow<Outcome, (Vec<ImportRow>, i64)>, ImportError> {
+    if stop_requested(ctx, run).await? {
+        return Ok(ControlFlow::Break(Outcome::Stopped));
+    }
+    let rows = ctx
+        .store
+        .import_rows_after(&run.id, decisions, run.cursor, size)
+        .await?;
+    Ok(match rows.last().map(|row| row.seq) {
+        Some(last) => ControlFlow::Continue((rows, last)),
+        None => ControlFlow::Break(Outcome::Finished),
+    })
+}
+
+/// Moves the run's cursor to `last` past `count` more rows done, and saves it.
+async fn save_cursor(
+    ctx: &ImportContext,
+    run: &mut ImportRun,
+    last: i64,
+    count: i64,
+) -> Result<(), ImportError> {
+    run.cursor = last;
+    run.processed += count;
+    ctx.store.save_import_progress(run).await?;
+    Ok(())
 }
 
 async fn finish(ctx: &ImportContext, run: &ImportRun) -> Result<(), ImportError> {
