@@ -152,13 +152,7 @@ async fn first_seen(
     account: &LoyaltyAccount,
     customer: &Customer,
 ) -> Result<CustomerLink, ApiError> {
-    let link = CustomerLink {
-        account_id: account.account_id.clone(),
-        phone: customer.phone.clone(),
-        customer_guid: customer_guid(&account.account_id, &customer.phone),
-        ms_counterparty_id: None,
-        card_number: customer.discount_card_number.clone(),
-    };
+    let link = link_of(account, customer, None);
     state.customers.save_link(&link, false).await?;
     Ok(link)
 }
@@ -332,13 +326,7 @@ async fn link(
     ms_id: Option<&str>,
     created: bool,
 ) -> Result<(), ApiError> {
-    let link = CustomerLink {
-        account_id: account.account_id.clone(),
-        phone: customer.phone.clone(),
-        customer_guid: customer_guid(&account.account_id, &customer.phone),
-        ms_counterparty_id: ms_id.map(str::to_owned),
-        card_number: customer.discount_card_number.clone(),
-    };
+    let link = link_of(account, customer, ms_id.map(str::to_owned));
     state.customers.save_link(&link, created).await?;
     Ok(())
 }
@@ -361,18 +349,23 @@ fn remember_customer(
         return;
     }
     let customers = state.customers.clone();
-    let link = CustomerLink {
-        account_id: account.account_id.clone(),
-        phone: customer.phone.clone(),
-        customer_guid: customer_guid(&account.account_id, &customer.phone),
-        ms_counterparty_id: ms_id,
-        card_number: customer.discount_card_number.clone(),
-    };
+    let link = link_of(account, customer, ms_id);
     tokio::spawn(async move {
         if let Err(error) = customers.save_link(&link, false).await {
             tracing::warn!(%error, "could not record a customer link");
         }
     });
+}
+
+/// The link between `customer` and this account's till, under the GUID the till knows it by.
+fn link_of(account: &LoyaltyAccount, customer: &Customer, ms_id: Option<String>) -> CustomerLink {
+    CustomerLink {
+        account_id: account.account_id.clone(),
+        phone: customer.phone.clone(),
+        customer_guid: customer_guid(&account.account_id, &customer.phone),
+        ms_counterparty_id: ms_id,
+        card_number: customer.discount_card_number.clone(),
+    }
 }
 
 fn row(account_id: &str, customer: &Customer, link: Option<&CustomerLink>) -> CounterpartyRow {
