@@ -87,6 +87,19 @@ impl BonusPlusError {
         }
     }
 
+    /// The status of a call BonusPlus would not take at all (unknown to it, or refused with 400):
+    /// the one case where a caller with a way round (no rows, the app's own code) takes it.
+    pub fn declined_status(&self) -> Option<u16> {
+        match self {
+            BonusPlusError::UnknownCall { status }
+            | BonusPlusError::Refused {
+                status: status @ 400,
+                ..
+            } => Some(*status),
+            _ => None,
+        }
+    }
+
     /// BonusPlus's error code, when it sent one.
     pub fn code(&self) -> Option<&str> {
         match self {

@@ -26,7 +26,6 @@ use secrecy::{ExposeSecret, SecretString};
 use super::errors::invalid_phone;
 use super::wire::VerifyResponse;
 use crate::accounts::LoyaltyAccount;
-use crate::bonusplus::BonusPlusError;
 use crate::crypto::SecretKind;
 use crate::customers::{CustomerError, TillCustomer};
 use crate::domain::phone::Phone;
@@ -183,20 +182,18 @@ async fn own_code(
         .await
     {
         Ok(()) => Ok(code),
-        Err(BonusPlusError::UnknownCall { status })
-        | Err(BonusPlusError::Refused {
-            status: status @ 400,
-            ..
-        }) => {
-            tracing::warn!(
-                status,
-                "BonusPlus refused sendMessage: falling back to its own code"
-            );
-            bonusplus_code(state, account, phone)
-                .await?
-                .ok_or_else(message_refused)
-        }
-        Err(error) => Err(error.into()),
+        Err(error) => match error.declined_status() {
+            Some(status) => {
+                tracing::warn!(
+                    status,
+                    "BonusPlus refused sendMessage: falling back to its own code"
+                );
+                bonusplus_code(state, account, phone)
+                    .await?
+                    .ok_or_else(message_refused)
+            }
+            None => Err(error.into()),
+        },
     }
 }
 

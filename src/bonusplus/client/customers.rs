@@ -79,18 +79,16 @@ impl BonusPlusClient {
                 customers.truncate(limit);
                 Ok(customers)
             }
-            Err(BonusPlusError::UnknownCall { status })
-            | Err(BonusPlusError::Refused {
-                status: status @ 400,
-                ..
-            }) => {
-                tracing::warn!(
-                    status,
-                    "BonusPlus refused POST customer/list: no rows for a name search"
-                );
-                Ok(Vec::new())
-            }
-            Err(err) => Err(err),
+            Err(err) => match err.declined_status() {
+                Some(status) => {
+                    tracing::warn!(
+                        status,
+                        "BonusPlus refused POST customer/list: no rows for a name search"
+                    );
+                    Ok(Vec::new())
+                }
+                None => Err(err),
+            },
         }
     }
 
