@@ -53,6 +53,8 @@
       });
     });
   }
+  // The other scripts of the page call /ui/api the same way, with this session.
+  window.BonusBridge = { api: api };
 
   function formatTime(ms) {
     return ms ? new Date(ms).toLocaleString('ru-RU') : '—';

@@ -9,21 +9,9 @@
   var $ = function (id) { return document.getElementById(id); };
   var session = null;
 
+  // app.js's request to /ui/api, with the session it opened.
   function call(method, path, body) {
-    var headers = { 'Accept': 'application/json', 'Authorization': 'Bearer ' + session.sessionToken };
-    if (body !== undefined) { headers['Content-Type'] = 'application/json'; }
-    return fetch(path, {
-      method: method,
-      headers: headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'omit',
-      cache: 'no-store'
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) { throw new Error(data.error || ('Ошибка ' + response.status)); }
-        return data;
-      });
-    });
+    return window.BonusBridge.api(method, path, body);
   }
 
   function cell(row, text, className) {
@@ -33,12 +21,15 @@
     row.appendChild(td);
   }
 
-  function summary(text, ok) {
-    var box = $('doctor-summary');
+  // A line of outcome under a card: green when it went well, hidden when empty.
+  function showResult(id, text, ok) {
+    var box = $(id);
     box.textContent = text;
     box.className = ok ? 'doctor-ok' : 'doctor-fail';
     box.hidden = !text;
   }
+
+  function summary(text, ok) { showResult('doctor-summary', text, ok); }
 
   function render(answer) {
     var rows = $('doctor-rows');
@@ -100,12 +91,7 @@
     }
   }
 
-  function certificatesResult(text, ok) {
-    var box = $('certificates-result');
-    box.textContent = text;
-    box.className = ok ? 'doctor-ok' : 'doctor-fail';
-    box.hidden = !text;
-  }
+  function certificatesResult(text, ok) { showResult('certificates-result', text, ok); }
 
   function renderImported(answer) {
     $('certificates-known').textContent = String(answer.known);
