@@ -11,25 +11,13 @@ impl Store {
         account_id: &str,
         token_hash: &str,
     ) -> Result<(), StoreError> {
-        let now = now_ms();
-        with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL")
-                .bind(account_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO api_tokens (token_hash, account_id, created_at) VALUES ($1, $2, $3)",
-            )
-            .bind(token_hash)
-            .bind(account_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        });
-        Ok(())
+        self.revoke_then_add_token(
+            account_id,
+            token_hash,
+            "UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL",
+            "INSERT INTO api_tokens (token_hash, account_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .await
     }
 
     /// The account a (hashed) LoyaltyAPI token belongs to, if the token is current or pending.
@@ -74,24 +62,38 @@ impl Store {
         account_id: &str,
         token_hash: &str,
     ) -> Result<(), StoreError> {
+        self.revoke_then_add_token(
+            account_id,
+            token_hash,
+            "UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND pending AND revoked_at IS NULL",
+            "INSERT INTO api_tokens (token_hash, account_id, created_at, pending) VALUES ($1, $2, $3, TRUE)",
+        )
+        .await
+    }
+
+    /// In one transaction: the account's tokens `revoke` selects stop working (`$1` the account,
+    /// `$2` now), then `insert` stores `token_hash` (`$1` the hash, `$2` the account, `$3` now).
+    async fn revoke_then_add_token(
+        &self,
+        account_id: &str,
+        token_hash: &str,
+        revoke: &str,
+        insert: &str,
+    ) -> Result<(), StoreError> {
         let now = now_ms();
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND pending AND revoked_at IS NULL",
-            )
-            .bind(account_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO api_tokens (token_hash, account_id, created_at, pending) VALUES ($1, $2, $3, TRUE)",
-            )
-            .bind(token_hash)
-            .bind(account_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(revoke)
+                .bind(account_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(insert)
+                .bind(token_hash)
+                .bind(account_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
         });
         Ok(())
