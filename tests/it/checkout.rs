@@ -444,16 +444,7 @@ async fn a_sale_during_a_database_outage_is_not_acknowledged(db: TestDb) {
     // MoySklad delivers it again, to an instance whose database answers: recorded and booked once.
     let second = pos.another_instance(second_db, quick).await;
     for _ in 0..2 {
-        let status = second
-            .http
-            .post(second.url("/loyalty/retaildemand"))
-            .header("Lognex-Discount-API-Auth-Token", &pos.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status, 201);
+        assert_eq!(pos.post_to(&second, "/retaildemand", &body).await, 201);
     }
     wait_until(|| async { pos.emu.sales(&pos.key).len() == 1 }).await;
     // Nothing left to send on the instance that answered (the first has no database).

@@ -5,10 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use bonusplus_emulator::NewCustomer;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::support::pos::{agent, dec, position, retail_store, Options, Pos};
+use crate::support::pos::{Options, Pos};
 use crate::support::TestDb;
 
 crate::on_both_backends!(dashboard_and_alerts_name_only_exported_metrics);
@@ -314,16 +313,7 @@ async fn dashboard_and_alerts_name_only_exported_metrics(db: TestDb) {
         let response = pos.app.http.get(pos.app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
     }
-    pos.emu
-        .add_customer_with(&pos.key, NewCustomer::new("79011231122", dec("100")));
-    let receipt = json!({
-        "retailStore": retail_store(),
-        "agent": agent("c0ffee00-0000-0000-0000-000000000001", "+79011231122"),
-        "positions": [position("prod-milk", "2", "50.00")],
-        "bonusProgram": {"transactionType": "EARNING"},
-    });
-    let (status, body) = pos.post("/retaildemand/recalc", receipt).await;
-    assert_eq!(status, 200, "{body}");
+    pos.recalc_for_a_known_customer().await;
     let (status, body) = pos.get("/counterparty?search=79990000000").await;
     assert!(status < 500, "{status} {body}");
     let refused = pos

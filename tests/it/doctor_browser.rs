@@ -96,17 +96,7 @@ async fn check_twice(client: &Client, shop: &Shop) -> Result<(), String> {
         .app
         .state
         .store
-        .record_difference(&bonusbridge::store::Difference {
-            account_id: shop.account.clone(),
-            point: "error_code".to_owned(),
-            endpoint: "GET customer".to_owned(),
-            status: 412,
-            shape: "{code: number, msg: string}".to_owned(),
-            detail: String::new(),
-            seen: 1,
-            first_seen_at: 0,
-            last_seen_at: 0,
-        })
+        .record_difference(&crate::support::unknown_error_code(&shop.account))
         .await
         .map_err(|e| e.to_string())?;
     shop.world

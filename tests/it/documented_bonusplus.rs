@@ -8,6 +8,7 @@ use bonusbridge::store::OperationKind;
 use bonusplus_emulator::{NewCertificate, NewCustomer, Person};
 use serde_json::{json, Value};
 
+use crate::support::bookings::requests_to;
 use crate::support::pos::{agent, dec, decimal_at, position, retail_store, Options, Pos, POS};
 use crate::support::TestDb;
 
@@ -79,11 +80,8 @@ async fn search_finds_customers_by_card_name_and_phone(db: TestDb) {
     // A last name is asked first; a first name only when no last name matched.
     pos.emu.clear_requests();
     search(&pos, "Анна").await;
-    let lists: Vec<Value> = pos
-        .emu
-        .requests()
+    let lists: Vec<Value> = requests_to(&pos.emu, "POST", "/customer/list")
         .into_iter()
-        .filter(|r| r.method == "POST" && r.path == "/customer/list")
         .map(|r| r.body)
         .collect();
     assert_eq!(lists.len(), 2);
@@ -100,11 +98,8 @@ async fn search_finds_customers_by_card_name_and_phone(db: TestDb) {
     let mut found = phones(&rows);
     found.sort_unstable();
     assert_eq!(found, vec!["+4006381333931", "+79011231122"]);
-    let queries: Vec<String> = pos
-        .emu
-        .requests()
+    let queries: Vec<String> = requests_to(&pos.emu, "GET", "/customer")
         .into_iter()
-        .filter(|r| r.method == "GET" && r.path == "/customer")
         .filter_map(|r| r.query)
         .collect();
     assert_eq!(queries.len(), 2, "{queries:?}");

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use bonusbridge::bonusplus::ApiKey;
 use bonusbridge::config::Settings;
 use bonusbridge::store::{Reserve, ReserveState, Store};
 use bonusplus_emulator::{Emulator, FailureMode, TenantRules};
@@ -176,16 +177,7 @@ async fn two_instances_share_one_backlog(db: TestDb) {
                 if i % 2 == 0 {
                     return pos.post("/retaildemand", body).await.0;
                 }
-                second
-                    .http
-                    .post(second.url("/loyalty/retaildemand"))
-                    .header("Lognex-Discount-API-Auth-Token", &pos.token)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
+                pos.post_to(second, "/retaildemand", &body).await
             }
         })
         .buffer_unordered(16)
@@ -249,7 +241,7 @@ async fn expired_and_interrupted_reserves_are_released(db: TestDb) {
         })
         .await
         .unwrap();
-    let key = bonusbridge::bonusplus::ApiKey::new(pos.key.clone().into()).unwrap();
+    let key = ApiKey::new(pos.key.clone().into()).unwrap();
     pos.app
         .state
         .bonusplus
@@ -311,6 +303,23 @@ async fn operator_retries_failed_deliveries(db: TestDb) {
     assert_eq!(pos.emu.sales(&pos.key).len(), 1);
 }
 
+/// `reserve` made in BonusPlus for `held` and its row left `intended` (as a crash leaves it);
+/// returns once the workers have released all the customer holds.
+async fn made_then_left_by_a_crash(pos: &Pos, key: &ApiKey, reserve: &Reserve, held: Decimal) {
+    pos.app
+        .state
+        .bonusplus
+        .reserve(key, &reserve.phone, &reserve.id, held)
+        .await
+        .unwrap();
+    pos.app.state.store.insert_reserve(reserve).await.unwrap();
+    let customer = reserve.phone.as_str();
+    wait_until(|| async {
+        pos.emu.customer(&pos.key, customer).unwrap().reserved == Decimal::ZERO
+    })
+    .await;
+}
+
 /// An `intended` reserve row left by a crash: the workers ask BonusPlus what it holds and release
 /// exactly that — nothing at all for a reserve never made — and release the recorded amount
 /// where BonusPlus does not know the question.
@@ -320,7 +329,7 @@ async fn crash_recovery_asks_what_a_reserve_holds(db: TestDb) {
     pos.emu.add_customer(&pos.key, &customer, dec("500"));
     let account = pos.account_id().await;
     let customer_phone = bonusbridge::domain::phone::Phone::parse(&customer).unwrap();
-    let key = bonusbridge::bonusplus::ApiKey::new(pos.key.clone().into()).unwrap();
+    let key = ApiKey::new(pos.key.clone().into()).unwrap();
     let store = &pos.app.state.store;
     let intended = |amount: &str| Reserve {
         id: uuid::Uuid::new_v4().to_string(),
@@ -355,17 +364,7 @@ async fn crash_recovery_asks_what_a_reserve_holds(db: TestDb) {
 
     // Made for less than recorded (BonusPlus holds 12 of 30): exactly 12 released.
     let made = intended("30");
-    pos.app
-        .state
-        .bonusplus
-        .reserve(&key, &customer_phone, &made.id, dec("12"))
-        .await
-        .unwrap();
-    store.insert_reserve(&made).await.unwrap();
-    wait_until(|| async {
-        pos.emu.customer(&pos.key, &customer).unwrap().reserved == Decimal::ZERO
-    })
-    .await;
+    made_then_left_by_a_crash(&pos, &key, &made, dec("12")).await;
     wait_until(closed(&made)).await;
     // The sweep that released this one came after the one that asked about the reserve never
     // made (one worker, one sweep at a time): whatever that one released is in the log by now.
@@ -396,17 +395,7 @@ async fn crash_recovery_asks_what_a_reserve_holds(db: TestDb) {
     pos.emu
         .refuse_route("GET", "/customer/{phoneNumber}/balance/reserve/{id}", 404);
     let unknown = intended("20");
-    pos.app
-        .state
-        .bonusplus
-        .reserve(&key, &customer_phone, &unknown.id, dec("20"))
-        .await
-        .unwrap();
-    store.insert_reserve(&unknown).await.unwrap();
-    wait_until(|| async {
-        pos.emu.customer(&pos.key, &customer).unwrap().reserved == Decimal::ZERO
-    })
-    .await;
+    made_then_left_by_a_crash(&pos, &key, &unknown, dec("20")).await;
     assert_eq!(
         pos.emu.customer(&pos.key, &customer).unwrap().balance,
         dec("500")

@@ -83,14 +83,7 @@ async fn preview_then_run(client: &Client, shop: &Shop) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     assert!(csv.is_displayed().await.map_err(|e| e.to_string())?);
     assert_eq!(shop.calls("PATCH", "/customer/", "/balance"), 0);
-    client
-        .execute(
-            "document.getElementById('import-card').scrollIntoView()",
-            Vec::new(),
-        )
-        .await
-        .ok();
-    save_screenshot(client, "import-preview").await;
+    screenshot_import_card(client, "import-preview").await;
 
     // A run needs the bonuses' lifetime: refused without it, then chosen.
     click(client, "#import-run").await?;
@@ -107,6 +100,12 @@ async fn preview_then_run(client: &Client, shop: &Shop) -> Result<(), String> {
     wait_text(client, "#import-rows", "Создано в БонусПлюс").await?;
     assert_eq!(figure(client, "Создано в БонусПлюс").await?, "4");
     assert_eq!(figure(client, "Начислено: всего").await?, "1410.00");
+    screenshot_import_card(client, "import-report").await;
+    Ok(())
+}
+
+/// A screenshot named `name` with the import card in view.
+async fn screenshot_import_card(client: &Client, name: &str) {
     client
         .execute(
             "document.getElementById('import-card').scrollIntoView()",
@@ -114,6 +113,5 @@ async fn preview_then_run(client: &Client, shop: &Shop) -> Result<(), String> {
         )
         .await
         .ok();
-    save_screenshot(client, "import-report").await;
-    Ok(())
+    save_screenshot(client, name).await;
 }

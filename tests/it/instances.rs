@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::support::cluster::Cluster;
-use crate::support::moysklad::{APP_UID, SECRET};
+use crate::support::moysklad::{deactivate_body, APP_UID, SECRET};
 use crate::support::moysklad_fake::moysklad_jwt;
 use crate::support::pos::{agent, dec, decimal_at, position, retail_store, Options, Pos, POS};
 use crate::support::{Backend, TestApp, TestDb};
@@ -76,7 +76,7 @@ async fn suspend(pos: &Pos) -> u16 {
     app.http
         .request(Method::DELETE, url)
         .bearer_auth(jwt)
-        .json(&json!({"appUid": APP_UID, "accountName": "x", "cause": "Suspend"}))
+        .json(&deactivate_body("Suspend"))
         .send()
         .await
         .unwrap()

@@ -1,10 +1,8 @@
 //! `GET /metrics`: request and upstream counters and latency histograms, database gauges, the
 //! optional bearer token. The recorder is process-wide, so counts are checked as "at least".
 
-use bonusplus_emulator::NewCustomer;
-use serde_json::json;
 
-use crate::support::pos::{agent, dec, position, retail_store, Options, Pos};
+use crate::support::pos::{Options, Pos};
 use crate::support::TestDb;
 
 crate::on_both_backends!(metrics_count_requests_upstream_calls_and_backlog);
@@ -31,16 +29,7 @@ async fn metrics_count_requests_upstream_calls_and_backlog(db: TestDb) {
         s.server.metrics_token = "scrape-me".into();
     })
     .await;
-    pos.emu
-        .add_customer_with(&pos.key, NewCustomer::new("79011231122", dec("100")));
-    let receipt = json!({
-        "retailStore": retail_store(),
-        "agent": agent("c0ffee00-0000-0000-0000-000000000001", "+79011231122"),
-        "positions": [position("prod-milk", "2", "50.00")],
-        "bonusProgram": {"transactionType": "EARNING"},
-    });
-    let (status, body) = pos.post("/retaildemand/recalc", receipt).await;
-    assert_eq!(status, 200, "{body}");
+    pos.recalc_for_a_known_customer().await;
 
     // The token is required when configured.
     assert_eq!(scrape(&pos, None).await.0, 401);

@@ -9,6 +9,7 @@ use bonusplus_emulator::FailureMode;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::support::bookings::requests_to;
 use crate::support::moysklad::{World, POS};
 use crate::support::pos::{agent, dec, decimal_at, position};
 use crate::support::wait::wait_until_within;
@@ -122,6 +123,21 @@ impl Shop {
         }
     }
 
+    /// Installed and activated, its first sync done, and a customer (79011231122, no bonuses)
+    /// in BonusPlus.
+    async fn synced_with_a_customer(world: World) -> Shop {
+        let (world, session) = Shop::install(world).await;
+        let started = now_ms();
+        let shop = Shop::activate(world, session).await;
+        shop.wait_done(started).await;
+        shop.world.emu.add_customer(
+            &shop.world.bp_key,
+            "79011231122",
+            rust_decimal::Decimal::ZERO,
+        );
+        shop
+    }
+
     async fn sync_status(&self) -> Value {
         let (status, body) = self
             .world
@@ -161,11 +177,8 @@ impl Shop {
     }
 
     fn import_requests(&self) -> Vec<Value> {
-        self.world
-            .emu
-            .requests()
+        requests_to(&self.world.emu, "POST", "/product/import")
             .into_iter()
-            .filter(|r| r.method == "POST" && r.path == "/product/import")
             .map(|r| r.body)
             .collect()
     }
@@ -408,14 +421,8 @@ async fn promotion_fires_only_once_the_product_is_synced(db: TestDb) {
         "product",
         json!({"id": product_id(1), "name": "Хлеб", "archived": false}),
     );
-    let (world, session) = Shop::install(world).await;
-    let started = now_ms();
-    let shop = Shop::activate(world, session).await;
-    shop.wait_done(started).await;
+    let shop = Shop::synced_with_a_customer(world).await;
     let (world, key) = (&shop.world, shop.world.bp_key.as_str());
-    world
-        .emu
-        .add_customer(key, "79011231122", rust_decimal::Decimal::ZERO);
 
     // A new cheese in MoySklad with a BonusPlus promotion: unknown to BonusPlus, no discount.
     let cheese = product_id(42);
@@ -455,14 +462,8 @@ async fn till_made_goods_get_their_products_promotion(db: TestDb) {
         "product",
         json!({"id": pie, "syncId": sync_id, "name": "Пирог с кассы", "archived": false}),
     );
-    let (world, session) = Shop::install(world).await;
-    let started = now_ms();
-    let shop = Shop::activate(world, session).await;
-    shop.wait_done(started).await;
+    let shop = Shop::synced_with_a_customer(world).await;
     let (world, key) = (&shop.world, shop.world.bp_key.as_str());
-    world
-        .emu
-        .add_customer(key, "79011231122", rust_decimal::Decimal::ZERO);
     world
         .emu
         .add_promotion(key, STORE, &pie, dec("10"), "Пирог −10 %");

@@ -7,7 +7,7 @@ use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
-use crate::support::moysklad::{install_body, World, ACCESS_TOKEN, APP_UID, SECRET};
+use crate::support::moysklad::{deactivate_body, install_body, World, ACCESS_TOKEN, SECRET};
 use crate::support::moysklad_fake::moysklad_jwt;
 use crate::support::{TestApp, TestDb};
 
@@ -125,20 +125,12 @@ async fn install_configure_sell_suspend_resume_uninstall(db: TestDb) {
 
     // Suspend: refused at once; again → 204; Resume brings it back with its settings.
     let (status, content_type, _) = world
-        .vendor(
-            Method::DELETE,
-            &account,
-            json!({"appUid": APP_UID, "accountName": "x", "cause": "Suspend"}),
-        )
+        .vendor(Method::DELETE, &account, deactivate_body("Suspend"))
         .await;
     assert_eq!((status, content_type.as_str()), (200, "application/json"));
     assert_eq!(world.till(&local_url, &loyalty_token).await, 403);
     let (status, _, _) = world
-        .vendor(
-            Method::DELETE,
-            &account,
-            json!({"appUid": APP_UID, "accountName": "x", "cause": "Suspend"}),
-        )
+        .vendor(Method::DELETE, &account, deactivate_body("Suspend"))
         .await;
     assert_eq!(status, 204);
     let (status, _, body) = world
@@ -204,19 +196,11 @@ async fn install_configure_sell_suspend_resume_uninstall(db: TestDb) {
 
     // Uninstall: secrets destroyed, the till refused, the page closed; again → 204.
     let (status, _, _) = world
-        .vendor(
-            Method::DELETE,
-            &account,
-            json!({"appUid": APP_UID, "accountName": "x", "cause": "Uninstall"}),
-        )
+        .vendor(Method::DELETE, &account, deactivate_body("Uninstall"))
         .await;
     assert_eq!(status, 200);
     let (status, _, _) = world
-        .vendor(
-            Method::DELETE,
-            &account,
-            json!({"appUid": APP_UID, "accountName": "x", "cause": "Uninstall"}),
-        )
+        .vendor(Method::DELETE, &account, deactivate_body("Uninstall"))
         .await;
     assert_eq!(status, 204);
     assert_ne!(world.till(&local_url, &new_token).await, 200);
@@ -340,11 +324,7 @@ async fn the_vendor_api_is_never_rate_limited(db: TestDb) {
         assert_eq!(status, 200);
     }
     let (status, _, _) = world
-        .vendor(
-            Method::DELETE,
-            &account,
-            json!({"appUid": APP_UID, "accountName": "x", "cause": "Suspend"}),
-        )
+        .vendor(Method::DELETE, &account, deactivate_body("Suspend"))
         .await;
     assert_eq!(status, 200);
     let (status, _, _) = world

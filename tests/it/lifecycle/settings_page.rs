@@ -4,6 +4,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::support::bookings::requests_to;
 use crate::support::moysklad::World;
 use crate::support::TestDb;
 
@@ -135,12 +136,7 @@ async fn key_check_on_documented_ground(db: TestDb) {
             (200, &json!("Activated")),
             "{view}"
         );
-        let lookups: Vec<_> = world
-            .emu
-            .requests()
-            .into_iter()
-            .filter(|r| r.method == "GET" && r.path == "/customer")
-            .collect();
+        let lookups = requests_to(&world.emu, "GET", "/customer");
         assert_eq!(lookups.len(), 1);
         assert_eq!(lookups[0].query.as_deref(), Some("phone=70000000000"));
         // A refused key is still a field error there.

@@ -2,11 +2,11 @@
 //! pending until confirmed), single-use JWT ids, accounts kept apart, the checkout settings.
 
 use bonusbridge::store::{
-    AccountStatus, CheckoutSettings, CustomerLink, NewOperation, OperationKind, OperationState,
+    AccountStatus, CheckoutSettings, CustomerLink, NewOperation, OperationKind,
     ReserveState, Store,
 };
 
-use super::{activation, settings};
+use super::{activation, configured, installed, pending, settings};
 use crate::support::TestDb;
 
 crate::on_both_backends!(
@@ -64,14 +64,7 @@ async fn activation_is_idempotent_and_keeps_token(db: TestDb) {
 
 async fn resume_of_configured_account_is_activated(db: TestDb) {
     let store = db.store().await;
-    store
-        .activate_account(&activation("acc", Some(b"t")))
-        .await
-        .unwrap();
-    store
-        .save_settings(&settings("acc", Some(b"key")))
-        .await
-        .unwrap();
+    configured(&store, "acc").await;
     assert!(store
         .set_account_status("acc", AccountStatus::Activated)
         .await
@@ -102,14 +95,7 @@ async fn resume_of_configured_account_is_activated(db: TestDb) {
 
 async fn uninstall_destroys_secrets(db: TestDb) {
     let store = db.store().await;
-    store
-        .activate_account(&activation("acc", Some(b"t")))
-        .await
-        .unwrap();
-    store
-        .save_settings(&settings("acc", Some(b"key")))
-        .await
-        .unwrap();
+    configured(&store, "acc").await;
     store.replace_api_token("acc", "hash-1").await.unwrap();
     assert!(store.uninstall_account("acc").await.unwrap());
     assert!(
@@ -141,10 +127,7 @@ async fn uninstall_destroys_secrets(db: TestDb) {
 
 async fn api_tokens_rotate(db: TestDb) {
     let store = db.store().await;
-    store
-        .activate_account(&activation("acc", None))
-        .await
-        .unwrap();
+    installed(&store, "acc").await;
     store.replace_api_token("acc", "old").await.unwrap();
     assert_eq!(
         store.account_by_token_hash("old").await.unwrap().as_deref(),
@@ -173,29 +156,14 @@ async fn jwt_ids_are_single_use(db: TestDb) {
 
 async fn accounts_are_isolated(db: TestDb) {
     let store: Store = db.store().await;
-    store
-        .activate_account(&activation("a", None))
-        .await
-        .unwrap();
-    store
-        .activate_account(&activation("b", None))
-        .await
-        .unwrap();
+    installed(&store, "a").await;
+    installed(&store, "b").await;
     let (op, _) = store
         .record_operation(
             &NewOperation {
-                id: "op-b".into(),
-                account_id: "b".into(),
-                kind: OperationKind::Sale,
                 idempotency_key: "k".into(),
                 ms_id: Some("sale-b".into()),
-                sale_id: None,
-                phone: None,
-                state: OperationState::Pending,
-                payload: String::from("{}"),
-                retail_store_id: None,
-                counterparty_id: None,
-                notes: None,
+                ..pending("b", "op-b", OperationKind::Sale)
             },
             None,
         )
@@ -235,10 +203,7 @@ async fn accounts_are_isolated(db: TestDb) {
 
 async fn rotated_tokens_are_pending_until_confirmed(db: TestDb) {
     let store = db.store().await;
-    store
-        .activate_account(&activation("acc", None))
-        .await
-        .unwrap();
+    installed(&store, "acc").await;
     store.replace_api_token("acc", "current").await.unwrap();
     store.add_pending_api_token("acc", "next").await.unwrap();
     assert_eq!(
@@ -276,10 +241,7 @@ async fn rotated_tokens_are_pending_until_confirmed(db: TestDb) {
 
 async fn checkout_settings_and_sync_ids(db: TestDb) {
     let store = db.store().await;
-    store
-        .activate_account(&activation("acc", None))
-        .await
-        .unwrap();
+    installed(&store, "acc").await;
     assert_eq!(
         store.checkout_settings("acc").await.unwrap(),
         CheckoutSettings::default()

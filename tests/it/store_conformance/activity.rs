@@ -4,7 +4,7 @@
 use bonusbridge::domain::activity::{total, UtcOffset, DAY_MS};
 use bonusbridge::store::{now_ms, BookedBonuses, NewJob, OperationKind, OperationState};
 
-use super::{activation, link, pending, settings};
+use super::{installed, link, pending, settings};
 use crate::support::TestDb;
 
 crate::on_both_backends!(
@@ -17,10 +17,7 @@ crate::on_both_backends!(
 async fn activity_is_counted_by_the_database(db: TestDb) {
     let store = db.store().await;
     for account in ["acc", "other"] {
-        store
-            .activate_account(&activation(account, None))
-            .await
-            .unwrap();
+        installed(&store, account).await;
     }
     assert_eq!(store.utc_offset("acc").await.unwrap(), UtcOffset::MOSCOW);
     store.save_settings(&settings("acc", None)).await.unwrap();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bonusbridge::store::NewJob;
 
-use super::activation;
+use super::installed;
 use crate::support::TestDb;
 
 crate::on_both_backends!(
@@ -146,10 +146,7 @@ async fn failed_jobs_retry_and_park(db: TestDb) {
 
 async fn sync_runs_and_fingerprints(db: TestDb) {
     let store = db.store().await;
-    store
-        .activate_account(&activation("acc", None))
-        .await
-        .unwrap();
+    installed(&store, "acc").await;
     assert_eq!(store.sync_run_counts().await.unwrap(), (0, 0, 0));
     let mut run = store.start_sync_run("run-1", "acc", true).await.unwrap();
     run.total = 2500;

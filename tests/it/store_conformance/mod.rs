@@ -8,7 +8,28 @@ mod operations;
 
 use bonusbridge::store::{
     ActivationRecord, CustomerLink, LoyaltySettings, NewOperation, OperationKind, OperationState,
+    Store,
 };
+
+/// `account` installed (no token yet).
+pub async fn installed(store: &Store, account: &str) {
+    store
+        .activate_account(&activation(account, None))
+        .await
+        .unwrap();
+}
+
+/// `account` installed with a token and configured with a BonusPlus key.
+pub async fn configured(store: &Store, account: &str) {
+    store
+        .activate_account(&activation(account, Some(b"t")))
+        .await
+        .unwrap();
+    store
+        .save_settings(&settings(account, Some(b"key")))
+        .await
+        .unwrap();
+}
 
 pub fn activation(account: &str, token: Option<&[u8]>) -> ActivationRecord {
     ActivationRecord {

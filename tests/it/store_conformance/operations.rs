@@ -9,7 +9,7 @@ use bonusbridge::store::{
     ReserveState,
 };
 
-use super::{activation, pending};
+use super::{installed, pending};
 use crate::support::TestDb;
 
 crate::on_both_backends!(
@@ -22,10 +22,7 @@ crate::on_both_backends!(
 
 async fn customers_link_without_losing_ids(db: TestDb) {
     let store = db.store().await;
-    store
-        .activate_account(&activation("acc", None))
-        .await
-        .unwrap();
+    installed(&store, "acc").await;
     let link = CustomerLink {
         account_id: "acc".into(),
         phone: "79011231122".into(),
@@ -71,10 +68,7 @@ async fn customers_link_without_losing_ids(db: TestDb) {
 
 async fn operation_recorded_once_under_concurrency(db: TestDb) {
     let store = db.store().await;
-    store
-        .activate_account(&activation("acc", None))
-        .await
-        .unwrap();
+    installed(&store, "acc").await;
     let mut tasks = Vec::new();
     for i in 0..10 {
         let store = store.clone();
@@ -127,10 +121,7 @@ async fn operation_recorded_once_under_concurrency(db: TestDb) {
 
 async fn reserves_move_through_states(db: TestDb) {
     let store = db.store().await;
-    store
-        .activate_account(&activation("acc", None))
-        .await
-        .unwrap();
+    installed(&store, "acc").await;
     let reserve = Reserve {
         id: "r-1".into(),
         account_id: "acc".into(),
@@ -173,10 +164,7 @@ async fn reserves_move_through_states(db: TestDb) {
 
 async fn a_return_needing_attention_is_matched_once(db: TestDb) {
     let store = db.store().await;
-    store
-        .activate_account(&activation("acc", None))
-        .await
-        .unwrap();
+    installed(&store, "acc").await;
     let operation = |id: &str, kind, state| NewOperation {
         id: id.into(),
         account_id: "acc".into(),
@@ -257,10 +245,7 @@ async fn a_return_needing_attention_is_matched_once(db: TestDb) {
 /// made due again (or made, when it had none).
 async fn a_failed_delivery_is_reopened_once(db: TestDb) {
     let store = db.store().await;
-    store
-        .activate_account(&activation("acc", None))
-        .await
-        .unwrap();
+    installed(&store, "acc").await;
     let job = NewJob {
         account_id: Some("acc".into()),
         kind: "deliver_operation".into(),

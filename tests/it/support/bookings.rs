@@ -1,6 +1,6 @@
-//! What the app sent BonusPlus to book sales and returns, counted from the emulator's request log
-//! (not from what the emulator booked: it refuses a repeated `externalId`, so its bookings cannot
-//! show a sale sent twice), and when the app has nothing left to send.
+//! What the app sent BonusPlus, from the emulator's request log: the requests to one call, and the
+//! sales and returns sent to book (not what the emulator booked: it refuses a repeated
+//! `externalId`, so its bookings cannot show a sale sent twice); when the app has nothing left to send.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +8,14 @@ use bonusbridge::state::AppState;
 use bonusplus_emulator::{EmulatorHandle, RecordedRequest};
 
 use super::wait::wait_until;
+
+/// The requests the app sent to `method` `path` (exactly; no query), oldest first.
+pub fn requests_to(emu: &EmulatorHandle, method: &str, path: &str) -> Vec<RecordedRequest> {
+    emu.requests()
+        .into_iter()
+        .filter(|r| r.method == method && r.path == path)
+        .collect()
+}
 
 /// `POST retail` requests the app sent, per `externalId`, that the emulator served: a request
 /// answered by an injected failure never reached BonusPlus's booking and is not counted; a second

@@ -25,6 +25,22 @@ use bonusbridge::store::Store;
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
+/// What the app records when BonusPlus answers `GET customer` with an error code it does not know
+/// (one sighting): an item of «Требуют внимания».
+pub fn unknown_error_code(account: &str) -> bonusbridge::store::Difference {
+    bonusbridge::store::Difference {
+        account_id: account.to_owned(),
+        point: "error_code".to_owned(),
+        endpoint: "GET customer".to_owned(),
+        status: 412,
+        shape: "{code: number, msg: string}".to_owned(),
+        detail: String::new(),
+        seen: 1,
+        first_seen_at: 0,
+        last_seen_at: 0,
+    }
+}
+
 /// The PostgreSQL server the tests create their databases on. Override with
 /// `TEST_POSTGRES_URL`; the database named in it is only used to create fresh ones.
 pub fn postgres_admin_url() -> String {

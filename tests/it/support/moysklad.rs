@@ -207,6 +207,11 @@ impl World {
     }
 }
 
+/// The body of MoySklad's `DELETE` (cause `Suspend` or `Uninstall`).
+pub fn deactivate_body(cause: &str) -> Value {
+    json!({"appUid": APP_UID, "accountName": "x", "cause": cause})
+}
+
 pub fn install_body(cause: &str, with_token: bool) -> Value {
     let mut body = json!({
         "appUid": APP_UID,

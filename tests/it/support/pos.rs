@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bonusbridge::crypto::{token_hash, SecretKind};
 use bonusbridge::store::{AccountStatus, ActivationRecord, LoyaltySettings};
-use bonusplus_emulator::{Emulator, EmulatorHandle, TenantRules};
+use bonusplus_emulator::{Emulator, EmulatorHandle, NewCustomer, TenantRules};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
@@ -113,6 +113,35 @@ impl Pos {
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
         self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// A customer with 100 bonuses (79011231122) and an accrual recalc for them, which BonusPlus
+    /// answers.
+    pub async fn recalc_for_a_known_customer(&self) {
+        self.emu
+            .add_customer_with(&self.key, NewCustomer::new("79011231122", dec("100")));
+        let receipt = json!({
+            "retailStore": retail_store(),
+            "agent": agent("c0ffee00-0000-0000-0000-000000000001", "+79011231122"),
+            "positions": [position("prod-milk", "2", "50.00")],
+            "bonusProgram": {"transactionType": "EARNING"},
+        });
+        let (status, body) = self.post("/retaildemand/recalc", receipt).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// The till's `POST /loyalty{path}` of `body` to another instance (`app`): its status, without
+    /// waiting for what follows.
+    pub async fn post_to(&self, app: &TestApp, path: &str, body: &Value) -> u16 {
+        app.http
+            .post(app.url(&format!("/loyalty{path}")))
+            .header("Lognex-Discount-API-Auth-Token", &self.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
     }
 
     /// The account this till belongs to.
