@@ -14,6 +14,15 @@ pub fn bonusbridge() -> Command {
     command
 }
 
+/// The command exited zero; otherwise its stderr is the failure.
+fn assert_succeeded(output: &std::process::Output) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn assert_one_line_failure(output: std::process::Output, expected: &str) {
     assert!(!output.status.success(), "must exit non-zero");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -63,11 +72,7 @@ fn migrate_creates_an_sqlite_database() {
         .arg("migrate")
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(&output);
     assert!(dir.path().join("sub/app.db").exists());
 }
 
@@ -142,20 +147,7 @@ mod accounts {
             .unwrap();
         let (failed, _) = store
             .record_operation(
-                &NewOperation {
-                    id: "op-1".to_owned(),
-                    account_id: SHOP.to_owned(),
-                    kind: OperationKind::Sale,
-                    idempotency_key: "id:sale-1".to_owned(),
-                    ms_id: Some("sale-1".to_owned()),
-                    sale_id: None,
-                    phone: None,
-                    state: OperationState::Pending,
-                    payload: "{}".to_owned(),
-                    retail_store_id: Some("pos-1".to_owned()),
-                    counterparty_id: None,
-                    notes: None,
-                },
+                &at_pos_1("op-1", OperationKind::Sale, "sale-1", OperationState::Pending),
                 None,
             )
             .await
@@ -171,20 +163,7 @@ mod accounts {
             .unwrap();
         store
             .record_operation(
-                &NewOperation {
-                    id: "op-2".to_owned(),
-                    account_id: SHOP.to_owned(),
-                    kind: OperationKind::Return,
-                    idempotency_key: "id:ret-1".to_owned(),
-                    ms_id: Some("ret-1".to_owned()),
-                    sale_id: None,
-                    phone: None,
-                    state: OperationState::NeedsAttention,
-                    payload: "{}".to_owned(),
-                    retail_store_id: Some("pos-1".to_owned()),
-                    counterparty_id: None,
-                    notes: None,
-                },
+                &at_pos_1("op-2", OperationKind::Return, "ret-1", OperationState::NeedsAttention),
                 None,
             )
             .await
@@ -193,17 +172,7 @@ mod accounts {
         // BonusPlus answered a code the app does not know, twice: one item, counted.
         for _ in 0..2 {
             store
-                .record_difference(&bonusbridge::store::Difference {
-                    account_id: SHOP.to_owned(),
-                    point: "error_code".to_owned(),
-                    endpoint: "GET customer".to_owned(),
-                    status: 412,
-                    shape: "{code: number, msg: string}".to_owned(),
-                    detail: String::new(),
-                    seen: 1,
-                    first_seen_at: 0,
-                    last_seen_at: 0,
-                })
+                .record_difference(&crate::support::unknown_error_code(SHOP))
                 .await
                 .unwrap();
         }
@@ -260,6 +229,24 @@ mod accounts {
         super::assert_one_line_failure(unknown, "no account");
     }
 
+    /// An operation of the shop at its till `pos-1`, keyed by MoySklad's id.
+    fn at_pos_1(id: &str, kind: OperationKind, ms_id: &str, state: OperationState) -> NewOperation {
+        NewOperation {
+            id: id.to_owned(),
+            account_id: SHOP.to_owned(),
+            kind,
+            idempotency_key: format!("id:{ms_id}"),
+            ms_id: Some(ms_id.to_owned()),
+            sale_id: None,
+            phone: None,
+            state,
+            payload: "{}".to_owned(),
+            retail_store_id: Some("pos-1".to_owned()),
+            counterparty_id: None,
+            notes: None,
+        }
+    }
+
     fn run(url: &str, args: &[&str]) -> String {
         let output = bonusbridge()
             .env("BONUSBRIDGE__DATABASE__URL", url)
@@ -268,11 +255,7 @@ mod accounts {
             .args(args)
             .output()
             .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        super::assert_succeeded(&output);
         String::from_utf8(output.stdout).unwrap()
     }
 }
