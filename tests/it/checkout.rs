@@ -48,6 +48,14 @@ fn recalc(agent: Value, positions: Vec<Value>, kind: &str) -> Value {
     })
 }
 
+/// An accrual recalculation of one `position` for `agent`, answered 200: the answer.
+async fn earning(pos: &Pos, agent: Value, position: Value) -> Value {
+    let body = recalc(agent, vec![position], "EARNING");
+    let (status, answer) = pos.post("/retaildemand/recalc", body).await;
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
 fn sale(id: &str, agent: Value, positions: Vec<Value>) -> Value {
     json!({
         "retailStore": retail_store(),
@@ -140,13 +148,7 @@ async fn an_unknown_phone_is_registered_at_checkout_once(db: TestDb) {
     with_promotion(&pos, "prod-cheese").await;
     let mut agent = json!({"meta": agent_meta(101), "name": "Сидорова Анна Павловна",
         "phone": "+7 903 555-01-01", "email": "anna@example.org", "birthDate": "1990-05-17 00:00:00"});
-    let body = recalc(
-        agent.clone(),
-        vec![position("prod-cheese", "1", "100.00")],
-        "EARNING",
-    );
-    let (status, answer) = pos.post("/retaildemand/recalc", body).await;
-    assert_eq!(status, 200, "{answer}");
+    let answer = earning(&pos, agent.clone(), position("prod-cheese", "1", "100.00")).await;
     assert_eq!(
         decimal_at(&answer["positions"][0]["discountedPrice"]),
         dec("90")
@@ -171,13 +173,7 @@ async fn an_unknown_phone_is_registered_at_checkout_once(db: TestDb) {
 
     // MoySklad's counterparty is linked: the counterparty alone now names the customer.
     agent.as_object_mut().unwrap().remove("phone");
-    let body = recalc(
-        agent,
-        vec![position("prod-cheese", "1", "100.00")],
-        "EARNING",
-    );
-    let (status, answer) = pos.post("/retaildemand/recalc", body).await;
-    assert_eq!(status, 200, "{answer}");
+    let answer = earning(&pos, agent, position("prod-cheese", "1", "100.00")).await;
     assert_eq!(
         decimal_at(&answer["positions"][0]["discountedPrice"]),
         dec("90")
@@ -269,13 +265,7 @@ async fn a_card_only_customer_is_found_by_card(db: TestDb) {
     customer.discount_card_number = Some("2000000051420".into());
     pos.emu.add_customer_with(&pos.key, customer);
     let agent = json!({"meta": agent_meta(505), "discountCardNumber": "2000000051420"});
-    let body = recalc(
-        agent.clone(),
-        vec![position("prod-1", "1", "100.00")],
-        "EARNING",
-    );
-    let (status, answer) = pos.post("/retaildemand/recalc", body).await;
-    assert_eq!(status, 200, "{answer}");
+    let answer = earning(&pos, agent.clone(), position("prod-1", "1", "100.00")).await;
     assert_eq!(
         decimal_at(&answer["bonusProgram"]["agentBonusBalance"]),
         dec("100")
