@@ -18,7 +18,9 @@ use serde::Deserialize;
 use time::macros::format_description;
 
 use super::matching::candidate_of;
-use super::{bonusplus_error, next_chunk, save_cursor, ImportContext, ImportError, Inputs, Outcome};
+use super::{
+    bonusplus_error, next_chunk, save_cursor, ImportContext, ImportError, Inputs, Outcome,
+};
 use crate::bonusplus::{BonusPlusError, NewCustomer, Sex};
 use crate::domain::customer_import::{recover, Recovery};
 use crate::domain::keys::customer_guid;

@@ -6,7 +6,9 @@ use std::ops::ControlFlow;
 
 use futures::StreamExt;
 
-use super::{bonusplus_error, next_chunk, save_cursor, ImportContext, ImportError, Inputs, Outcome};
+use super::{
+    bonusplus_error, next_chunk, save_cursor, ImportContext, ImportError, Inputs, Outcome,
+};
 use crate::bonusplus::BonusPlusError;
 use crate::domain::customer_import::{
     decide, planned_credit, Candidate, Counterparty, Decision, Found, Problem, KOPECKS_PER_POINT,

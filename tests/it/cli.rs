@@ -147,7 +147,12 @@ mod accounts {
             .unwrap();
         let (failed, _) = store
             .record_operation(
-                &at_pos_1("op-1", OperationKind::Sale, "sale-1", OperationState::Pending),
+                &at_pos_1(
+                    "op-1",
+                    OperationKind::Sale,
+                    "sale-1",
+                    OperationState::Pending,
+                ),
                 None,
             )
             .await
@@ -163,7 +168,12 @@ mod accounts {
             .unwrap();
         store
             .record_operation(
-                &at_pos_1("op-2", OperationKind::Return, "ret-1", OperationState::NeedsAttention),
+                &at_pos_1(
+                    "op-2",
+                    OperationKind::Return,
+                    "ret-1",
+                    OperationState::NeedsAttention,
+                ),
                 None,
             )
             .await

@@ -1,7 +1,6 @@
 //! `GET /metrics`: request and upstream counters and latency histograms, database gauges, the
 //! optional bearer token. The recorder is process-wide, so counts are checked as "at least".
 
-
 use crate::support::pos::{Options, Pos};
 use crate::support::TestDb;
 

@@ -2,8 +2,7 @@
 //! pending until confirmed), single-use JWT ids, accounts kept apart, the checkout settings.
 
 use bonusbridge::store::{
-    AccountStatus, CheckoutSettings, CustomerLink, NewOperation, OperationKind,
-    ReserveState, Store,
+    AccountStatus, CheckoutSettings, CustomerLink, NewOperation, OperationKind, ReserveState, Store,
 };
 
 use super::{activation, configured, installed, pending, settings};
