@@ -155,7 +155,7 @@ impl Application {
             settings: Arc::new(settings.jobs.clone()),
         };
         let outbox = Outbox::new(
-            queue,
+            queue.clone(),
             bonusplus.clone(),
             accounts.clone(),
             reserves.clone(),
@@ -189,6 +189,7 @@ impl Application {
             accounts,
             reserves,
             customers,
+            queue,
             outbox,
             sync,
             import,
@@ -304,10 +305,7 @@ fn workers(state: &AppState) -> Workers {
         },
     );
     Workers {
-        queue: Queue {
-            store: state.store.clone(),
-            settings: Arc::new(state.settings.jobs.clone()),
-        },
+        queue: state.queue.clone(),
         owners: vec![
             Arc::new(state.outbox.clone()),
             Arc::new(state.sync.clone()),

@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::crypto::Cipher;
 use crate::customers::Customers;
 use crate::import::ImportContext;
+use crate::jobs::Queue;
 use crate::moysklad::json_api::JsonApiClient;
 use crate::moysklad::jwt::VendorJwt;
 use crate::moysklad::vendor_client::VendorClient;
@@ -57,6 +58,8 @@ pub struct Handles {
     pub reserves: Reserves,
     /// Customers found (and registered at checkout) in BonusPlus; shared with the workers.
     pub customers: Customers,
+    /// The job queue, shared by the outbox's first tries and the workers.
+    pub queue: Queue,
     /// Sales and returns: recorded by the till's calls, delivered right after and by the workers.
     pub outbox: Outbox,
     /// Product sync runs (the page starts them, the workers run them).

@@ -51,6 +51,7 @@ impl Outbox {
     async fn run_delivery(&self, job: &Job) -> Result<(), JobError> {
         let account = job.account_id.as_deref().unwrap_or_default();
         let Some(op) = self
+            .queue
             .store
             .operation::<Payload>(account, &job.payload)
             .await?
@@ -59,7 +60,8 @@ impl Outbox {
         };
         let result = self.deliver(&op).await;
         if let Err(JobError::Retry(reason)) = &result {
-            self.store
+            self.queue
+                .store
                 .finish_operation(&op.id, OperationState::Pending, None, Some(reason))
                 .await?;
         }
@@ -69,7 +71,8 @@ impl Outbox {
             _ => None,
         };
         if let Some(reason) = given_up {
-            self.store
+            self.queue
+                .store
                 .finish_operation(&op.id, OperationState::Failed, None, Some(reason))
                 .await?;
         }
@@ -128,7 +131,7 @@ impl Outbox {
                     .phone_of(&op.account_id, key, &payload.customer)
                     .await
                     .map_err(customer_failure)?;
-                self.store.set_operation_phone(&op.id, &phone).await?;
+                self.queue.store.set_operation_phone(&op.id, &phone).await?;
                 phone
             }
         };
@@ -159,7 +162,8 @@ impl Outbox {
             spent_kopecks: bonus_kopecks(payload.bonus_debit),
             earned_kopecks: bonus_kopecks(payload.bonus_earn),
         };
-        self.store
+        self.queue
+            .store
             .book_sale(&op.id, &response.to_string(), bonuses)
             .await?;
         Ok(())
@@ -181,6 +185,7 @@ impl Outbox {
             Err(error) => return Err(error.into()),
         }
         if !self
+            .queue
             .store
             .checkout_settings(&op.account_id)
             .await?
@@ -213,6 +218,7 @@ impl Outbox {
     ) -> Result<(), JobError> {
         let sale_id = op.sale_id.as_deref().unwrap_or_default();
         let sale = self
+            .queue
             .store
             .operation::<Payload>(&op.account_id, sale_id)
             .await?
@@ -226,7 +232,8 @@ impl Outbox {
                 return Err(JobError::Permanent(attention::SALE_NOT_BOOKED.into()))
             }
             OperationState::NothingToDo => {
-                self.store
+                self.queue
+                    .store
                     .finish_operation(&op.id, OperationState::NothingToDo, None, None)
                     .await?;
                 return Ok(());
@@ -269,7 +276,8 @@ impl Outbox {
             self.save_progress(op, &progress).await?;
         }
         let text = serde_json::to_string(&progress).unwrap_or_default();
-        self.store
+        self.queue
+            .store
             .finish_operation(&op.id, OperationState::Delivered, Some(&text), None)
             .await?;
         Ok(())
@@ -281,7 +289,10 @@ impl Outbox {
         progress: &ReturnProgress,
     ) -> Result<(), StoreError> {
         let text = serde_json::to_string(progress).unwrap_or_default();
-        self.store.save_operation_progress(&op.id, &text).await
+        self.queue
+            .store
+            .save_operation_progress(&op.id, &text)
+            .await
     }
 }
 

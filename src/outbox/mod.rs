@@ -44,7 +44,7 @@ use crate::bonusplus::BonusPlusClient;
 use crate::customers::Customers;
 use crate::jobs::Queue;
 use crate::reserves::Reserves;
-use crate::store::{now_ms, Store};
+use crate::store::now_ms;
 
 pub use payload::{CertificatePayment, Payload, ReturnPayload, SalePayload, UnmatchedReturn};
 pub use record::{NewReturn, NewSale, Receipt, SoldPosition};
@@ -54,10 +54,9 @@ pub use returns::{Matched, OutboxError};
 /// A recorded sale or return as the outbox reads it.
 pub type Record = crate::store::Operation<Payload>;
 
-/// What the outbox needs. Cheap to clone.
+/// What the outbox needs (the store is the queue's). Cheap to clone.
 #[derive(Clone)]
 pub struct Outbox {
-    store: Store,
     queue: Queue,
     bonusplus: BonusPlusClient,
     accounts: Accounts,
@@ -77,7 +76,6 @@ impl Outbox {
         customers: Customers,
     ) -> Outbox {
         Outbox {
-            store: queue.store.clone(),
             queue,
             bonusplus,
             accounts,

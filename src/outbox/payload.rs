@@ -97,24 +97,6 @@ pub struct UnmatchedReturn {
     pub sum: Decimal,
 }
 
-impl Payload {
-    /// The sale, if this is one that reads.
-    pub fn sale(&self) -> Option<&SalePayload> {
-        match self {
-            Payload::Sale(sale) => Some(sale),
-            _ => None,
-        }
-    }
-
-    /// The return to reverse, if this is one that reads.
-    pub fn returned(&self) -> Option<&ReturnPayload> {
-        match self {
-            Payload::Return(returned) => Some(returned),
-            _ => None,
-        }
-    }
-}
-
 /// How each kind of record is stored: a return waiting for its sale (and one closed without it)
 /// keeps the unmatched return; any other return the reversal; a sale the sale. `{}` (nothing to
 /// send) reads as [`Payload::Nothing`] in every state.

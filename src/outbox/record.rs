@@ -149,8 +149,11 @@ impl Outbox {
         returned: &NewReturn,
     ) -> Result<Option<Record>, OutboxError> {
         if let Some(ms_id) = returned.sale_ms_id.as_deref() {
-            let named: Option<Record> =
-                self.store.sale_by_ms_id(&account.account_id, ms_id).await?;
+            let named: Option<Record> = self
+                .queue
+                .store
+                .sale_by_ms_id(&account.account_id, ms_id)
+                .await?;
             if named.is_some() {
                 return Ok(named);
             }
@@ -244,7 +247,7 @@ impl Outbox {
         let sale_id = sale.map(|sale| sale.id.clone());
         let op = record.operation(OperationState::Pending, sale_id, phone, payload);
         let job = delivery_job(&op.account_id, &op.id, self.after_inline_grace());
-        let (op, created) = self.store.record_operation(&op, Some(&job)).await?;
+        let (op, created) = self.queue.store.record_operation(&op, Some(&job)).await?;
         if created && deliver {
             self.deliver_soon(op);
         }
@@ -270,9 +273,10 @@ impl Outbox {
         why: &str,
     ) -> Result<(), OutboxError> {
         let outcome = op.state;
-        let (op, created) = self.store.record_operation(&op, None).await?;
+        let (op, created) = self.queue.store.record_operation(&op, None).await?;
         if created {
-            self.store
+            self.queue
+                .store
                 .finish_operation(&op.id, outcome, None, Some(why))
                 .await?;
         }

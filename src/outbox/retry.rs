@@ -59,6 +59,7 @@ impl Outbox {
     ) -> Result<Option<Record>, StoreError> {
         let job = delivery_job(account_id, operation_id, self.after_inline_grace());
         let Some(op) = self
+            .queue
             .store
             .reopen_failed_operation::<Payload>(account_id, operation_id, &job)
             .await?

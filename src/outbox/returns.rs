@@ -58,7 +58,11 @@ impl Outbox {
     /// Quantities and sums of the sale's lines taken by earlier returns.
     async fn returned_so_far(&self, account_id: &str, sale_id: &str) -> Result<Taken, StoreError> {
         let mut taken = Taken::new();
-        let earlier: Vec<Record> = self.store.returns_of_sale(account_id, sale_id).await?;
+        let earlier: Vec<Record> = self
+            .queue
+            .store
+            .returns_of_sale(account_id, sale_id)
+            .await?;
         for earlier in earlier {
             if earlier.state == OperationState::NothingToDo {
                 continue;
@@ -89,6 +93,7 @@ impl Outbox {
     ) -> Result<Option<Record>, StoreError> {
         let since = now_ms().saturating_sub(window_days.max(0).saturating_mul(DAY_MS));
         let sales: Vec<Record> = self
+            .queue
             .store
             .recent_customer_sales(
                 account_id,
@@ -155,7 +160,7 @@ impl Outbox {
         return_id: &str,
         sale_id: &str,
     ) -> Result<Matched, OutboxError> {
-        let store = &self.store;
+        let store = &self.queue.store;
         let waiting: Record = store
             .operation(account_id, return_id)
             .await?
